@@ -1,0 +1,19 @@
+"""Forms: XLSForm -> XForm, reading XForms and submission instances. No Flask, no database."""
+
+from forms.compile import CompiledForm, compile_xlsform
+from forms.errors import FormError, InstanceError, XmlError
+from forms.instance import InstanceEnvelope, read_instance
+from forms.xform import Field, FormSchema, read_xform
+
+__all__ = [
+    "CompiledForm",
+    "Field",
+    "FormError",
+    "FormSchema",
+    "InstanceEnvelope",
+    "InstanceError",
+    "XmlError",
+    "compile_xlsform",
+    "read_instance",
+    "read_xform",
+]

@@ -1,0 +1,101 @@
+"""XLSForm (.xlsx/.xls/.csv/.md) -> XForm with pyxform, then ODK Validate (JavaRosa) when java exists."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyxform.errors import PyXFormError
+from pyxform.validators.odk_validate import ODKValidateError
+from pyxform.xls2xform import convert
+
+from forms.errors import FormError
+
+SUPPORTED = (".xlsx", ".xlsm", ".xls", ".csv", ".md")
+_ROW = re.compile(r"\[row\s*:\s*(\d+)\]")
+_SHEET = re.compile(r"On the '([^']+)' sheet|the '([^']+)' sheet")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledForm:
+    """The XForm text pyxform produced, its warnings, and whether ODK Validate ran."""
+
+    xform: bytes
+    warnings: list[str]
+    validated: bool
+    itemsets_csv: str | None
+
+
+def java_available() -> bool:
+    """True when a ``java`` executable is on PATH (ODK Validate needs it)."""
+    return shutil.which("java") is not None
+
+
+def compile_xlsform(
+    source: bytes | str | os.PathLike,
+    filename: str | None = None,
+    fallback_form_id: str | None = None,
+    validate: bool | None = None,
+) -> CompiledForm:
+    """Compile an XLSForm to XForm bytes.
+
+    ``source`` is a path or the file's bytes; ``filename`` gives the type of bytes.
+    ``fallback_form_id`` becomes the form id when the settings sheet has none (as
+    Central's X-XlsForm-FormId-Fallback does). ODK Validate runs when ``validate``
+    is true, or when it is None and java is present. Raises FormError.
+    """
+    if validate is None:
+        validate = java_available()
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        filename = filename or path.name
+        data = path.read_bytes()
+    else:
+        data = source
+    suffix = Path(filename or "form.xlsx").suffix.lower()
+    if suffix not in SUPPORTED:
+        raise FormError(f"Unsupported file type '{suffix}': use one of {', '.join(SUPPORTED)}.")
+    stem = fallback_form_id or Path(filename or "form").stem
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", stem):
+        stem = "data"
+    # pyxform takes the default form id from the file stem, so give it a file named after it.
+    with tempfile.TemporaryDirectory(prefix="xlsform-") as tmp:
+        path = Path(tmp) / f"{stem}{suffix}"
+        path.write_bytes(data)
+        warnings: list[str] = []
+        try:
+            result = convert(xlsform=str(path), warnings=warnings, validate=validate)
+        except ODKValidateError as e:
+            raise FormError(_validate_message(str(e))) from None
+        except PyXFormError as e:
+            raise _form_error(e) from None
+        except Exception as e:  # readers of third-party formats raise anything
+            raise FormError(f"The file could not be read as an XLSForm: {e}") from None
+    return CompiledForm(
+        xform=result.xform.encode("utf-8"),
+        warnings=list(dict.fromkeys(result.warnings)),
+        validated=validate,
+        itemsets_csv=result.itemsets,
+    )
+
+
+def _form_error(e: PyXFormError) -> FormError:
+    message = str(e)
+    context = getattr(e, "context", None) or {}
+    row = context.get("row")
+    sheet = context.get("sheet")
+    if row is None and (m := _ROW.search(message)):
+        row = int(m.group(1))
+    if sheet is None and (m := _SHEET.search(message)):
+        sheet = m.group(1) or m.group(2)
+    return FormError(message, sheet=sheet, row=row)
+
+
+def _validate_message(raw: str) -> str:
+    lines = [ln.strip() for ln in raw.splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(("at ", "Caused by"))][:8]
+    return "ODK Validate (the JavaRosa engine used by Collect) rejected the form: " + " ".join(useful)

@@ -1,0 +1,85 @@
+"""The application factory: settings -> database -> blobs -> blueprints -> error handlers -> CLI."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from server import blobs
+from server.db import Database
+from server.errors import NotFound, Problem, TooLarge
+from server.extension import Extension
+from server.keys import FieldKeyMiddleware
+from server.settings import Settings
+
+log = logging.getLogger("donghanh")
+_OPENROSA_TAILS = ("/formList", "/submission", "/manifest", ".xml")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app; reads the environment only when ``settings`` is None."""
+    settings = (settings or Settings.from_env()).with_secret_key()
+    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=settings.log_level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    app = Flask(__name__, instance_path=settings.instance_path)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_submission_bytes,
+        MAX_FORM_MEMORY_SIZE=500_000,
+        MAX_FORM_PARTS=1000,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.extensions["donghanh"] = Extension(
+        settings=settings,
+        db=Database(settings.database_url),
+        blobs=blobs.from_url(settings.blob_store, settings.s3_endpoint_url),
+    )
+
+    from server.openrosa import bp as openrosa_bp
+    from server.openrosa import formlist, submissions  # noqa: F401  (their routes join the bp)
+
+    app.register_blueprint(openrosa_bp)
+    _register_error_handlers(app)
+
+    from server.cli import register_cli
+
+    register_cli(app)
+    app.wsgi_app = FieldKeyMiddleware(app.wsgi_app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from server.openrosa import render_problem
+
+    def render(problem: Problem) -> Response:
+        path = request.path
+        if path.startswith("/v1/") and path.endswith(_OPENROSA_TAILS):
+            return render_problem(problem)
+        response = jsonify({"message": problem.message, "code": problem.code,
+                            "details": problem.details})
+        response.status_code = problem.status
+        return response
+
+    @app.errorhandler(Problem)
+    def _problem(problem: Problem):
+        return render(problem)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.code == 404:
+            return render(NotFound())
+        if error.code == 413:
+            return render(TooLarge())
+        problem = Problem(error.description)
+        problem.status, problem.code = error.code or 500, f"{error.code}.1"
+        return render(problem)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render(Problem())

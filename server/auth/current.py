@@ -1,0 +1,71 @@
+"""Resolve who is making the current request; the one auth module that reads flask.request.
+
+Order (Central's): app-user token from the URL, then Authorization Digest, then Basic
+(HTTPS only). Returns ANONYMOUS when no credentials were sent.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import request
+from sqlalchemy.orm import Session
+
+from server.auth import digest
+from server.auth.passwords import verify_password
+from server.auth.permissions import ANONYMOUS, Principal
+from server.errors import AuthenticationFailed, HttpsRequired, InsufficientRights
+from server.services import app_users, users
+
+FIELD_KEY_ENVIRON = "donghanh.field_key"
+ORIGINAL_PATH_ENVIRON = "donghanh.original_path"
+
+
+class StaleNonce(AuthenticationFailed):
+    """A Digest nonce that was ours but has expired; the challenge says stale=true."""
+
+
+def is_https() -> bool:
+    """True over TLS, or behind a proxy that says so with X-Forwarded-Proto."""
+    return request.scheme == "https" or request.headers.get("X-Forwarded-Proto", "") == "https"
+
+
+def resolve_principal(session: Session, secret: str, realm: str) -> Principal:
+    """The principal of this request; raises AuthenticationFailed or InsufficientRights."""
+    token = request.environ.get(FIELD_KEY_ENVIRON)
+    if token is not None:
+        principal = app_users.principal_for_token(session, token)
+        if principal is None:
+            raise InsufficientRights("This app user's access has been revoked or does not exist.")
+        return principal
+    auth = request.authorization
+    if auth is None:
+        return ANONYMOUS
+    if auth.type == "digest":
+        return _digest(session, auth.parameters, secret)
+    if auth.type == "basic":
+        if not is_https():
+            raise HttpsRequired()
+        user = users.find_user(session, auth.username or "")
+        if user is None or not verify_password(user.password_hash, auth.password or ""):
+            raise AuthenticationFailed()
+        return users.principal_for_user(session, user)
+    raise AuthenticationFailed()
+
+
+def _digest(session: Session, params, secret: str) -> Principal:
+    creds = digest.parse(params)
+    if creds is None:
+        raise AuthenticationFailed()
+    state = digest.nonce_state(secret, creds.nonce, time.time())
+    if state == "bad":
+        raise AuthenticationFailed()
+    user = users.find_user(session, creds.username)
+    original = request.environ.get(ORIGINAL_PATH_ENVIRON, request.path)
+    if (user is None or creds.realm != user.digest_realm
+            or creds.uri.split("?", 1)[0] != original
+            or not digest.verify(creds, user.digest_ha1, request.method)):
+        raise AuthenticationFailed()
+    if state == "stale":
+        raise StaleNonce()
+    return users.principal_for_user(session, user)

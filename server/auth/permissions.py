@@ -1,0 +1,57 @@
+"""Roles, verbs and the one check every route calls. Pure.
+
+Issue 6 grows this into ward/site scopes; today a role is held site-wide or per project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from server.errors import InsufficientRights
+
+ROLE_VERBS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"*"}),
+    "manager": frozenset({"project.read", "form.read", "form.update", "form.create",
+                          "submission.read", "submission.create", "submission.update",
+                          "app_user.create", "app_user.revoke", "app_user.list"}),
+    "supervisor": frozenset({"project.read", "form.read", "submission.read",
+                             "submission.update"}),
+    "viewer": frozenset({"project.read", "form.read", "submission.read"}),
+    "collector": frozenset({"project.read", "form.read", "submission.create"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is making a request: an actor id, its kind, and its roles (role, project_id|None)."""
+
+    actor_id: int | None
+    kind: str  # "anonymous" | "user" | "field_key" | "system"
+    display_name: str = ""
+    roles: frozenset[tuple[str, int | None]] = field(default_factory=frozenset)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.kind == "anonymous"
+
+
+ANONYMOUS = Principal(None, "anonymous")
+#: The command line acts as this: site-wide administrator, recorded in audits as no actor.
+SYSTEM = Principal(None, "system", "command line", frozenset({("admin", None)}))
+
+
+def can(principal: Principal, verb: str, project_id: int | None = None) -> bool:
+    """True if one of the principal's roles grants ``verb`` site-wide or in ``project_id``."""
+    for role, scope in principal.roles:
+        if scope is not None and scope != project_id:
+            continue
+        verbs = ROLE_VERBS.get(role, frozenset())
+        if "*" in verbs or verb in verbs:
+            return True
+    return False
+
+
+def require(principal: Principal, verb: str, project_id: int | None = None) -> None:
+    """Raise InsufficientRights unless ``can``."""
+    if not can(principal, verb, project_id):
+        raise InsufficientRights()

@@ -1,0 +1,200 @@
+"""flask --app wsgi ...: init, db upgrade, forms publish/state, users create, app-users create/
+revoke/list. Each command parses its arguments, opens one transaction and calls services."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+import segno
+from flask import Flask, current_app
+
+import forms
+from server import migrate
+from server.auth.passwords import WeakPassword
+from server.auth.permissions import SYSTEM
+from server.db import get_db
+from server.errors import Problem, VersionConflict
+from server.extension import get_blobs, get_settings
+from server.services import app_users, projects, users
+from server.services import forms as form_service
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def register_cli(app: Flask) -> None:
+    for group in (db_group, forms_group, users_group, app_users_group):
+        app.cli.add_command(group)
+    app.cli.add_command(init)
+
+
+@click.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Migrate the database to the newest schema.")
+def db_upgrade() -> None:
+    migrate.upgrade(get_settings().database_url)
+    click.echo("Database is up to date.")
+
+
+@click.command("init", help="Migrate, publish xlsforms/, create an admin and an app user if none.")
+@click.option("--admin-email", default="admin@donghanh.local", show_default=True)
+@click.option("--forms-dir", default=str(ROOT / "xlsforms"), show_default=True)
+def init(admin_email: str, forms_dir: str) -> None:
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    with get_db().transaction() as session:
+        existing = projects.list_projects(session)
+        project = existing[0] if existing else projects.create_project(session, None, "Đồng Hành")
+        project_id = project.id
+    for path in sorted(Path(forms_dir).glob("*.xlsx")):
+        _publish_path(path, project_id, quiet_if_published=True)
+    with get_db().transaction() as session:
+        admin_needed = users.count_admins(session) == 0
+        if admin_needed:
+            password = secrets.token_urlsafe(12)
+            users.create_user(session, None, admin_email, password, settings.digest_realm, "admin")
+        has_app_user = bool(app_users.list_app_users(session, SYSTEM, project_id))
+        issued = None if has_app_user else app_users.create_app_user(
+            session, SYSTEM, project_id, "Thiết bị 1")
+    if admin_needed:
+        click.echo(f"Administrator: {admin_email}  password: {password}  (shown once)")
+    if issued is not None:
+        _show_app_user(issued)
+    else:
+        click.echo("An app user exists already; `flask --app wsgi app-users create NAME "
+                   f"--project {project_id}` makes a new one with its QR code.")
+
+
+@click.group("forms", help="Forms.")
+def forms_group() -> None:
+    pass
+
+
+@forms_group.command("publish", help="Compile, validate and publish XLSForms or XForms.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--project", "project_id", type=int, default=1, show_default=True)
+def forms_publish(paths: tuple[str, ...], project_id: int) -> None:
+    failed = 0
+    for path in paths:
+        failed += not _publish_path(Path(path), project_id)
+    if failed:
+        sys.exit(1)
+
+
+@forms_group.command("state", help="Set a form's state: open, closing or closed.")
+@click.argument("xml_form_id")
+@click.argument("state", type=click.Choice(["open", "closing", "closed"]))
+@click.option("--project", "project_id", type=int, default=1, show_default=True)
+def forms_state(xml_form_id: str, state: str, project_id: int) -> None:
+    with get_db().transaction() as session:
+        form_service.set_state(session, SYSTEM, project_id, xml_form_id, state)
+    click.echo(f"{xml_form_id} is now {state}.")
+
+
+def _publish_path(path: Path, project_id: int, quiet_if_published: bool = False) -> bool:
+    try:
+        if path.suffix.lower() == ".xml":
+            xml, warnings, source = path.read_bytes(), [], None
+        else:
+            compiled = forms.compile_xlsform(path)
+            xml, warnings = compiled.xform, compiled.warnings
+            source = form_service.SourceFile(str(path), path.name, XLSX_TYPE if path.suffix == ".xlsx"
+                                             else "application/octet-stream")
+        with get_db().transaction() as session:
+            version = form_service.publish_form(session, get_blobs(), SYSTEM, project_id, xml,
+                                                source, warnings)
+    except forms.FormError as e:
+        click.echo(f"{path.name}: {e}", err=True)
+        return False
+    except VersionConflict as e:
+        if not quiet_if_published:
+            click.echo(f"{path.name}: {e.message}", err=True)
+        return quiet_if_published
+    except Problem as e:
+        click.echo(f"{path.name}: {e.message}", err=True)
+        return False
+    for warning in warnings:
+        click.echo(f"{path.name}: warning: {warning}")
+    click.echo(f"Published {path.name} as version '{version.version}' ({version.title}).")
+    return True
+
+
+@click.group("users", help="Web users.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create", help="Create a web user; the password is read from stdin or asked.")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "manager", "supervisor", "viewer", "collector"]))
+@click.option("--project", "project_id", type=int, default=None)
+def users_create(email: str, role: str | None, project_id: int | None) -> None:
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        with get_db().transaction() as session:
+            users.create_user(session, None, email, password, get_settings().digest_realm, role,
+                              project_id)
+    except (Problem, WeakPassword) as e:
+        raise click.ClickException(getattr(e, "message", str(e))) from None
+    click.echo(f"Created {email}" + (f" with role {role}" if role else "") + ".")
+
+
+@click.group("app-users", help="App users: devices set up with a QR code.")
+def app_users_group() -> None:
+    pass
+
+
+@app_users_group.command("create", help="Create an app user; prints its server URL and QR code.")
+@click.argument("name")
+@click.option("--project", "project_id", type=int, default=1, show_default=True)
+def app_users_create(name: str, project_id: int) -> None:
+    try:
+        with get_db().transaction() as session:
+            issued = app_users.create_app_user(session, SYSTEM, project_id, name)
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    _show_app_user(issued)
+
+
+@app_users_group.command("revoke", help="Revoke an app user's token at once.")
+@click.argument("actor_id", type=int)
+def app_users_revoke(actor_id: int) -> None:
+    try:
+        with get_db().transaction() as session:
+            app_users.revoke_app_user(session, SYSTEM, actor_id)
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"App user {actor_id} is revoked; its phone is refused from now on.")
+
+
+@app_users_group.command("list", help="List a project's app users.")
+@click.option("--project", "project_id", type=int, default=1, show_default=True)
+def app_users_list(project_id: int) -> None:
+    with get_db().transaction(write=False) as session:
+        rows = app_users.list_app_users(session, SYSTEM, project_id)
+    for actor_id, name, created_at, revoked_at in rows:
+        state = f"revoked {revoked_at:%Y-%m-%d}" if revoked_at else "active"
+        click.echo(f"{actor_id}\t{name}\t{created_at:%Y-%m-%d}\t{state}")
+
+
+def _show_app_user(issued: app_users.IssuedAppUser) -> None:
+    settings = get_settings()
+    url = issued.server_url(settings.public_url)
+    qr = segno.make(issued.qr_payload(settings.public_url), error="m")
+    png = Path(current_app.instance_path) / f"collect-app-user-{issued.actor_id}.png"
+    qr.save(str(png), scale=6)
+    png.chmod(0o600)
+    click.echo(f"App user {issued.actor_id} '{issued.display_name}' in project {issued.project_id}")
+    click.echo(f"Collect server URL: {url}")
+    click.echo(f"QR code (scan in Collect: Project settings > Reconfigure with QR code), "
+               f"also saved as {png}:")
+    qr.terminal(compact=True)

@@ -1,0 +1,26 @@
+"""The objects create_app hangs on the Flask app, and the getters blueprints use to reach them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from server.blobs import FileBlobStore, S3BlobStore
+from server.db import Database
+from server.settings import Settings
+
+
+@dataclass(slots=True)
+class Extension:
+    settings: Settings
+    db: Database
+    blobs: FileBlobStore | S3BlobStore
+
+
+def get_settings() -> Settings:
+    return current_app.extensions["donghanh"].settings
+
+
+def get_blobs() -> FileBlobStore | S3BlobStore:
+    return current_app.extensions["donghanh"].blobs

@@ -1,0 +1,31 @@
+"""WSGI middleware for Central's app-user URLs: /v1/key/{token}/... becomes /v1/... with the
+token kept in the environ (Central's fieldKeyParser); ``?st={token}`` is accepted too."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs
+
+from server.auth.current import FIELD_KEY_ENVIRON, ORIGINAL_PATH_ENVIRON
+
+_KEY_PATH = re.compile(r"^/v1/key/([^/]+)(/.*)$")
+KEY_PREFIX_ENVIRON = "donghanh.key_prefix"
+
+
+class FieldKeyMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        environ[ORIGINAL_PATH_ENVIRON] = path
+        if match := _KEY_PATH.match(path):
+            environ[FIELD_KEY_ENVIRON] = match.group(1)
+            environ[KEY_PREFIX_ENVIRON] = f"/v1/key/{match.group(1)}"
+            environ["PATH_INFO"] = "/v1" + match.group(2)
+        elif path.startswith("/v1/") and "st=" in environ.get("QUERY_STRING", ""):
+            token = parse_qs(environ["QUERY_STRING"]).get("st")
+            if token:
+                environ[FIELD_KEY_ENVIRON] = token[0]
+                environ[KEY_PREFIX_ENVIRON] = f"/v1/key/{token[0]}"
+        return self.app(environ, start_response)

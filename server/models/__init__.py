@@ -1,0 +1,3 @@
+"""Every model module, imported so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from server.models import actors, audits, blobs, forms, projects, submissions  # noqa: F401

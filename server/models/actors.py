@@ -1,0 +1,57 @@
+"""Actors: web users (email + password) and app users (token in the URL), and their roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base
+from server.models.types import UTCDateTime, utcnow
+
+
+class Actor(Base):
+    __tablename__ = "actors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))  # "user" | "field_key"
+    display_name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A web user. ``digest_ha1`` is MD5(email:realm:password), never the password."""
+
+    __tablename__ = "users"
+
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    digest_realm: Mapped[str] = mapped_column(String(255))
+    digest_ha1: Mapped[str] = mapped_column(String(32))
+
+
+class AppUser(Base):
+    """A field key: a device set up by QR code; the token is kept only as its sha256."""
+
+    __tablename__ = "app_users"
+
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RoleAssignment(Base):
+    """A role held by an actor, site-wide (project_id NULL) or in one project."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("actor_id", "role", "project_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))

@@ -1,0 +1,71 @@
+"""Submission (the logical record), SubmissionVersion (one per instanceID) and attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base
+from server.models.types import UTCDateTime, utcnow
+
+REVIEW_STATES = ("hasIssues", "edited", "approved", "rejected")
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("form_id", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
+    instance_id: Mapped[str] = mapped_column(String(255))
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    device_id: Mapped[str | None] = mapped_column(String(255))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    review_state: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SubmissionVersion(Base):
+    """One instanceID of a submission; ``xml`` is exactly what the device sent.
+
+    The unique (form_id, instance_id) index is the final judge of duplicates.
+    """
+
+    __tablename__ = "submission_versions"
+    __table_args__ = (UniqueConstraint("form_id", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
+    form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
+    instance_id: Mapped[str] = mapped_column(String(255))
+    deprecated_id: Mapped[str | None] = mapped_column(String(255))
+    instance_name: Mapped[str | None] = mapped_column(Text)
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    current: Mapped[bool] = mapped_column(default=True)
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    device_id: Mapped[str | None] = mapped_column(String(255))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    encrypted_key: Mapped[str | None] = mapped_column(Text)
+    encrypted_data_name: Mapped[str | None] = mapped_column(String(255))
+    encrypted_signature: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubmissionAttachment(Base):
+    """A file a submission version names; ``blob_id`` is NULL until it arrives."""
+
+    __tablename__ = "submission_attachments"
+    __table_args__ = (UniqueConstraint("submission_version_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    index: Mapped[int] = mapped_column(default=0)
+    blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"))
+    is_client_audit: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,62 @@
+"""The OpenRosa blueprint: what ODK Collect talks to, under Central's /v1 paths.
+
+Hooks: the X-OpenRosa-Version check, the caller's principal (401 with a Digest challenge
+when there is none), OpenRosa headers on every response, and errors as OpenRosaResponse XML.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, g, request
+from werkzeug.http import http_date
+
+from server.auth import digest
+from server.auth.current import StaleNonce, resolve_principal
+from server.db import get_db
+from server.errors import AuthenticationFailed, BadOpenRosaVersion, Problem
+from server.extension import get_settings
+from server.openrosa import xml
+
+bp = Blueprint("openrosa", __name__, url_prefix="/v1")
+
+#: Endpoints that are OpenRosa APIs proper and so require X-OpenRosa-Version: 1.0 (Central's
+#: openRosaEndpoint); form XML and media downloads are plain GETs.
+VERSIONED = {"openrosa.form_list", "openrosa.manifest", "openrosa.submission_preflight",
+             "openrosa.post_submission"}
+
+
+@bp.before_request
+def authenticate() -> None:
+    if request.endpoint in VERSIONED and request.headers.get("X-OpenRosa-Version") != "1.0":
+        raise BadOpenRosaVersion()
+    settings = get_settings()
+    with get_db().transaction(write=False) as session:
+        g.principal = resolve_principal(session, settings.secret_key, settings.digest_realm)
+    if g.principal.is_anonymous:
+        raise AuthenticationFailed("Authentication is required.")
+
+
+@bp.after_request
+def openrosa_headers(response: Response) -> Response:
+    response.headers["X-OpenRosa-Version"] = "1.0"
+    response.headers["X-OpenRosa-Accept-Content-Length"] = str(get_settings().max_submission_bytes)
+    response.headers["Date"] = http_date(time.time())
+    response.headers.setdefault("Cache-Control", "private, no-cache")
+    response.headers["Content-Language"] = "en"
+    return response
+
+
+def render_problem(problem: Problem) -> Response:
+    """An OpenRosaResponse envelope with the problem's status (and a challenge on 401)."""
+    response = Response(xml.response(problem.message, error=True), status=problem.status,
+                        content_type="text/xml; charset=utf-8")
+    if problem.status == 401 and "donghanh.field_key" not in request.environ:
+        settings = get_settings()
+        response.headers["WWW-Authenticate"] = digest.challenge(
+            settings.digest_realm, settings.secret_key, time.time(),
+            stale=isinstance(problem, StaleNonce))
+    return openrosa_headers(response)
+
+
+bp.register_error_handler(Problem, render_problem)

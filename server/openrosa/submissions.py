@@ -1,0 +1,56 @@
+"""HEAD/GET and POST /projects/{id}/submission: the OpenRosa Form Submission API."""
+
+from __future__ import annotations
+
+
+from flask import Response, g, request
+
+import forms
+from server import uploads
+from server.db import get_db
+from server.errors import MalformedXml, MissingParameter
+from server.extension import get_blobs, get_settings
+from server.openrosa import bp, xml
+from server.services import ingest, projects
+
+SUCCESS = "full submission upload was successful!"
+XML_TYPE = "text/xml; charset=utf-8"
+
+
+@bp.get("/projects/<int:project_id>/submission")
+def submission_preflight(project_id: int) -> Response:
+    """Collect sends HEAD first and requires 204 (it reads X-OpenRosa-Accept-Content-Length)."""
+    with get_db().transaction(write=False) as session:
+        projects.get_project(session, project_id)
+    return Response(status=204)
+
+
+@bp.post("/projects/<int:project_id>/submission")
+def post_submission(project_id: int) -> Response:
+    body = uploads.read_submission(request.environ, get_settings().max_submission_bytes)
+    try:
+        incoming = _incoming(body)
+        with get_db().transaction() as session:
+            result = ingest.ingest_submission(session, get_blobs(), g.principal, project_id,
+                                              incoming)
+    finally:
+        body.close()
+    if result.problem is not None:
+        raise result.problem  # after the commit, so the refused resend is in the audit log
+    return Response(xml.response(SUCCESS), status=201, content_type=XML_TYPE)
+
+
+def _incoming(body: uploads.SubmissionBody) -> ingest.Incoming:
+    raw = body.xml.read_all()
+    try:
+        envelope = forms.read_instance(raw)
+    except forms.XmlError as e:
+        raise MalformedXml(str(e)) from None
+    except forms.InstanceError as e:
+        raise MissingParameter(str(e)) from None
+    agent = " ".join(filter(None, (request.headers.get("ODK-Client"),
+                                   request.headers.get("User-Agent"))))
+    return ingest.Incoming(
+        envelope=envelope, xml=raw, xml_sha256=body.xml.sha256,
+        parts=body.attachments, device_id=(request.args.get("deviceID") or "").strip()[:255] or None,
+        user_agent=agent[:255] or None)

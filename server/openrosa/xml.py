@@ -1,0 +1,61 @@
+"""OpenRosa XML documents built with lxml (formList, manifest, OpenRosaResponse); never by
+string concatenation, so names and messages are always escaped."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from server.services.forms import AttachmentFile, CollectForm
+
+FORM_LIST_NS = "http://openrosa.org/xforms/xformsList"
+MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
+RESPONSE_NS = "http://openrosa.org/http/response"
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def form_list(forms: list[CollectForm], base_url: str) -> bytes:
+    """<xforms>: formID, name, version, hash, downloadUrl, manifestUrl (in Central's order)."""
+    root = etree.Element(f"{{{FORM_LIST_NS}}}xforms", nsmap={None: FORM_LIST_NS})
+    for form in forms:
+        el = etree.SubElement(root, f"{{{FORM_LIST_NS}}}xform")
+        quoted = _quote(form.xml_form_id)
+        for tag, text in (("formID", form.xml_form_id), ("name", form.title or form.xml_form_id),
+                          ("version", form.version), ("hash", f"md5:{form.md5}"),
+                          ("downloadUrl", f"{base_url}/forms/{quoted}.xml")):
+            etree.SubElement(el, f"{{{FORM_LIST_NS}}}{tag}").text = text
+        if form.has_attachments:
+            etree.SubElement(el, f"{{{FORM_LIST_NS}}}manifestUrl").text = (
+                f"{base_url}/forms/{quoted}/manifest")
+    return _serialize(root)
+
+
+def manifest(files: list[AttachmentFile], form_url: str) -> bytes:
+    """<manifest>: only attachments the server actually has (Central's rule)."""
+    root = etree.Element(f"{{{MANIFEST_NS}}}manifest", nsmap={None: MANIFEST_NS})
+    for f in files:
+        if f.md5 is None:
+            continue
+        el = etree.SubElement(root, f"{{{MANIFEST_NS}}}mediaFile")
+        etree.SubElement(el, f"{{{MANIFEST_NS}}}filename").text = f.name
+        etree.SubElement(el, f"{{{MANIFEST_NS}}}hash").text = f"md5:{f.md5}"
+        etree.SubElement(el, f"{{{MANIFEST_NS}}}downloadUrl").text = (
+            f"{form_url}/attachments/{_quote(f.name)}")
+    return _serialize(root)
+
+
+def response(message: str, error: bool = False) -> bytes:
+    """<OpenRosaResponse> with one message; Collect shows its text to the user."""
+    root = etree.Element(f"{{{RESPONSE_NS}}}OpenRosaResponse", nsmap={None: RESPONSE_NS},
+                         items="0")
+    el = etree.SubElement(root, f"{{{RESPONSE_NS}}}message", nature="error" if error else "")
+    el.text = message
+    return _serialize(root)
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")

@@ -1,0 +1,121 @@
+"""Settings from the environment, with embedded defaults.
+
+The only module that reads ``os.environ``; it is called once, by ``create_app``.
+Each field maps one to one to an UPPER_SNAKE environment variable (see README).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the server cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server is configured with; see README's table."""
+
+    instance_path: str
+    database_url: str
+    blob_store: str
+    register_target: str
+    register_secret: str
+    secret_key: str
+    public_url: str
+    max_submission_bytes: int
+    digest_realm: str
+    s3_endpoint_url: str
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``), filling defaults."""
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("INSTANCE_PATH") or "instance").resolve()
+        values = {
+            "instance_path": str(instance),
+            "database_url": env.get("DATABASE_URL") or f"sqlite:///{instance}/donghanh.db",
+            "blob_store": env.get("BLOB_STORE") or f"file:{instance}/blobs",
+            "register_target": env.get("REGISTER_TARGET") or f"dir:{instance}/register",
+            "register_secret": env.get("REGISTER_SECRET", ""),
+            "secret_key": env.get("SECRET_KEY") or "",
+            "public_url": (env.get("PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            "max_submission_bytes": _int(env, "MAX_SUBMISSION_BYTES", 100_000_000),
+            "digest_realm": env.get("DIGEST_REALM") or "donghanh",
+            "s3_endpoint_url": env.get("S3_ENDPOINT_URL", ""),
+            "log_level": env.get("LOG_LEVEL") or "INFO",
+        }
+        return cls(**values).validated()
+
+    def replace(self, **changes: object) -> Settings:
+        """Return a copy with ``changes`` applied (used by tests and the CLI)."""
+        return dataclasses.replace(self, **changes).validated()
+
+    def validated(self) -> Settings:
+        """Check values that would otherwise fail late; raise SettingsError."""
+        if not self.blob_store.startswith(("file:", "s3://")):
+            raise SettingsError(f"BLOB_STORE must start with file: or s3://, not {self.blob_store!r}")
+        for target in self.register_targets:
+            if not target.startswith(("dir:", "http://", "https://", "s3://")):
+                raise SettingsError(f"REGISTER_TARGET entry {target!r} is not dir:, https:// or s3://")
+        if not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(f"PUBLIC_URL must be an http(s) URL, not {self.public_url!r}")
+        if self.max_submission_bytes < 1024:
+            raise SettingsError("MAX_SUBMISSION_BYTES must be at least 1024")
+        if not self.digest_realm.isascii():
+            raise SettingsError("DIGEST_REALM must be ASCII (Collect hashes Digest credentials as ASCII)")
+        return self
+
+    @property
+    def register_targets(self) -> list[str]:
+        """REGISTER_TARGET split on commas."""
+        return [t.strip() for t in self.register_target.split(",") if t.strip()]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_secret_key(self) -> Settings:
+        """Return settings whose secret key is set, generating ``instance/secret_key`` once."""
+        if self.secret_key:
+            return self
+        path = Path(self.instance_path) / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return dataclasses.replace(self, secret_key=path.read_text().strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
+
+
+#: Environment variables and what they mean, rendered into README by a test's check.
+DOCUMENTED = {
+    "INSTANCE_PATH": "folder for the embedded database, blobs, register and secret key",
+    "DATABASE_URL": "SQLAlchemy URL",
+    "BLOB_STORE": "where attachments and XLSForms are kept",
+    "REGISTER_TARGET": "forwarding targets, comma separated",
+    "REGISTER_SECRET": "HMAC secret for the HTTP register target",
+    "SECRET_KEY": "signs sessions and Digest nonces",
+    "PUBLIC_URL": "base URL printed in Collect server URLs and QR codes",
+    "MAX_SUBMISSION_BYTES": "largest submission POST accepted",
+    "DIGEST_REALM": "realm of the Digest challenge",
+    "S3_ENDPOINT_URL": "S3 endpoint (MinIO) for s3:// stores",
+    "LOG_LEVEL": "logging level",
+}
