@@ -1,4 +1,5 @@
-"""XLSForm (.xlsx/.xls/.csv/.md) -> XForm with pyxform, then ODK Validate (JavaRosa) when java exists."""
+"""XLSForm (.xlsx/.xls/.csv/.md) -> XForm with pyxform, then ODK Validate (JavaRosa)
+when java exists."""
 
 from __future__ import annotations
 
@@ -98,4 +99,6 @@ def _form_error(e: PyXFormError) -> FormError:
 def _validate_message(raw: str) -> str:
     lines = [ln.strip() for ln in raw.splitlines() if ln.strip()]
     useful = [ln for ln in lines if not ln.startswith(("at ", "Caused by"))][:8]
-    return "ODK Validate (the JavaRosa engine used by Collect) rejected the form: " + " ".join(useful)
+    return "ODK Validate (the JavaRosa engine used by Collect) rejected the form: " + " ".join(
+        useful
+    )

@@ -22,7 +22,9 @@ class FormError(ValueError):
             where.append(f"sheet '{self.sheet}'")
         if self.row:
             where.append(f"row {self.row}")
-        prefix = f"[{', '.join(where)}] " if where and f"row : {self.row}" not in self.message else ""
+        prefix = (
+            f"[{', '.join(where)}] " if where and f"row : {self.row}" not in self.message else ""
+        )
         return prefix + self.message
 
 

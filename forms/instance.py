@@ -74,14 +74,18 @@ def read_instance(source: bytes | BinaryIO) -> InstanceEnvelope:
         raise InstanceError("An encrypted submission must carry meta/instanceID.")
     media = _child(root, "media")
     files = tuple(
-        (c.text or "").strip() for c in (media if media is not None else [])
+        (c.text or "").strip()
+        for c in (media if media is not None else [])
         if local(c.tag) == "file" and (c.text or "").strip()
     )
     return InstanceEnvelope(
-        **{**_fields(envelope), "encrypted_key": _text(root, "base64EncryptedKey"),
-           "encrypted_data_name": _text(root, "encryptedXmlFile"),
-           "encrypted_signature": _text(root, "base64EncryptedElementSignature"),
-           "encrypted_media": files}
+        **{
+            **_fields(envelope),
+            "encrypted_key": _text(root, "base64EncryptedKey"),
+            "encrypted_data_name": _text(root, "encryptedXmlFile"),
+            "encrypted_signature": _text(root, "base64EncryptedElementSignature"),
+            "encrypted_media": files,
+        }
     )
 
 

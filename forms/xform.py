@@ -88,7 +88,11 @@ def read_xform(xml: bytes) -> FormSchema:
     head = root.find(f"{{{H}}}head")
     model = head.find(f"{{{XF}}}model") if head is not None else None
     instance = model.find(f"{{{XF}}}instance") if model is not None else None
-    data = next((c for c in instance if isinstance(c.tag, str)), None) if instance is not None else None
+    data = (
+        next((c for c in instance if isinstance(c.tag, str)), None)
+        if instance is not None
+        else None
+    )
     if data is None:
         raise FormError("This is not an XForm: no h:head/model/instance with a root element.")
     form_id = data.get("id")
@@ -162,20 +166,28 @@ def _choices(el, itext, model) -> tuple[Choice, ...]:
     items = []
     for item in el.findall(f"{{{XF}}}item"):
         value = item.find(f"{{{XF}}}value")
-        items.append(Choice((value.text or "") if value is not None else "",
-                            _label(item.find(f"{{{XF}}}label"), itext)))
+        items.append(
+            Choice(
+                (value.text or "") if value is not None else "",
+                _label(item.find(f"{{{XF}}}label"), itext),
+            )
+        )
     itemset = el.find(f"{{{XF}}}itemset")
     if itemset is not None:
         m = re.match(r"instance\('([^']+)'\)/root/item", itemset.get("nodeset") or "")
-        secondary = m and next((i for i in model.findall(f"{{{XF}}}instance")
-                                if i.get("id") == m.group(1)), None)
+        secondary = m and next(
+            (i for i in model.findall(f"{{{XF}}}instance") if i.get("id") == m.group(1)), None
+        )
         if secondary is not None:
             value_ref = itemset.find(f"{{{XF}}}value").get("ref", "name")
             for item in secondary.iter(f"{{{XF}}}item"):
                 value = item.findtext(f"{{{XF}}}{value_ref}") or ""
                 text_id = item.findtext(f"{{{XF}}}itextId")
-                labels = dict(itext.get(text_id, {})) if text_id else {
-                    "": item.findtext(f"{{{XF}}}label") or value}
+                labels = (
+                    dict(itext.get(text_id, {}))
+                    if text_id
+                    else {"": item.findtext(f"{{{XF}}}label") or value}
+                )
                 items.append(Choice(value, labels))
     return tuple(items)
 
@@ -196,8 +208,9 @@ def _walk_instance(node, path, repeat, binds, controls):
         if is_repeat or has_children:
             kind = "repeat" if is_repeat else "group"
             yield Field(child_path, local(child.tag), kind, kind, labels, (), repeat)
-            yield from _walk_instance(child, child_path, child_path if is_repeat else repeat,
-                                      binds, controls)
+            yield from _walk_instance(
+                child, child_path, child_path if is_repeat else repeat, binds, controls
+            )
             continue
         bind_type = (bind.get("type") if bind is not None else None) or "string"
         yield Field(
@@ -233,7 +246,11 @@ def _read_entities(data) -> tuple[EntityDeclaration, ...]:
     out = []
     for entity in data.iter():
         if local(entity.tag) == "entity" and entity.get("dataset"):
-            out.append(EntityDeclaration(entity.get("dataset"),
-                                         entity.get("create") is not None,
-                                         entity.get("update") is not None))
+            out.append(
+                EntityDeclaration(
+                    entity.get("dataset"),
+                    entity.get("create") is not None,
+                    entity.get("update") is not None,
+                )
+            )
     return tuple(out)

@@ -1,4 +1,5 @@
-"""THE hardened XML parser: no entity resolution, no network, no DTDs. Nothing else builds a parser."""
+"""THE hardened XML parser: no entity resolution, no network, no DTDs.
+Nothing else builds a parser."""
 
 from __future__ import annotations
 

@@ -60,8 +60,9 @@ def _register_error_handlers(app: Flask) -> None:
         path = request.path
         if path.startswith("/v1/") and path.endswith(_OPENROSA_TAILS):
             return render_problem(problem)
-        response = jsonify({"message": problem.message, "code": problem.code,
-                            "details": problem.details})
+        response = jsonify(
+            {"message": problem.message, "code": problem.code, "details": problem.details}
+        )
         response.status_code = problem.status
         return response
 

@@ -97,6 +97,6 @@ class S3BlobStore:
 def from_url(url: str, s3_endpoint_url: str = "") -> FileBlobStore | S3BlobStore:
     """Build the store named by BLOB_STORE (``file:/path`` or ``s3://bucket/prefix``)."""
     if url.startswith("file:"):
-        return FileBlobStore(urlparse(url).path or url[len("file:"):])
+        return FileBlobStore(urlparse(url).path or url[len("file:") :])
     parsed = urlparse(url)
     return S3BlobStore(parsed.netloc, parsed.path, s3_endpoint_url)

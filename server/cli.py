@@ -60,15 +60,20 @@ def init(admin_email: str, forms_dir: str) -> None:
             password = secrets.token_urlsafe(12)
             users.create_user(session, None, admin_email, password, settings.digest_realm, "admin")
         has_app_user = bool(app_users.list_app_users(session, SYSTEM, project_id))
-        issued = None if has_app_user else app_users.create_app_user(
-            session, SYSTEM, project_id, "Thiết bị 1")
+        issued = (
+            None
+            if has_app_user
+            else app_users.create_app_user(session, SYSTEM, project_id, "Thiết bị 1")
+        )
     if admin_needed:
         click.echo(f"Administrator: {admin_email}  password: {password}  (shown once)")
     if issued is not None:
         _show_app_user(issued)
     else:
-        click.echo("An app user exists already; `flask --app wsgi app-users create NAME "
-                   f"--project {project_id}` makes a new one with its QR code.")
+        click.echo(
+            "An app user exists already; `flask --app wsgi app-users create NAME "
+            f"--project {project_id}` makes a new one with its QR code."
+        )
 
 
 @click.group("forms", help="Forms.")
@@ -104,11 +109,15 @@ def _publish_path(path: Path, project_id: int, quiet_if_published: bool = False)
         else:
             compiled = forms.compile_xlsform(path)
             xml, warnings = compiled.xform, compiled.warnings
-            source = form_service.SourceFile(str(path), path.name, XLSX_TYPE if path.suffix == ".xlsx"
-                                             else "application/octet-stream")
+            source = form_service.SourceFile(
+                str(path),
+                path.name,
+                XLSX_TYPE if path.suffix == ".xlsx" else "application/octet-stream",
+            )
         with get_db().transaction() as session:
-            version = form_service.publish_form(session, get_blobs(), SYSTEM, project_id, xml,
-                                                source, warnings)
+            version = form_service.publish_form(
+                session, get_blobs(), SYSTEM, project_id, xml, source, warnings
+            )
     except forms.FormError as e:
         click.echo(f"{path.name}: {e}", err=True)
         return False
@@ -132,7 +141,9 @@ def users_group() -> None:
 
 @users_group.command("create", help="Create a web user; the password is read from stdin or asked.")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "manager", "supervisor", "viewer", "collector"]))
+@click.option(
+    "--role", type=click.Choice(["admin", "manager", "supervisor", "viewer", "collector"])
+)
 @click.option("--project", "project_id", type=int, default=None)
 def users_create(email: str, role: str | None, project_id: int | None) -> None:
     if sys.stdin.isatty():
@@ -141,8 +152,9 @@ def users_create(email: str, role: str | None, project_id: int | None) -> None:
         password = sys.stdin.readline().rstrip("\n")
     try:
         with get_db().transaction() as session:
-            users.create_user(session, None, email, password, get_settings().digest_realm, role,
-                              project_id)
+            users.create_user(
+                session, None, email, password, get_settings().digest_realm, role, project_id
+            )
     except (Problem, WeakPassword) as e:
         raise click.ClickException(getattr(e, "message", str(e))) from None
     click.echo(f"Created {email}" + (f" with role {role}" if role else "") + ".")
@@ -195,6 +207,8 @@ def _show_app_user(issued: app_users.IssuedAppUser) -> None:
     png.chmod(0o600)
     click.echo(f"App user {issued.actor_id} '{issued.display_name}' in project {issued.project_id}")
     click.echo(f"Collect server URL: {url}")
-    click.echo(f"QR code (scan in Collect: Project settings > Reconfigure with QR code), "
-               f"also saved as {png}:")
+    click.echo(
+        f"QR code (scan in Collect: Project settings > Reconfigure with QR code), "
+        f"also saved as {png}:"
+    )
     qr.terminal(compact=True)

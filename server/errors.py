@@ -32,8 +32,9 @@ class MissingParameter(Problem):
 
 class BadOpenRosaVersion(Problem):
     code, status = "400.6", 400
-    message = ("An expected header field (X-OpenRosa-Version) did not match the expected "
-               "format: 1.0.")
+    message = (
+        "An expected header field (X-OpenRosa-Version) did not match the expected format: 1.0."
+    )
 
 
 class MissingMultipartField(Problem):
@@ -78,7 +79,9 @@ class NotFound(Problem):
 
 class UpdateTargetNotFound(Problem):
     code, status = "404.5", 404
-    message = "You tried to update an existing submission, but we can't find that submission to update."
+    message = (
+        "You tried to update an existing submission, but we can't find that submission to update."
+    )
 
 
 class FormVersionNotFound(Problem):
@@ -88,8 +91,10 @@ class FormVersionNotFound(Problem):
 
 class XmlConflict(Problem):
     code, status = "409.1", 409
-    message = ("A submission already exists with this ID, but with different XML. Resubmissions "
-               "to attach additional multimedia must resubmit an identical xml_submission_file.")
+    message = (
+        "A submission already exists with this ID, but with different XML. Resubmissions "
+        "to attach additional multimedia must resubmit an identical xml_submission_file."
+    )
 
 
 class FormNotOpen(Problem):
@@ -109,8 +114,10 @@ class VersionConflict(Problem):
 
 class DeprecatingOldSubmission(Problem):
     code, status = "409.9", 409
-    message = ("You tried to update a submission, but the copy you were editing is now out of "
-               "date. Please get the latest version that has been submitted, and try again.")
+    message = (
+        "You tried to update a submission, but the copy you were editing is now out of "
+        "date. Please get the latest version that has been submitted, and try again."
+    )
 
 
 class SubmissionDeleted(Problem):

@@ -61,16 +61,22 @@ class Settings:
     def validated(self) -> Settings:
         """Check values that would otherwise fail late; raise SettingsError."""
         if not self.blob_store.startswith(("file:", "s3://")):
-            raise SettingsError(f"BLOB_STORE must start with file: or s3://, not {self.blob_store!r}")
+            raise SettingsError(
+                f"BLOB_STORE must start with file: or s3://, not {self.blob_store!r}"
+            )
         for target in self.register_targets:
             if not target.startswith(("dir:", "http://", "https://", "s3://")):
-                raise SettingsError(f"REGISTER_TARGET entry {target!r} is not dir:, https:// or s3://")
+                raise SettingsError(
+                    f"REGISTER_TARGET entry {target!r} is not dir:, https:// or s3://"
+                )
         if not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"PUBLIC_URL must be an http(s) URL, not {self.public_url!r}")
         if self.max_submission_bytes < 1024:
             raise SettingsError("MAX_SUBMISSION_BYTES must be at least 1024")
         if not self.digest_realm.isascii():
-            raise SettingsError("DIGEST_REALM must be ASCII (Collect hashes Digest credentials as ASCII)")
+            raise SettingsError(
+                "DIGEST_REALM must be ASCII (Collect hashes Digest credentials as ASCII)"
+            )
         return self
 
     @property

@@ -4,6 +4,7 @@ database."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -58,10 +59,8 @@ class HashingSpool:
 
     def close(self) -> None:
         self._file.close()
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 @dataclass(slots=True)
@@ -147,8 +146,9 @@ def _assemble(form, files, spools) -> SubmissionBody:
     attachments: dict[str, Part] = {}
     xml: Part | None = None
     for name, storage in files.items(multi=True):
-        part = Part(name, storage.filename, storage.mimetype or "application/octet-stream",
-                    storage.stream)
+        part = Part(
+            name, storage.filename, storage.mimetype or "application/octet-stream", storage.stream
+        )
         if name == "xml_submission_file" and xml is None:
             xml = part
         elif name != "xml_submission_file":

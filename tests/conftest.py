@@ -56,14 +56,16 @@ def _clean_environ(monkeypatch):
 
 @pytest.fixture
 def settings(migrated, tmp_path) -> Settings:
-    return Settings.from_env({
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": migrated,
-        "BLOB_STORE": f"file:{tmp_path}/blobs",
-        "REGISTER_TARGET": f"dir:{tmp_path}/register",
-        "SECRET_KEY": SECRET,
-        "PUBLIC_URL": "https://donghanh.example.org",
-    })
+    return Settings.from_env(
+        {
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": migrated,
+            "BLOB_STORE": f"file:{tmp_path}/blobs",
+            "REGISTER_TARGET": f"dir:{tmp_path}/register",
+            "SECRET_KEY": SECRET,
+            "PUBLIC_URL": "https://donghanh.example.org",
+        }
+    )
 
 
 @pytest.fixture
@@ -114,9 +116,15 @@ def make_form(app, db, project):
     def make(md: str, project_id: int | None = None, validate: bool = False):
         compiled = forms.compile_xlsform(md.encode(), filename="form.md", validate=validate)
         with db.transaction() as session:
-            return form_service.publish_form(session, app.extensions["donghanh"].blobs, SYSTEM,
-                                             project_id or project.id, compiled.xform, None,
-                                             compiled.warnings)
+            return form_service.publish_form(
+                session,
+                app.extensions["donghanh"].blobs,
+                SYSTEM,
+                project_id or project.id,
+                compiled.xform,
+                None,
+                compiled.warnings,
+            )
 
     return make
 
@@ -160,11 +168,16 @@ def collect(live_server, app_user):
 
 @pytest.fixture
 def make_user(db, settings):
-    def make(email: str, password: str = "correct horse battery", role: str | None = "collector",
-             project_id: int | None = None):
+    def make(
+        email: str,
+        password: str = "correct horse battery",
+        role: str | None = "collector",
+        project_id: int | None = None,
+    ):
         with db.transaction() as session:
-            return users.create_user(session, None, email, password, settings.digest_realm, role,
-                                     project_id)
+            return users.create_user(
+                session, None, email, password, settings.digest_realm, role, project_id
+            )
 
     return make
 

@@ -62,9 +62,12 @@ def _digest(session: Session, params, secret: str) -> Principal:
         raise AuthenticationFailed()
     user = users.find_user(session, creds.username)
     original = request.environ.get(ORIGINAL_PATH_ENVIRON, request.path)
-    if (user is None or creds.realm != user.digest_realm
-            or creds.uri.split("?", 1)[0] != original
-            or not digest.verify(creds, user.digest_ha1, request.method)):
+    if (
+        user is None
+        or creds.realm != user.digest_realm
+        or creds.uri.split("?", 1)[0] != original
+        or not digest.verify(creds, user.digest_ha1, request.method)
+    ):
         raise AuthenticationFailed()
     if state == "stale":
         raise StaleNonce()

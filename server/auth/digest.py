@@ -54,8 +54,10 @@ def nonce_state(secret: str, nonce: str, now: float) -> str:
 def challenge(realm: str, secret: str, now: float, stale: bool = False) -> str:
     """The WWW-Authenticate header value for a 401."""
     opaque = _md5(f"{realm}:{secret[:8]}")
-    value = (f'Digest realm="{realm}", qop="auth", algorithm=MD5, '
-             f'nonce="{make_nonce(secret, now)}", opaque="{opaque}", domain="/"')
+    value = (
+        f'Digest realm="{realm}", qop="auth", algorithm=MD5, '
+        f'nonce="{make_nonce(secret, now)}", opaque="{opaque}", domain="/"'
+    )
     return value + (", stale=true" if stale else "")
 
 
@@ -65,9 +67,14 @@ def parse(params: Mapping[str, str]) -> DigestCredentials | None:
     if not all(params.get(k) for k in needed):
         return None
     return DigestCredentials(
-        username=params["username"], realm=params["realm"], nonce=params["nonce"],
-        uri=params["uri"], response=params["response"].lower(), qop=params.get("qop"),
-        nc=params.get("nc"), cnonce=params.get("cnonce"),
+        username=params["username"],
+        realm=params["realm"],
+        nonce=params["nonce"],
+        uri=params["uri"],
+        response=params["response"].lower(),
+        qop=params.get("qop"),
+        nc=params.get("nc"),
+        cnonce=params.get("cnonce"),
         algorithm=(params.get("algorithm") or "MD5").upper(),
     )
 

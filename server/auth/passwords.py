@@ -21,7 +21,9 @@ def check_policy(password: str) -> None:
     if len(password) < MIN_LENGTH:
         raise WeakPassword(f"The password must have at least {MIN_LENGTH} characters.")
     if not password.isascii():
-        raise WeakPassword("Use ASCII characters only: ODK Collect sends Digest credentials as ASCII.")
+        raise WeakPassword(
+            "Use ASCII characters only: ODK Collect sends Digest credentials as ASCII."
+        )
 
 
 def hash_password(password: str) -> str:
@@ -37,4 +39,6 @@ def verify_password(stored_hash: str, password: str) -> bool:
 
 def digest_ha1(username: str, realm: str, password: str) -> str:
     """HA1 = MD5(username:realm:password), what HTTP Digest needs instead of the password."""
-    return hashlib.md5(f"{username}:{realm}:{password}".encode("ascii"), usedforsecurity=False).hexdigest()
+    return hashlib.md5(
+        f"{username}:{realm}:{password}".encode("ascii"), usedforsecurity=False
+    ).hexdigest()

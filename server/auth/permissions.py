@@ -11,11 +11,21 @@ from server.errors import InsufficientRights
 
 ROLE_VERBS: dict[str, frozenset[str]] = {
     "admin": frozenset({"*"}),
-    "manager": frozenset({"project.read", "form.read", "form.update", "form.create",
-                          "submission.read", "submission.create", "submission.update",
-                          "app_user.create", "app_user.revoke", "app_user.list"}),
-    "supervisor": frozenset({"project.read", "form.read", "submission.read",
-                             "submission.update"}),
+    "manager": frozenset(
+        {
+            "project.read",
+            "form.read",
+            "form.update",
+            "form.create",
+            "submission.read",
+            "submission.create",
+            "submission.update",
+            "app_user.create",
+            "app_user.revoke",
+            "app_user.list",
+        }
+    ),
+    "supervisor": frozenset({"project.read", "form.read", "submission.read", "submission.update"}),
     "viewer": frozenset({"project.read", "form.read", "submission.read"}),
     "collector": frozenset({"project.read", "form.read", "submission.create"}),
 }

@@ -22,8 +22,12 @@ bp = Blueprint("openrosa", __name__, url_prefix="/v1")
 
 #: Endpoints that are OpenRosa APIs proper and so require X-OpenRosa-Version: 1.0 (Central's
 #: openRosaEndpoint); form XML and media downloads are plain GETs.
-VERSIONED = {"openrosa.form_list", "openrosa.manifest", "openrosa.submission_preflight",
-             "openrosa.post_submission"}
+VERSIONED = {
+    "openrosa.form_list",
+    "openrosa.manifest",
+    "openrosa.submission_preflight",
+    "openrosa.post_submission",
+}
 
 
 @bp.before_request
@@ -49,13 +53,19 @@ def openrosa_headers(response: Response) -> Response:
 
 def render_problem(problem: Problem) -> Response:
     """An OpenRosaResponse envelope with the problem's status (and a challenge on 401)."""
-    response = Response(xml.response(problem.message, error=True), status=problem.status,
-                        content_type="text/xml; charset=utf-8")
+    response = Response(
+        xml.response(problem.message, error=True),
+        status=problem.status,
+        content_type="text/xml; charset=utf-8",
+    )
     if problem.status == 401 and "donghanh.field_key" not in request.environ:
         settings = get_settings()
         response.headers["WWW-Authenticate"] = digest.challenge(
-            settings.digest_realm, settings.secret_key, time.time(),
-            stale=isinstance(problem, StaleNonce))
+            settings.digest_realm,
+            settings.secret_key,
+            time.time(),
+            stale=isinstance(problem, StaleNonce),
+        )
     return openrosa_headers(response)
 
 

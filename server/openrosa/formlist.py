@@ -24,8 +24,9 @@ def project_url(project_id: int) -> str:
 @bp.get("/projects/<int:project_id>/formList")
 def form_list(project_id: int) -> Response:
     with get_db().transaction(write=False) as session:
-        items = form_service.list_for_collect(session, g.principal, project_id,
-                                              request.args.get("formID"))
+        items = form_service.list_for_collect(
+            session, g.principal, project_id, request.args.get("formID")
+        )
     return Response(xml.form_list(items, project_url(project_id)), content_type=XML_TYPE)
 
 
@@ -33,8 +34,9 @@ def form_list(project_id: int) -> Response:
 def form_xml(project_id: int, xml_form_id: str) -> Response:
     with get_db().transaction(write=False) as session:
         version = form_service.get_published(session, g.principal, project_id, xml_form_id)
-    return Response(version.xml, content_type="application/xml",
-                    headers={"ETag": f'"{version.md5}"'})
+    return Response(
+        version.xml, content_type="application/xml", headers={"ETag": f'"{version.md5}"'}
+    )
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/manifest")
@@ -50,8 +52,14 @@ def manifest(project_id: int, xml_form_id: str) -> Response:
 def form_attachment(project_id: int, xml_form_id: str, name: str) -> Response:
     with get_db().transaction(write=False) as session:
         version = form_service.get_published(session, g.principal, project_id, xml_form_id)
-        found = next((f for f in form_service.list_attachments(session, version.id)
-                      if f.name == name and f.sha256), None)
+        found = next(
+            (
+                f
+                for f in form_service.list_attachments(session, version.id)
+                if f.name == name and f.sha256
+            ),
+            None,
+        )
     if found is None:
         raise NotFound(f"The form has no attachment named '{name}'.")
     if request.if_none_match.contains(found.md5):
@@ -60,8 +68,11 @@ def form_attachment(project_id: int, xml_form_id: str, name: str) -> Response:
         stream = get_blobs().open(found.sha256)
     except BlobNotFound:
         raise NotFound(f"The file '{name}' is missing from storage.") from None
-    response = Response(_chunks(stream), content_type=found.content_type or "application/octet-stream",
-                        direct_passthrough=True)
+    response = Response(
+        _chunks(stream),
+        content_type=found.content_type or "application/octet-stream",
+        direct_passthrough=True,
+    )
     response.headers["ETag"] = f'"{found.md5}"'
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from flask import Response, g, request
 
 import forms
@@ -31,8 +30,9 @@ def post_submission(project_id: int) -> Response:
     try:
         incoming = _incoming(body)
         with get_db().transaction() as session:
-            result = ingest.ingest_submission(session, get_blobs(), g.principal, project_id,
-                                              incoming)
+            result = ingest.ingest_submission(
+                session, get_blobs(), g.principal, project_id, incoming
+            )
     finally:
         body.close()
     if result.problem is not None:
@@ -48,9 +48,14 @@ def _incoming(body: uploads.SubmissionBody) -> ingest.Incoming:
         raise MalformedXml(str(e)) from None
     except forms.InstanceError as e:
         raise MissingParameter(str(e)) from None
-    agent = " ".join(filter(None, (request.headers.get("ODK-Client"),
-                                   request.headers.get("User-Agent"))))
+    agent = " ".join(
+        filter(None, (request.headers.get("ODK-Client"), request.headers.get("User-Agent")))
+    )
     return ingest.Incoming(
-        envelope=envelope, xml=raw, xml_sha256=body.xml.sha256,
-        parts=body.attachments, device_id=(request.args.get("deviceID") or "").strip()[:255] or None,
-        user_agent=agent[:255] or None)
+        envelope=envelope,
+        xml=raw,
+        xml_sha256=body.xml.sha256,
+        parts=body.attachments,
+        device_id=(request.args.get("deviceID") or "").strip()[:255] or None,
+        user_agent=agent[:255] or None,
+    )

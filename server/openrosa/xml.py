@@ -22,13 +22,18 @@ def form_list(forms: list[CollectForm], base_url: str) -> bytes:
     for form in forms:
         el = etree.SubElement(root, f"{{{FORM_LIST_NS}}}xform")
         quoted = _quote(form.xml_form_id)
-        for tag, text in (("formID", form.xml_form_id), ("name", form.title or form.xml_form_id),
-                          ("version", form.version), ("hash", f"md5:{form.md5}"),
-                          ("downloadUrl", f"{base_url}/forms/{quoted}.xml")):
+        for tag, text in (
+            ("formID", form.xml_form_id),
+            ("name", form.title or form.xml_form_id),
+            ("version", form.version),
+            ("hash", f"md5:{form.md5}"),
+            ("downloadUrl", f"{base_url}/forms/{quoted}.xml"),
+        ):
             etree.SubElement(el, f"{{{FORM_LIST_NS}}}{tag}").text = text
         if form.has_attachments:
-            etree.SubElement(el, f"{{{FORM_LIST_NS}}}manifestUrl").text = (
-                f"{base_url}/forms/{quoted}/manifest")
+            etree.SubElement(
+                el, f"{{{FORM_LIST_NS}}}manifestUrl"
+            ).text = f"{base_url}/forms/{quoted}/manifest"
     return _serialize(root)
 
 
@@ -41,15 +46,15 @@ def manifest(files: list[AttachmentFile], form_url: str) -> bytes:
         el = etree.SubElement(root, f"{{{MANIFEST_NS}}}mediaFile")
         etree.SubElement(el, f"{{{MANIFEST_NS}}}filename").text = f.name
         etree.SubElement(el, f"{{{MANIFEST_NS}}}hash").text = f"md5:{f.md5}"
-        etree.SubElement(el, f"{{{MANIFEST_NS}}}downloadUrl").text = (
-            f"{form_url}/attachments/{_quote(f.name)}")
+        etree.SubElement(
+            el, f"{{{MANIFEST_NS}}}downloadUrl"
+        ).text = f"{form_url}/attachments/{_quote(f.name)}"
     return _serialize(root)
 
 
 def response(message: str, error: bool = False) -> bytes:
     """<OpenRosaResponse> with one message; Collect shows its text to the user."""
-    root = etree.Element(f"{{{RESPONSE_NS}}}OpenRosaResponse", nsmap={None: RESPONSE_NS},
-                         items="0")
+    root = etree.Element(f"{{{RESPONSE_NS}}}OpenRosaResponse", nsmap={None: RESPONSE_NS}, items="0")
     el = etree.SubElement(root, f"{{{RESPONSE_NS}}}message", nature="error" if error else "")
     el.text = message
     return _serialize(root)

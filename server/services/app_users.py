@@ -35,8 +35,11 @@ class IssuedAppUser:
     def collect_settings(self, public_url: str) -> dict:
         """Collect's settings JSON (general and admin are required by Collect's schema)."""
         return {
-            "general": {"server_url": self.server_url(public_url),
-                        "form_update_mode": "match_exactly", "autosend": "wifi_and_cellular"},
+            "general": {
+                "server_url": self.server_url(public_url),
+                "form_update_mode": "match_exactly",
+                "autosend": "wifi_and_cellular",
+            },
             "project": {"name": self.project_name},
             "admin": {},
         }
@@ -47,18 +50,31 @@ class IssuedAppUser:
         return base64.b64encode(zlib.compress(raw)).decode("ascii")
 
 
-def create_app_user(session: Session, principal: Principal, project_id: int,
-                    display_name: str) -> IssuedAppUser:
+def create_app_user(
+    session: Session, principal: Principal, project_id: int, display_name: str
+) -> IssuedAppUser:
     require(principal, "app_user.create", project_id)
     project = get_project(session, project_id)
     token = tokens.new_token()
     actor = Actor(type="field_key", display_name=display_name)
     session.add(actor)
     session.flush()
-    session.add(AppUser(actor_id=actor.id, project_id=project_id,
-                        token_sha256=tokens.token_sha256(token), created_by_id=principal.actor_id))
-    audit.record(session, principal.actor_id, "field_key.create", "actor", actor.id,
-                 {"projectId": project_id})
+    session.add(
+        AppUser(
+            actor_id=actor.id,
+            project_id=project_id,
+            token_sha256=tokens.token_sha256(token),
+            created_by_id=principal.actor_id,
+        )
+    )
+    audit.record(
+        session,
+        principal.actor_id,
+        "field_key.create",
+        "actor",
+        actor.id,
+        {"projectId": project_id},
+    )
     session.flush()
     return IssuedAppUser(actor.id, display_name, project_id, project.name, token)
 
@@ -69,17 +85,24 @@ def revoke_app_user(session: Session, principal: Principal, actor_id: int) -> No
     if app_user is None:
         raise NotFound(f"Could not find app user {actor_id}.")
     require(principal, "app_user.revoke", app_user.project_id)
-    session.execute(update(AppUser).where(AppUser.actor_id == actor_id)
-                    .values(token_sha256=None, revoked_at=utcnow()))
+    session.execute(
+        update(AppUser)
+        .where(AppUser.actor_id == actor_id)
+        .values(token_sha256=None, revoked_at=utcnow())
+    )
     audit.record(session, principal.actor_id, "field_key.revoke", "actor", actor_id)
 
 
 def list_app_users(session: Session, principal: Principal, project_id: int) -> list[tuple]:
     require(principal, "app_user.list", project_id)
-    return list(session.execute(
-        select(Actor.id, Actor.display_name, Actor.created_at, AppUser.revoked_at)
-        .join(AppUser, AppUser.actor_id == Actor.id)
-        .where(AppUser.project_id == project_id).order_by(Actor.id)).all())
+    return list(
+        session.execute(
+            select(Actor.id, Actor.display_name, Actor.created_at, AppUser.revoked_at)
+            .join(AppUser, AppUser.actor_id == Actor.id)
+            .where(AppUser.project_id == project_id)
+            .order_by(Actor.id)
+        ).all()
+    )
 
 
 def principal_for_token(session: Session, token: str) -> Principal | None:
@@ -93,4 +116,6 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     ).first()
     if row is None:
         return None
-    return Principal(row.id, "field_key", row.display_name, frozenset({("collector", row.project_id)}))
+    return Principal(
+        row.id, "field_key", row.display_name, frozenset({("collector", row.project_id)})
+    )

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session, defer
 import forms
 from server.auth.permissions import Principal, require
 from server.blobs import BlobStore
-from server.errors import (FormNotOpen, FormVersionNotFound, InvalidForm, NotFound,
-                           VersionConflict)
+from server.errors import FormNotOpen, FormVersionNotFound, InvalidForm, NotFound, VersionConflict
 from server.models.blobs import Blob
 from server.models.forms import FORM_STATES, Form, FormAttachment, FormVersion
 from server.models.types import utcnow
@@ -50,9 +49,15 @@ class AttachmentFile:
     content_type: str | None
 
 
-def publish_form(session: Session, store: BlobStore, principal: Principal, project_id: int,
-                 xml: bytes, source: SourceFile | None = None,
-                 warnings: list[str] | None = None) -> FormVersion:
+def publish_form(
+    session: Session,
+    store: BlobStore,
+    principal: Principal,
+    project_id: int,
+    xml: bytes,
+    source: SourceFile | None = None,
+    warnings: list[str] | None = None,
+) -> FormVersion:
     """Publish an XForm as the form's current version.
 
     Raises InvalidForm (not an XForm, no meta/instanceID), VersionConflict (this id and
@@ -65,8 +70,9 @@ def publish_form(session: Session, store: BlobStore, principal: Principal, proje
         raise InvalidForm(str(e)) from None
     if schema.field(f"/{schema.root_name}/meta/instanceID") is None:
         raise InvalidForm("The form has no meta/instanceID; add it (pyxform adds it by default).")
-    form = session.scalar(select(Form).where(Form.project_id == project_id,
-                                             Form.xml_form_id == schema.form_id))
+    form = session.scalar(
+        select(Form).where(Form.project_id == project_id, Form.xml_form_id == schema.form_id)
+    )
     creating = form is None
     if creating:
         require(principal, "form.create", project_id)
@@ -75,25 +81,36 @@ def publish_form(session: Session, store: BlobStore, principal: Principal, proje
         session.flush()
     else:
         require(principal, "form.update", project_id)
-        taken = session.scalar(select(FormVersion.id).where(
-            FormVersion.form_id == form.id, FormVersion.version == schema.version,
-            FormVersion.published_at.is_not(None)))
+        taken = session.scalar(
+            select(FormVersion.id).where(
+                FormVersion.form_id == form.id,
+                FormVersion.version == schema.version,
+                FormVersion.published_at.is_not(None),
+            )
+        )
         if taken is not None:
             raise VersionConflict(
                 f"You tried to publish the form '{schema.form_id}' with version "
                 f"'{schema.version}', but a published form has already existed in this project "
-                "with those identifiers. Please choose a new version and try again.")
+                "with those identifiers. Please choose a new version and try again."
+            )
     previous_id = form.current_version_id
     version = FormVersion(
-        form_id=form.id, version=schema.version, title=schema.title, xml=xml,
+        form_id=form.id,
+        version=schema.version,
+        title=schema.title,
+        xml=xml,
         md5=hashlib.md5(xml, usedforsecurity=False).hexdigest(),
-        sha256=hashlib.sha256(xml).hexdigest(), key_public=schema.public_key,
-        warnings="\n".join(warnings) if warnings else None, published_at=utcnow(),
+        sha256=hashlib.sha256(xml).hexdigest(),
+        key_public=schema.public_key,
+        warnings="\n".join(warnings) if warnings else None,
+        published_at=utcnow(),
     )
     if source is not None:
         sha, md5, size = storage.hash_file(source.path)
-        version.xls_blob_id = storage.store_file(session, store, source.path, sha, md5, size,
-                                                 source.content_type)
+        version.xls_blob_id = storage.store_file(
+            session, store, source.path, sha, md5, size, source.content_type
+        )
         version.xls_filename = source.filename
     session.add(version)
     session.flush()
@@ -101,8 +118,14 @@ def publish_form(session: Session, store: BlobStore, principal: Principal, proje
     form.current_version_id = version.id
     form.updated_at = None if creating else utcnow()
     session.flush()
-    audit.record(session, principal.actor_id, "form.create" if creating else "form.update.publish",
-                 "form", form.id, {"xmlFormId": schema.form_id, "version": schema.version})
+    audit.record(
+        session,
+        principal.actor_id,
+        "form.create" if creating else "form.update.publish",
+        "form",
+        form.id,
+        {"xmlFormId": schema.form_id, "version": schema.version},
+    )
     return version
 
 
@@ -110,38 +133,72 @@ def _carry_attachments(session, schema, version_id, previous_id) -> None:
     """Create the slots the new version expects, keeping files already uploaded by name."""
     kept = {}
     if previous_id is not None:
-        kept = dict(session.execute(select(FormAttachment.name, FormAttachment.blob_id).where(
-            FormAttachment.form_version_id == previous_id)).all())
+        kept = dict(
+            session.execute(
+                select(FormAttachment.name, FormAttachment.blob_id).where(
+                    FormAttachment.form_version_id == previous_id
+                )
+            ).all()
+        )
     for media in schema.media:
-        session.add(FormAttachment(form_version_id=version_id, name=media.name, type=media.type,
-                                   blob_id=kept.get(media.name), updated_at=utcnow()))
+        session.add(
+            FormAttachment(
+                form_version_id=version_id,
+                name=media.name,
+                type=media.type,
+                blob_id=kept.get(media.name),
+                updated_at=utcnow(),
+            )
+        )
 
 
-def list_for_collect(session: Session, principal: Principal, project_id: int,
-                     xml_form_id: str | None = None) -> list[CollectForm]:
+def list_for_collect(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str | None = None
+) -> list[CollectForm]:
     """Published, open forms the principal may read, ordered by title (Central's formList)."""
     require(principal, "form.read", project_id)
     get_project(session, project_id)
-    query = (select(Form.xml_form_id, FormVersion.title, FormVersion.version, FormVersion.md5,
-                    FormVersion.id)
-             .join(FormVersion, FormVersion.id == Form.current_version_id)
-             .where(Form.project_id == project_id, Form.state == "open")
-             .order_by(FormVersion.title, Form.xml_form_id))
+    query = (
+        select(
+            Form.xml_form_id,
+            FormVersion.title,
+            FormVersion.version,
+            FormVersion.md5,
+            FormVersion.id,
+        )
+        .join(FormVersion, FormVersion.id == Form.current_version_id)
+        .where(Form.project_id == project_id, Form.state == "open")
+        .order_by(FormVersion.title, Form.xml_form_id)
+    )
     if xml_form_id:
         query = query.where(Form.xml_form_id == xml_form_id)
     rows = session.execute(query).all()
-    with_media = set(session.scalars(select(FormAttachment.form_version_id).where(
-        FormAttachment.form_version_id.in_([r.id for r in rows])).distinct())) if rows else set()
+    with_media = (
+        set(
+            session.scalars(
+                select(FormAttachment.form_version_id)
+                .where(FormAttachment.form_version_id.in_([r.id for r in rows]))
+                .distinct()
+            )
+        )
+        if rows
+        else set()
+    )
     return [CollectForm(r.xml_form_id, r.title, r.version, r.md5, r.id in with_media) for r in rows]
 
 
-def get_published(session: Session, principal: Principal, project_id: int,
-                  xml_form_id: str) -> FormVersion:
+def get_published(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str
+) -> FormVersion:
     """The current published version of a form the principal may read; raise NotFound."""
     require(principal, "form.read", project_id)
-    version = session.scalar(select(FormVersion).join(Form, Form.current_version_id == FormVersion.id)
-                             .where(Form.project_id == project_id, Form.xml_form_id == xml_form_id,
-                                    Form.state != "closed"))
+    version = session.scalar(
+        select(FormVersion)
+        .join(Form, Form.current_version_id == FormVersion.id)
+        .where(
+            Form.project_id == project_id, Form.xml_form_id == xml_form_id, Form.state != "closed"
+        )
+    )
     if version is None:
         raise NotFound(f"Could not find the form '{xml_form_id}' in project {project_id}.")
     return version
@@ -151,28 +208,37 @@ def list_attachments(session: Session, form_version_id: int) -> list[AttachmentF
     rows = session.execute(
         select(FormAttachment.name, FormAttachment.type, Blob.sha256, Blob.md5, Blob.content_type)
         .outerjoin(Blob, Blob.id == FormAttachment.blob_id)
-        .where(FormAttachment.form_version_id == form_version_id).order_by(FormAttachment.name)
+        .where(FormAttachment.form_version_id == form_version_id)
+        .order_by(FormAttachment.name)
     ).all()
     return [AttachmentFile(*row) for row in rows]
 
 
-def get_for_submission(session: Session, project_id: int, xml_form_id: str,
-                       version: str) -> tuple[Form, FormVersion]:
+def get_for_submission(
+    session: Session, project_id: int, xml_form_id: str, version: str
+) -> tuple[Form, FormVersion]:
     """The form and published version a submission names.
 
     Raises NotFound (no such form), FormVersionNotFound, FormNotOpen (closed).
     """
-    form = session.scalar(select(Form).where(Form.project_id == project_id,
-                                             Form.xml_form_id == xml_form_id))
+    form = session.scalar(
+        select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
+    )
     if form is None or form.current_version_id is None:
         raise NotFound(f"Could not find the form '{xml_form_id}' in this project.")
     form_version = session.scalar(
-        select(FormVersion).options(defer(FormVersion.xml))
-        .where(FormVersion.form_id == form.id, FormVersion.version == version,
-               FormVersion.published_at.is_not(None)))
+        select(FormVersion)
+        .options(defer(FormVersion.xml))
+        .where(
+            FormVersion.form_id == form.id,
+            FormVersion.version == version,
+            FormVersion.published_at.is_not(None),
+        )
+    )
     if form_version is None:
         raise FormVersionNotFound(
-            f"The form version specified in this submission '{version}' does not exist.")
+            f"The form version specified in this submission '{version}' does not exist."
+        )
     if form.state not in ("open", "closing"):
         raise FormNotOpen()
     return form, form_version
@@ -191,16 +257,20 @@ def schema_of(session: Session, form_version: FormVersion) -> forms.FormSchema:
 _SCHEMAS: dict[str, forms.FormSchema] = {}
 
 
-def set_state(session: Session, principal: Principal, project_id: int, xml_form_id: str,
-              state: str) -> None:
+def set_state(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, state: str
+) -> None:
     """Open, closing (unlisted, still accepting) or closed (refusing submissions)."""
     require(principal, "form.update", project_id)
     if state not in FORM_STATES:
         raise InvalidForm(f"Unknown form state '{state}'; use one of {', '.join(FORM_STATES)}.")
-    form = session.scalar(select(Form).where(Form.project_id == project_id,
-                                             Form.xml_form_id == xml_form_id))
+    form = session.scalar(
+        select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
+    )
     if form is None:
         raise NotFound(f"Could not find the form '{xml_form_id}' in project {project_id}.")
     form.state = state
     form.updated_at = utcnow()
-    audit.record(session, principal.actor_id, "form.update.state", "form", form.id, {"state": state})
+    audit.record(
+        session, principal.actor_id, "form.update.state", "form", form.id, {"state": state}
+    )

@@ -18,8 +18,14 @@ from sqlalchemy.orm import Session
 from forms import InstanceEnvelope
 from server.auth.permissions import Principal, require
 from server.blobs import BlobStore
-from server.errors import (AlreadyExists, DeprecatingOldSubmission, Problem, SubmissionDeleted,
-                           UpdateTargetNotFound, XmlConflict)
+from server.errors import (
+    AlreadyExists,
+    DeprecatingOldSubmission,
+    Problem,
+    SubmissionDeleted,
+    UpdateTargetNotFound,
+    XmlConflict,
+)
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
 from server.models.types import utcnow
 from server.services import audit, storage
@@ -59,8 +65,13 @@ class IngestResult:
     problem: Problem | None = None
 
 
-def classify_incoming(incoming_sha256: str, instance_id: str, deprecated_id: str | None,
-                      existing: VersionFacts | None, deprecated: VersionFacts | None) -> Decision:
+def classify_incoming(
+    incoming_sha256: str,
+    instance_id: str,
+    deprecated_id: str | None,
+    existing: VersionFacts | None,
+    deprecated: VersionFacts | None,
+) -> Decision:
     """Decide what one POST means, from the facts alone (Central's openRosaSubmission)."""
     if existing is not None:
         if existing.deleted:
@@ -68,17 +79,23 @@ def classify_incoming(incoming_sha256: str, instance_id: str, deprecated_id: str
         if existing.current and existing.sha256 == incoming_sha256:
             return Decision(Action.ADD_ATTACHMENTS)
         if deprecated_id and deprecated is not None and deprecated.current:
-            return _conflict(AlreadyExists(
-                f"A resource already exists with instanceID value(s) of {instance_id}."))
+            return _conflict(
+                AlreadyExists(
+                    f"A resource already exists with instanceID value(s) of {instance_id}."
+                )
+            )
         if existing.sha256 != incoming_sha256:
             return _conflict(XmlConflict())
         return _conflict(_out_of_date(instance_id))
     if not deprecated_id:
         return Decision(Action.NEW)
     if deprecated is None:
-        return _conflict(UpdateTargetNotFound(
-            "You tried to update an existing submission, but we can't find that submission "
-            f"to update ({deprecated_id})."))
+        return _conflict(
+            UpdateTargetNotFound(
+                "You tried to update an existing submission, but we can't find that submission "
+                f"to update ({deprecated_id})."
+            )
+        )
     if deprecated.deleted:
         return _conflict(SubmissionDeleted())
     if not deprecated.current:
@@ -93,7 +110,8 @@ def _conflict(problem: Problem) -> Decision:
 def _out_of_date(instance_id: str) -> Problem:
     return DeprecatingOldSubmission(
         f"You tried to update a submission, but the copy you were editing ({instance_id}) is "
-        "now out of date. Please get the latest version that has been submitted, and try again.")
+        "now out of date. Please get the latest version that has been submitted, and try again."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +126,9 @@ class Incoming:
     user_agent: str | None
 
 
-def ingest_submission(session: Session, store: BlobStore, principal: Principal, project_id: int,
-                      incoming: Incoming) -> IngestResult:
+def ingest_submission(
+    session: Session, store: BlobStore, principal: Principal, project_id: int, incoming: Incoming
+) -> IngestResult:
     """Store one submission POST by the rules; a conflict comes back in ``result.problem``.
 
     Raises NotFound, FormVersionNotFound, FormNotOpen, InsufficientRights. A conflict is
@@ -117,24 +136,50 @@ def ingest_submission(session: Session, store: BlobStore, principal: Principal, 
     """
     envelope = incoming.envelope
     form, form_version = form_service.get_for_submission(
-        session, project_id, envelope.form_id, envelope.version)
+        session, project_id, envelope.form_id, envelope.version
+    )
     require(principal, "submission.create", project_id)
     schema = form_service.schema_of(session, form_version)
     expected = envelope.attachment_names(schema.binary_paths)
     instance_id = envelope.instance_id or f"uuid:{uuid.uuid4()}"
     for attempt in range(3):
         existing, deprecated = _facts(session, form.id, instance_id, envelope.deprecated_id)
-        decision = classify_incoming(incoming.xml_sha256, instance_id, envelope.deprecated_id,
-                                     existing and existing[1], deprecated and deprecated[1])
+        decision = classify_incoming(
+            incoming.xml_sha256,
+            instance_id,
+            envelope.deprecated_id,
+            existing and existing[1],
+            deprecated and deprecated[1],
+        )
         if decision.action is Action.CONFLICT:
-            audit.record(session, principal.actor_id, "submission.conflict", "form", form.id, {
-                "instanceId": instance_id, "code": decision.problem.code,
-                "deviceId": incoming.device_id})
+            audit.record(
+                session,
+                principal.actor_id,
+                "submission.conflict",
+                "form",
+                form.id,
+                {
+                    "instanceId": instance_id,
+                    "code": decision.problem.code,
+                    "deviceId": incoming.device_id,
+                },
+            )
             return IngestResult(Action.CONFLICT, None, None, instance_id, 0, decision.problem)
         try:
             with session.begin_nested():
-                return _apply(session, store, principal, form.id, form_version.id, instance_id,
-                              incoming, expected, decision.action, existing, deprecated)
+                return _apply(
+                    session,
+                    store,
+                    principal,
+                    form.id,
+                    form_version.id,
+                    instance_id,
+                    incoming,
+                    expected,
+                    decision.action,
+                    existing,
+                    deprecated,
+                )
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -145,83 +190,148 @@ def ingest_submission(session: Session, store: BlobStore, principal: Principal, 
 def _facts(session, form_id, instance_id, deprecated_id):
     ids = [instance_id] + ([deprecated_id] if deprecated_id else [])
     rows = session.execute(
-        select(SubmissionVersion.id, SubmissionVersion.instance_id, SubmissionVersion.sha256,
-               SubmissionVersion.current, SubmissionVersion.submission_id, Submission.deleted_at)
+        select(
+            SubmissionVersion.id,
+            SubmissionVersion.instance_id,
+            SubmissionVersion.sha256,
+            SubmissionVersion.current,
+            SubmissionVersion.submission_id,
+            Submission.deleted_at,
+        )
         .join(Submission, Submission.id == SubmissionVersion.submission_id)
         .where(SubmissionVersion.form_id == form_id, SubmissionVersion.instance_id.in_(ids))
     ).all()
-    found = {r.instance_id: (r, VersionFacts(r.sha256, r.current, r.deleted_at is not None))
-             for r in rows}
+    found = {
+        r.instance_id: (r, VersionFacts(r.sha256, r.current, r.deleted_at is not None))
+        for r in rows
+    }
     return found.get(instance_id), found.get(deprecated_id) if deprecated_id else None
 
 
-def _apply(session, store, principal, form_id, form_version_id, instance_id, incoming, expected,
-           action, existing, deprecated) -> IngestResult:
+def _apply(
+    session,
+    store,
+    principal,
+    form_id,
+    form_version_id,
+    instance_id,
+    incoming,
+    expected,
+    action,
+    existing,
+    deprecated,
+) -> IngestResult:
     now = utcnow()
     if action is Action.ADD_ATTACHMENTS:
         row = existing[0]
-        stored = _fill_attachments(session, store, row.id, expected, incoming.parts, {}, replace=True)
+        stored = _fill_attachments(
+            session, store, row.id, expected, incoming.parts, {}, replace=True
+        )
         if stored:
-            audit.record(session, principal.actor_id, "submission.attachment.update",
-                         "submission", row.submission_id, {"instanceId": instance_id,
-                                                           "count": stored})
+            audit.record(
+                session,
+                principal.actor_id,
+                "submission.attachment.update",
+                "submission",
+                row.submission_id,
+                {"instanceId": instance_id, "count": stored},
+            )
         return IngestResult(action, row.submission_id, row.id, instance_id, stored)
     if action is Action.NEW:
-        submission = Submission(form_id=form_id, instance_id=instance_id,
-                                submitter_id=principal.actor_id, device_id=incoming.device_id,
-                                user_agent=incoming.user_agent, created_at=now)
+        submission = Submission(
+            form_id=form_id,
+            instance_id=instance_id,
+            submitter_id=principal.actor_id,
+            device_id=incoming.device_id,
+            user_agent=incoming.user_agent,
+            created_at=now,
+        )
         session.add(submission)
         session.flush()
         carried: dict[str, int | None] = {}
     else:  # EDIT
         old = deprecated[0]
         submission = session.get(Submission, old.submission_id)
-        session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id)
-                        .values(current=False))
+        session.execute(
+            update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False)
+        )
         submission.review_state = "edited"
         submission.updated_at = now
-        carried = dict(session.execute(
-            select(SubmissionAttachment.name, SubmissionAttachment.blob_id)
-            .where(SubmissionAttachment.submission_version_id == old.id)).all())
+        carried = dict(
+            session.execute(
+                select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
+                    SubmissionAttachment.submission_version_id == old.id
+                )
+            ).all()
+        )
     envelope = incoming.envelope
     version = SubmissionVersion(
-        submission_id=submission.id, form_id=form_id, form_version_id=form_version_id,
-        instance_id=instance_id, deprecated_id=envelope.deprecated_id,
-        instance_name=envelope.instance_name, xml=incoming.xml, sha256=incoming.xml_sha256,
-        current=True, submitter_id=principal.actor_id, device_id=incoming.device_id,
-        user_agent=incoming.user_agent, encrypted_key=envelope.encrypted_key,
+        submission_id=submission.id,
+        form_id=form_id,
+        form_version_id=form_version_id,
+        instance_id=instance_id,
+        deprecated_id=envelope.deprecated_id,
+        instance_name=envelope.instance_name,
+        xml=incoming.xml,
+        sha256=incoming.xml_sha256,
+        current=True,
+        submitter_id=principal.actor_id,
+        device_id=incoming.device_id,
+        user_agent=incoming.user_agent,
+        encrypted_key=envelope.encrypted_key,
         encrypted_data_name=envelope.encrypted_data_name,
-        encrypted_signature=envelope.encrypted_signature, created_at=now)
+        encrypted_signature=envelope.encrypted_signature,
+        created_at=now,
+    )
     session.add(version)
     session.flush()
-    stored = _fill_attachments(session, store, version.id, expected, incoming.parts, carried,
-                               replace=False)
-    audit.record(session, principal.actor_id,
-                 "submission.create" if action is Action.NEW else "submission.update.version",
-                 "submission", submission.id, {"instanceId": instance_id,
-                                               "deviceId": incoming.device_id})
+    stored = _fill_attachments(
+        session, store, version.id, expected, incoming.parts, carried, replace=False
+    )
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.create" if action is Action.NEW else "submission.update.version",
+        "submission",
+        submission.id,
+        {"instanceId": instance_id, "deviceId": incoming.device_id},
+    )
     return IngestResult(action, submission.id, version.id, instance_id, stored)
 
 
 def _fill_attachments(session, store, version_id, expected, parts, carried, replace) -> int:
     """Create or fill the expected slots from the parts sent; return how many files were stored."""
-    slots = dict(session.execute(
-        select(SubmissionAttachment.name, SubmissionAttachment.id)
-        .where(SubmissionAttachment.submission_version_id == version_id)).all())
+    slots = dict(
+        session.execute(
+            select(SubmissionAttachment.name, SubmissionAttachment.id).where(
+                SubmissionAttachment.submission_version_id == version_id
+            )
+        ).all()
+    )
     stored = 0
     for index, name in enumerate(expected):
         part = parts.get(name)
         blob_id = carried.get(name)
         if part is not None:
-            blob_id = storage.store_file(session, store, part.path, part.sha256, part.md5,
-                                         part.size, part.content_type)
+            blob_id = storage.store_file(
+                session, store, part.path, part.sha256, part.md5, part.size, part.content_type
+            )
             stored += 1
         if name not in slots:
-            session.add(SubmissionAttachment(submission_version_id=version_id, name=name,
-                                             index=index, blob_id=blob_id,
-                                             is_client_audit=name == "audit.csv"))
+            session.add(
+                SubmissionAttachment(
+                    submission_version_id=version_id,
+                    name=name,
+                    index=index,
+                    blob_id=blob_id,
+                    is_client_audit=name == "audit.csv",
+                )
+            )
         elif part is not None and replace:
-            session.execute(update(SubmissionAttachment).where(
-                SubmissionAttachment.id == slots[name]).values(blob_id=blob_id))
+            session.execute(
+                update(SubmissionAttachment)
+                .where(SubmissionAttachment.id == slots[name])
+                .values(blob_id=blob_id)
+            )
     session.flush()
     return stored

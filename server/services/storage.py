@@ -14,8 +14,15 @@ from server.models.blobs import Blob
 from server.models.types import utcnow
 
 
-def store_file(session: Session, store: BlobStore, path: str, sha256: str, md5: str, size: int,
-               content_type: str) -> int:
+def store_file(
+    session: Session,
+    store: BlobStore,
+    path: str,
+    sha256: str,
+    md5: str,
+    size: int,
+    content_type: str,
+) -> int:
     """Put the file into the blob store and return its blob row id (created once per sha256).
 
     The row is inserted with ON CONFLICT DO NOTHING, so concurrent uploads of the same bytes
@@ -23,9 +30,17 @@ def store_file(session: Session, store: BlobStore, path: str, sha256: str, md5: 
     """
     store.put_file(path, sha256)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(Blob).values(
-        sha256=sha256, md5=md5, size=size, content_type=content_type, created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["sha256"]))
+    session.execute(
+        dialect.insert(Blob)
+        .values(
+            sha256=sha256,
+            md5=md5,
+            size=size,
+            content_type=content_type,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
     return session.scalar(select(Blob.id).where(Blob.sha256 == sha256))
 
 

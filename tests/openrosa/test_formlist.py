@@ -60,8 +60,9 @@ def test_new_version_replaces_old_in_form_list(collect, make_form, visit_form):
     assert item["version"] == "2"
 
 
-def test_closing_and_closed_forms_are_not_listed_but_open_ones_are(db, collect, make_form,
-                                                                   project, visit_form):
+def test_closing_and_closed_forms_are_not_listed_but_open_ones_are(
+    db, collect, make_form, project, visit_form
+):
     make_form(VISIT_MD.format(version="1").replace("| visit ", "| visit2 "))
     with db.transaction() as session:
         form_service.set_state(session, SYSTEM, project.id, "visit", "closing")
@@ -102,8 +103,9 @@ def test_unknown_and_revoked_tokens_are_refused_with_403(db, live_server, app_us
         assert "WWW-Authenticate" not in response.headers
 
 
-def test_manifest_lists_uploaded_media_with_md5_and_media_downloads(app, db, collect, make_form,
-                                                                    tmp_path, project):
+def test_manifest_lists_uploaded_media_with_md5_and_media_downloads(
+    app, db, collect, make_form, tmp_path, project
+):
     version = make_form(MEDIA_MD)
     [item] = collect.form_list()
     assert item["manifestUrl"].endswith("/forms/with_media/manifest")
@@ -112,8 +114,9 @@ def test_manifest_lists_uploaded_media_with_md5_and_media_downloads(app, db, col
     logo.write_bytes(b"\x89PNG fake image bytes" * 100)
     sha, md5, size = storage.hash_file(logo)
     with db.transaction() as session:
-        blob_id = storage.store_file(session, app.extensions["donghanh"].blobs, str(logo), sha,
-                                     md5, size, "image/png")
+        blob_id = storage.store_file(
+            session, app.extensions["donghanh"].blobs, str(logo), sha, md5, size, "image/png"
+        )
         from server.models.forms import FormAttachment
 
         slot = session.query(FormAttachment).filter_by(form_version_id=version.id).one()

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.auth.permissions import SYSTEM
 from server.models.audits import Audit
@@ -38,12 +38,14 @@ def test_head_answers_204_with_accepted_length(collect, visit_form, settings):
     response = collect.head_submission()
     assert response.status_code == 204
     assert response.headers["X-OpenRosa-Accept-Content-Length"] == str(
-        settings.max_submission_bytes)
+        settings.max_submission_bytes
+    )
     assert response.headers["X-OpenRosa-Version"] == "1.0"
 
 
-def test_new_submission_is_stored_with_exact_bytes_and_request_facts(db, collect, visit_form,
-                                                                     app_user, app):
+def test_new_submission_is_stored_with_exact_bytes_and_request_facts(
+    db, collect, visit_form, app_user, app
+):
     xml = visit()
     [reply] = collect.submit(xml, {"anh.jpg": PHOTO})
     assert reply.status == 201
@@ -58,10 +60,12 @@ def test_new_submission_is_stored_with_exact_bytes_and_request_facts(db, collect
     assert submission.user_agent.startswith("org.odk.collect.android/v2026.3.3")
     [attachment] = rows(db, SubmissionAttachment)
     [blob] = rows(db, Blob)
-    assert attachment.name == "anh.jpg" and attachment.blob_id == blob.id
+    assert attachment.name == "anh.jpg"
+    assert attachment.blob_id == blob.id
     assert blob.sha256 == hashlib.sha256(PHOTO).hexdigest()
     assert blob.md5 == hashlib.md5(PHOTO).hexdigest()
-    assert blob.size == len(PHOTO) and blob.content_type == "image/jpeg"
+    assert blob.size == len(PHOTO)
+    assert blob.content_type == "image/jpeg"
     with app.extensions["donghanh"].blobs.open(blob.sha256) as f:
         assert f.read() == PHOTO
     assert [a.action for a in rows(db, Audit, action="submission.create")] == ["submission.create"]
@@ -94,8 +98,9 @@ def test_same_instance_id_with_different_xml_is_409_with_centrals_message(db, co
     assert conflict.details["code"] == "409.1"
 
 
-def test_edit_through_deprecated_id_creates_a_new_version_and_carries_photos(db, collect,
-                                                                           visit_form):
+def test_edit_through_deprecated_id_creates_a_new_version_and_carries_photos(
+    db, collect, visit_form
+):
     assert collect.submit(visit(), {"anh.jpg": PHOTO})[0].status == 201
     edited = visit(UUID2, deprecated_id=UUID1)
     assert collect.submit(edited)[0].status == 201
@@ -103,7 +108,9 @@ def test_edit_through_deprecated_id_creates_a_new_version_and_carries_photos(db,
     assert submission.review_state == "edited"
     versions = sorted(rows(db, SubmissionVersion), key=lambda v: v.id)
     assert [(v.instance_id, v.current, v.deprecated_id) for v in versions] == [
-        (UUID1, False, None), (UUID2, True, UUID1)]
+        (UUID1, False, None),
+        (UUID2, True, UUID1),
+    ]
     carried = rows(db, SubmissionAttachment, submission_version_id=versions[1].id)
     assert [a.blob_id is not None for a in carried] == [True]
 
@@ -176,14 +183,20 @@ def test_submission_to_another_projects_form_is_404(db, live_server, visit_form)
     assert rows(db, Submission) == []
 
 
-def test_split_upload_sends_incomplete_posts_then_the_last(db, app, live_server, app_user,
-                                                         visit_form, settings):
+def test_split_upload_sends_incomplete_posts_then_the_last(
+    db, app, live_server, app_user, visit_form, settings
+):
     small = settings.replace(max_submission_bytes=100_000)
     app.extensions["donghanh"].settings = small
     collect = Collect(app_user.server_url(live_server))
     photos = {f"p{i}.jpg": PHOTO + bytes([i]) for i in range(4)}
-    xml = instance("visit", UUID1, gap="co", anh="p0.jpg",
-                   ho_tro=[{"anh_ht": "p1.jpg"}, {"anh_ht": "p2.jpg"}, {"anh_ht": "p3.jpg"}])
+    xml = instance(
+        "visit",
+        UUID1,
+        gap="co",
+        anh="p0.jpg",
+        ho_tro=[{"anh_ht": "p1.jpg"}, {"anh_ht": "p2.jpg"}, {"anh_ht": "p3.jpg"}],
+    )
     replies = collect.submit(xml, photos)
     assert [r.status for r in replies] == [201, 201, 201, 201]  # ~60 KB each, 100 KB a POST
     assert len(rows(db, Submission)) == 1
@@ -192,53 +205,73 @@ def test_split_upload_sends_incomplete_posts_then_the_last(db, app, live_server,
     assert all(s.blob_id is not None for s in slots)
 
 
-@pytest.mark.parametrize(("body", "content_type", "status", "text"), [
-    (b"--B\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--B--\r\n",
-     "multipart/form-data; boundary=B", 400, "xml_submission_file"),
-    (b"not multipart", "text/plain", 400, "multipart"),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "text"),
+    [
+        (
+            b'--B\r\nContent-Disposition: form-data; name="other"\r\n\r\nx\r\n--B--\r\n',
+            "multipart/form-data; boundary=B",
+            400,
+            "xml_submission_file",
+        ),
+        (b"not multipart", "text/plain", 400, "multipart"),
+    ],
+)
 def test_bad_bodies_get_an_openrosa_error(collect, visit_form, body, content_type, status, text):
-    response = collect.http.post(f"{collect.server_url}/submission", data=body,
-                                 headers={**collect._headers(), "Content-Type": content_type},
-                                 timeout=10)
+    response = collect.http.post(
+        f"{collect.server_url}/submission",
+        data=body,
+        headers={**collect._headers(), "Content-Type": content_type},
+        timeout=10,
+    )
     assert response.status_code == status
     assert b"OpenRosaResponse" in response.content
     assert text in response.text
 
 
-@pytest.mark.parametrize("xml", [
-    b"<data id='visit' version='1'><unclosed></data>",
-    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-    b"<data id='visit' version='1'><ma_kh>&x;</ma_kh></data>",
-    b"<data version='1'><meta><instanceID>uuid:x</instanceID></meta></data>",
-])
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b"<data id='visit' version='1'><unclosed></data>",
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<data id='visit' version='1'><ma_kh>&x;</ma_kh></data>",
+        b"<data version='1'><meta><instanceID>uuid:x</instanceID></meta></data>",
+    ],
+)
 def test_malformed_or_hostile_xml_is_400_and_nothing_is_stored(db, collect, visit_form, xml):
     [reply] = collect.submit(xml, {"anh.jpg": PHOTO})
     assert reply.status == 400
     assert reply.message
     assert "root:" not in reply.message  # /etc/passwd never read
-    assert rows(db, Submission) == [] and rows(db, Blob) == []
+    assert rows(db, Submission) == []
+    assert rows(db, Blob) == []
 
 
 def test_body_over_the_limit_is_413_and_nothing_is_stored(db, app, collect, visit_form, settings):
     app.extensions["donghanh"].settings = settings.replace(max_submission_bytes=50_000)
-    files = {"xml_submission_file": ("s.xml", visit(), "text/xml"),
-             "anh.jpg": ("anh.jpg", PHOTO, "image/jpeg")}
+    files = {
+        "xml_submission_file": ("s.xml", visit(), "text/xml"),
+        "anh.jpg": ("anh.jpg", PHOTO, "image/jpeg"),
+    }
     try:
-        response = collect.http.post(f"{collect.server_url}/submission", files=files,
-                                     headers=collect._headers(), timeout=10)
+        response = collect.http.post(
+            f"{collect.server_url}/submission", files=files, headers=collect._headers(), timeout=10
+        )
     except requests.ConnectionError:
         pytest.fail("the server must answer 413, not drop the connection")
     assert response.status_code == 413
     assert b"OpenRosaResponse" in response.content
-    assert rows(db, Submission) == [] and rows(db, Blob) == []
+    assert rows(db, Submission) == []
+    assert rows(db, Blob) == []
 
 
 def test_encrypted_envelope_is_stored_as_it_is(db, collect, make_form):
     make_form(VISIT_MD.format(version="1").replace("| visit ", "| enc "))
     xml = encrypted_envelope("enc", UUID1, "1", ["1561432508817.jpg.enc"])
-    replies = collect.submit(xml, {"1561432508817.jpg.enc": b"\x00cipher" * 100,
-                                   "submission.xml.enc": b"\x01cipher" * 50})
+    replies = collect.submit(
+        xml,
+        {"1561432508817.jpg.enc": b"\x00cipher" * 100, "submission.xml.enc": b"\x01cipher" * 50},
+    )
     assert [r.status for r in replies] == [201]
     [version] = rows(db, SubmissionVersion)
     assert version.xml == xml

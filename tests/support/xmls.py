@@ -5,9 +5,14 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 
-def instance(form_id: str, instance_id: str, version: str | None = "1",
-             deprecated_id: str | None = None, instance_name: str | None = None,
-             **answers: str | list[dict[str, str]]) -> bytes:
+def instance(
+    form_id: str,
+    instance_id: str,
+    version: str | None = "1",
+    deprecated_id: str | None = None,
+    instance_name: str | None = None,
+    **answers: str | list[dict[str, str]],
+) -> bytes:
     """An instance like Collect writes: answers, then meta with instanceID (and deprecatedID).
 
     A list value becomes repeated groups: ho_tro=[{"anh_ht": "a.jpg"}, ...].
@@ -26,19 +31,23 @@ def instance(form_id: str, instance_id: str, version: str | None = "1",
     if instance_name:
         meta += f"<orx:instanceName>{escape(instance_name)}</orx:instanceName>"
     version_attr = f' version="{version}"' if version is not None else ""
-    return (f"<?xml version='1.0' ?><data id=\"{form_id}\"{version_attr} "
-            'xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">'
-            f"{''.join(body)}<orx:meta>{meta}</orx:meta></data>").encode()
+    return (
+        f"<?xml version='1.0' ?><data id=\"{form_id}\"{version_attr} "
+        'xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">'
+        f"{''.join(body)}<orx:meta>{meta}</orx:meta></data>"
+    ).encode()
 
 
 def encrypted_envelope(form_id: str, instance_id: str, version: str, media: list[str]) -> bytes:
     """The envelope Collect sends for an encrypted form (odk-protocol.md section 5)."""
     files = "".join(f"<file>{m}</file>" for m in media)
-    return (f'<data id="{form_id}" version="{version}" encrypted="yes" '
-            'xmlns="http://www.opendatakit.org/xforms/encrypted">'
-            "<base64EncryptedKey>cFQwK3RJbw==</base64EncryptedKey>"
-            '<orx:meta xmlns:orx="http://openrosa.org/xforms">'
-            f"<orx:instanceID>{instance_id}</orx:instanceID></orx:meta>"
-            f"<media>{files}</media><encryptedXmlFile>submission.xml.enc</encryptedXmlFile>"
-            "<base64EncryptedElementSignature>UHIobs8l</base64EncryptedElementSignature>"
-            "</data>").encode()
+    return (
+        f'<data id="{form_id}" version="{version}" encrypted="yes" '
+        'xmlns="http://www.opendatakit.org/xforms/encrypted">'
+        "<base64EncryptedKey>cFQwK3RJbw==</base64EncryptedKey>"
+        '<orx:meta xmlns:orx="http://openrosa.org/xforms">'
+        f"<orx:instanceID>{instance_id}</orx:instanceID></orx:meta>"
+        f"<media>{files}</media><encryptedXmlFile>submission.xml.enc</encryptedXmlFile>"
+        "<base64EncryptedElementSignature>UHIobs8l</base64EncryptedElementSignature>"
+        "</data>"
+    ).encode()

@@ -1,0 +1,44 @@
+# Two commands matter: `make run` and `make test` (see README).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+BIND ?= 127.0.0.1:8080
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres lint bench-ingest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+## run: install, migrate, publish xlsforms/, create users, print the Collect QR code, serve
+run: $(VENV)/.runtime
+	$(BIN)/flask --app wsgi init
+	$(BIN)/gunicorn --bind $(BIND) --workers 2 --threads 4 --access-logfile - wsgi:app
+
+## test: lint, then the whole suite on SQLite and again on PostgreSQL
+test: lint test-sqlite test-postgres
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+# pytest exits non-zero (5) when it collects no tests, so an empty run fails.
+test-sqlite: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-postgres: $(VENV)/.dev
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench-ingest: $(VENV)/.dev
+	$(BIN)/python -m bench.ingest
+
+clean:
+	rm -rf $(VENV) test-artifacts

@@ -1,0 +1,104 @@
+"""Field authentication: Digest challenges Collect answers, Basic only over HTTPS, and the
+credentials at rest (argon2 hash and Digest HA1, never the password)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import requests
+from sqlalchemy import select
+
+from server.models.actors import User
+from server.models.submissions import Submission
+from server.services import projects
+from tests.support.collect import Collect
+from tests.support.xmls import instance
+
+PASSWORD = "correct horse battery"
+OPENROSA = {"X-OpenRosa-Version": "1.0"}
+
+
+def test_request_without_credentials_gets_a_digest_challenge(live_server, project):
+    response = requests.get(
+        f"{live_server}/v1/projects/{project.id}/formList", headers=OPENROSA, timeout=10
+    )
+    assert response.status_code == 401
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith("Digest ")
+    assert 'qop="auth"' in challenge
+    assert 'realm="donghanh"' in challenge
+    assert "algorithm=MD5" in challenge
+    assert "nonce=" in challenge
+    assert b"OpenRosaResponse" in response.content
+
+
+def test_head_without_credentials_gets_401_so_collect_asks_for_them(live_server, project):
+    response = requests.head(
+        f"{live_server}/v1/projects/{project.id}/submission", headers=OPENROSA, timeout=10
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Digest ")
+
+
+def test_web_user_with_digest_lists_forms_and_submits(
+    db, live_server, project, make_user, visit_form
+):
+    user = make_user("tnv@example.org", PASSWORD, "collector", project.id)
+    collect = Collect(f"{live_server}/v1/projects/{project.id}", "tnv@example.org", PASSWORD)
+    assert [f["formID"] for f in collect.form_list()] == ["visit"]
+    [reply] = collect.submit(instance("visit", "uuid:d1", gap="co"))
+    assert reply.status == 201
+    with db.transaction(write=False) as session:
+        assert session.scalar(select(Submission.submitter_id)) == user.actor_id
+
+
+def test_wrong_password_is_refused(live_server, project, make_user, visit_form):
+    make_user("tnv@example.org", PASSWORD, "collector", project.id)
+    collect = Collect(f"{live_server}/v1/projects/{project.id}", "tnv@example.org", "wrong pass 1")
+    response = collect.get(f"{collect.server_url}/formList")
+    assert response.status_code == 401
+
+
+def test_user_without_a_role_in_the_project_is_refused(
+    db, live_server, project, make_user, visit_form
+):
+    with db.transaction() as session:
+        other = projects.create_project(session, None, "Other")
+    make_user("other@example.org", PASSWORD, "collector", other.id)
+    collect = Collect(f"{live_server}/v1/projects/{project.id}", "other@example.org", PASSWORD)
+    assert collect.get(f"{collect.server_url}/formList").status_code == 403
+
+
+def test_basic_auth_is_refused_over_plain_http(live_server, project, make_user, visit_form):
+    make_user("tnv@example.org", PASSWORD, "collector", project.id)
+    response = requests.get(
+        f"{live_server}/v1/projects/{project.id}/formList",
+        auth=("tnv@example.org", PASSWORD),
+        headers=OPENROSA,
+        timeout=10,
+    )
+    assert response.status_code == 401
+    assert b"HTTPS" in response.content
+
+
+def test_basic_auth_is_accepted_behind_an_https_proxy(live_server, project, make_user, visit_form):
+    make_user("tnv@example.org", PASSWORD, "collector", project.id)
+    response = requests.get(
+        f"{live_server}/v1/projects/{project.id}/formList",
+        auth=("tnv@example.org", PASSWORD),
+        headers={**OPENROSA, "X-Forwarded-Proto": "https"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert b"<formID>visit</formID>" in response.content
+
+
+def test_password_is_kept_as_argon2_hash_and_digest_ha1_only(db, make_user):
+    make_user("tnv@example.org", PASSWORD)
+    with db.transaction(write=False) as session:
+        user = session.scalar(select(User))
+    assert user.password_hash.startswith("$argon2id$")
+    assert (
+        user.digest_ha1 == hashlib.md5(f"tnv@example.org:donghanh:{PASSWORD}".encode()).hexdigest()
+    )
+    assert PASSWORD not in (user.password_hash + user.digest_ha1)
