@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import segno
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 import forms
 from server import migrate
@@ -31,9 +32,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(init)
 
 
-@click.group("db", help="Database schema.")
-def db_group() -> None:
-    pass
+db_group = AppGroup("db", help="Database schema.")
 
 
 @db_group.command("upgrade", help="Migrate the database to the newest schema.")
@@ -45,6 +44,7 @@ def db_upgrade() -> None:
 @click.command("init", help="Migrate, publish xlsforms/, create an admin and an app user if none.")
 @click.option("--admin-email", default="admin@donghanh.local", show_default=True)
 @click.option("--forms-dir", default=str(ROOT / "xlsforms"), show_default=True)
+@with_appcontext
 def init(admin_email: str, forms_dir: str) -> None:
     settings = get_settings()
     migrate.upgrade(settings.database_url)
@@ -76,9 +76,7 @@ def init(admin_email: str, forms_dir: str) -> None:
         )
 
 
-@click.group("forms", help="Forms.")
-def forms_group() -> None:
-    pass
+forms_group = AppGroup("forms", help="Forms.")
 
 
 @forms_group.command("publish", help="Compile, validate and publish XLSForms or XForms.")
@@ -134,9 +132,7 @@ def _publish_path(path: Path, project_id: int, quiet_if_published: bool = False)
     return True
 
 
-@click.group("users", help="Web users.")
-def users_group() -> None:
-    pass
+users_group = AppGroup("users", help="Web users.")
 
 
 @users_group.command("create", help="Create a web user; the password is read from stdin or asked.")
@@ -160,9 +156,7 @@ def users_create(email: str, role: str | None, project_id: int | None) -> None:
     click.echo(f"Created {email}" + (f" with role {role}" if role else "") + ".")
 
 
-@click.group("app-users", help="App users: devices set up with a QR code.")
-def app_users_group() -> None:
-    pass
+app_users_group = AppGroup("app-users", help="App users: devices set up with a QR code.")
 
 
 @app_users_group.command("create", help="Create an app user; prints its server URL and QR code.")

@@ -187,3 +187,37 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture
+def gunicorn_server(settings, app, tmp_path):
+    """The app under gunicorn (4 worker processes) on loopback, configured from the environment
+    exactly as `make run` and docker-compose configure it."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "BLOB_STORE": settings.blob_store,
+           "INSTANCE_PATH": settings.instance_path, "SECRET_KEY": settings.secret_key,
+           "REGISTER_TARGET": settings.register_target, "LOG_LEVEL": "WARNING"}
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "wsgi:app"], cwd=root, env=env)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("gunicorn did not start")
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(30)

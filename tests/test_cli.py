@@ -1,0 +1,129 @@
+"""The command line: init, forms publish, users create, app-users create/revoke/list."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from server.models.actors import AppUser, User
+from server.models.forms import Form, FormVersion
+from tests.conftest import VISIT_MD
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def count(db, model) -> int:
+    with db.transaction(write=False) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def write_md(tmp_path, version: str) -> Path:
+    path = tmp_path / f"visit_v{version}.md"
+    path.write_text(VISIT_MD.format(version=version))
+    return path
+
+
+def test_init_creates_project_admin_app_user_and_publishes_xlsforms(app, db, tmp_path):
+    forms_dir = tmp_path / "xlsforms"
+    forms_dir.mkdir()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["init", "--forms-dir", str(forms_dir)])
+    assert result.exit_code == 0, result.output
+    assert "Administrator: admin@donghanh.local  password: " in result.output
+    assert "https://donghanh.example.org/v1/key/" in result.output
+    assert count(db, User) == 1
+    assert count(db, AppUser) == 1
+    pngs = list(Path(app.instance_path).glob("collect-app-user-*.png"))
+    assert len(pngs) == 1
+    assert pngs[0].read_bytes().startswith(b"\x89PNG")
+    again = runner.invoke(args=["init", "--forms-dir", str(forms_dir)])
+    assert again.exit_code == 0, again.output
+    assert "password" not in again.output  # nothing created twice
+    assert count(db, User) == 1
+    assert count(db, AppUser) == 1
+
+
+def test_init_publishes_the_programs_xlsforms_once(app, db):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["init"])
+    assert first.exit_code == 0, first.output
+    shipped = sorted((ROOT / "xlsforms").glob("*.xlsx"))
+    assert shipped, "xlsforms/ must hold the program's forms"
+    assert count(db, Form) == len(shipped)
+    assert runner.invoke(args=["init"]).exit_code == 0
+    assert count(db, FormVersion) == len(shipped)
+
+
+def test_forms_publish_refuses_the_same_id_and_version_and_takes_a_new_one(app, db, project,
+                                                                         tmp_path):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["forms", "publish", str(write_md(tmp_path, "1"))])
+    assert first.exit_code == 0, first.output
+    assert "Published visit_v1.md as version '1'" in first.output
+    second = runner.invoke(args=["forms", "publish", str(write_md(tmp_path, "1"))])
+    assert second.exit_code == 1
+    assert "already" in second.output
+    third = runner.invoke(args=["forms", "publish", str(write_md(tmp_path, "2"))])
+    assert third.exit_code == 0, third.output
+    assert count(db, FormVersion) == 2
+    with db.transaction(write=False) as session:
+        form = session.scalar(select(Form))
+        assert session.get(FormVersion, form.current_version_id).version == "2"
+
+
+def test_forms_publish_reports_the_sheet_and_row_of_an_error(app, project, tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text(VISIT_MD.format(version="1").replace("| text          | ma_kh",
+                                                        "| txet          | ma_kh"))
+    result = app.test_cli_runner().invoke(args=["forms", "publish", str(bad)])
+    assert result.exit_code == 1
+    assert "txet" in result.output
+
+
+def test_users_create_reads_the_password_from_stdin(app, db):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "Admin@Example.org", "--role", "admin"],
+        input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    with db.transaction(write=False) as session:
+        assert session.scalar(select(User.email)) == "admin@example.org"
+
+
+def test_users_create_refuses_a_short_password(app, db):
+    result = app.test_cli_runner().invoke(args=["users", "create", "a@example.org"],
+                                          input="short\n")
+    assert result.exit_code != 0
+    assert "at least" in result.output
+    assert count(db, User) == 0
+
+
+def test_app_users_create_prints_url_and_collect_qr_settings_then_revoke(app, db, project):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["app-users", "create", "TNV Hoa", "--project", str(project.id)])
+    assert result.exit_code == 0, result.output
+    url = next(line.split(": ", 1)[1] for line in result.output.splitlines()
+               if line.startswith("Collect server URL"))
+    token = url.split("/v1/key/")[1].split("/")[0]
+    assert len(token) == 64
+    assert url == f"https://donghanh.example.org/v1/key/{token}/projects/{project.id}"
+    with db.transaction(write=False) as session:
+        app_user = session.scalar(select(AppUser))
+        assert token not in (app_user.token_sha256 or "")
+    listing = runner.invoke(args=["app-users", "list", "--project", str(project.id)])
+    assert "TNV Hoa" in listing.output
+    assert "active" in listing.output
+    revoked = runner.invoke(args=["app-users", "revoke", str(app_user.actor_id)])
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in runner.invoke(args=["app-users", "list"]).output
+
+
+def test_collect_qr_payload_is_base64_zlib_json_with_general_and_admin(app_user):
+    payload = app_user.qr_payload("https://donghanh.example.org")
+    settings = json.loads(zlib.decompress(base64.b64decode(payload)))
+    assert settings["general"]["server_url"] == app_user.server_url("https://donghanh.example.org")
+    assert settings["admin"] == {}
+    assert settings["project"]["name"] == "Phường Bồ Đề"
