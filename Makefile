@@ -22,7 +22,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 ## run: install, migrate, publish xlsforms/, create users, print the Collect QR code, serve
 run: $(VENV)/.runtime
 	$(BIN)/flask --app wsgi init
-	$(BIN)/gunicorn --bind $(BIND) --workers 2 --threads 4 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind $(BIND) --workers 2 --access-logfile - wsgi:app
 
 ## test: lint, then the whole suite on SQLite and again on PostgreSQL
 test: lint test-sqlite test-postgres

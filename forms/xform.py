@@ -15,6 +15,11 @@ XF = "http://www.w3.org/2002/xforms"
 H = "http://www.w3.org/1999/xhtml"
 JR = "http://openrosa.org/javarosa"
 ENTITIES = "http://www.opendatakit.org/xforms/entities"
+#: Our XLSForm column `bind::dh:sensitive` (settings: namespaces `dh="https://donghanh.vn/xforms"`)
+#: marks an answer `identifying` (names, phone, ID, GPS, photos) or `special` (health, drug
+#: use, sex work: domain.md 6.2). Forwarding drops or hashes them per target.
+DONGHANH = "https://donghanh.vn/xforms"
+SENSITIVITY = ("identifying", "special")
 _ITEXT = re.compile(r"jr:itext\(\s*'([^']*)'\s*\)")
 _JR_FILE = re.compile(r"jr://(?:file|file-csv|images|audio|video)/([^\s'\"]+)")
 _CONTROLS = {"input", "select1", "select", "upload", "range", "rank", "trigger", "odk:rank"}
@@ -39,6 +44,7 @@ class Field:
     choices: tuple[Choice, ...] = ()
     repeat: str | None = None  # path of the nearest enclosing repeat
     saveto: str | None = None
+    sensitive: str | None = None  # None | "identifying" | "special"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +228,19 @@ def _walk_instance(node, path, repeat, binds, controls):
             choices=choices,
             repeat=repeat,
             saveto=bind.get(f"{{{ENTITIES}}}saveto") if bind is not None else None,
+            sensitive=_sensitivity(bind, child_path),
         )
+
+
+def _sensitivity(bind, path: str) -> str | None:
+    value = (bind.get(f"{{{DONGHANH}}}sensitive") or "").strip().lower() if bind is not None else ""
+    if not value or value in ("no", "false"):
+        return None
+    if value not in SENSITIVITY:
+        raise FormError(
+            f"{path}: dh:sensitive must be one of {', '.join(SENSITIVITY)}, not '{value}'."
+        )
+    return value
 
 
 def _expected_media(model, root) -> tuple[MediaFile, ...]:

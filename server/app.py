@@ -13,6 +13,7 @@ from server.db import Database
 from server.errors import NotFound, Problem, TooLarge
 from server.extension import Extension
 from server.keys import FieldKeyMiddleware
+from server.registers import load_targets
 from server.settings import Settings
 
 log = logging.getLogger("donghanh")
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings,
         db=Database(settings.database_url),
         blobs=blobs.from_url(settings.blob_store, settings.s3_endpoint_url),
+        targets=load_targets(settings),
     )
 
     from server.openrosa import bp as openrosa_bp

@@ -8,6 +8,7 @@ from flask import current_app
 
 from server.blobs import FileBlobStore, S3BlobStore
 from server.db import Database
+from server.registers import TargetConfig
 from server.settings import Settings
 
 
@@ -16,6 +17,11 @@ class Extension:
     settings: Settings
     db: Database
     blobs: FileBlobStore | S3BlobStore
+    targets: list[TargetConfig]
+
+    @property
+    def target_names(self) -> list[str]:
+        return [t.name for t in self.targets]
 
 
 def get_settings() -> Settings:
@@ -24,3 +30,7 @@ def get_settings() -> Settings:
 
 def get_blobs() -> FileBlobStore | S3BlobStore:
     return current_app.extensions["donghanh"].blobs
+
+
+def get_target_names() -> list[str]:
+    return current_app.extensions["donghanh"].target_names

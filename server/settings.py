@@ -27,6 +27,10 @@ class Settings:
     blob_store: str
     register_target: str
     register_secret: str
+    register_targets_file: str
+    delivery_max_age_days: int
+    delivery_timeout_seconds: int
+    embedded_worker: str
     secret_key: str
     public_url: str
     max_submission_bytes: int
@@ -45,6 +49,10 @@ class Settings:
             "blob_store": env.get("BLOB_STORE") or f"file:{instance}/blobs",
             "register_target": env.get("REGISTER_TARGET") or f"dir:{instance}/register",
             "register_secret": env.get("REGISTER_SECRET", ""),
+            "register_targets_file": env.get("REGISTER_TARGETS_FILE", ""),
+            "delivery_max_age_days": _int(env, "DELIVERY_MAX_AGE_DAYS", 14),
+            "delivery_timeout_seconds": _int(env, "DELIVERY_TIMEOUT_SECONDS", 15),
+            "embedded_worker": (env.get("EMBEDDED_WORKER") or "auto").lower(),
             "secret_key": env.get("SECRET_KEY") or "",
             "public_url": (env.get("PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
             "max_submission_bytes": _int(env, "MAX_SUBMISSION_BYTES", 100_000_000),
@@ -71,6 +79,10 @@ class Settings:
                 )
         if not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"PUBLIC_URL must be an http(s) URL, not {self.public_url!r}")
+        if self.embedded_worker not in ("auto", "yes", "no"):
+            raise SettingsError("EMBEDDED_WORKER must be auto, yes or no")
+        if self.delivery_max_age_days < 1 or self.delivery_timeout_seconds < 1:
+            raise SettingsError("DELIVERY_MAX_AGE_DAYS and DELIVERY_TIMEOUT_SECONDS must be >= 1")
         if self.max_submission_bytes < 1024:
             raise SettingsError("MAX_SUBMISSION_BYTES must be at least 1024")
         if not self.digest_realm.isascii():
@@ -83,6 +95,13 @@ class Settings:
     def register_targets(self) -> list[str]:
         """REGISTER_TARGET split on commas."""
         return [t.strip() for t in self.register_target.split(",") if t.strip()]
+
+    @property
+    def runs_embedded_worker(self) -> bool:
+        """auto: a forwarding thread in the web process on SQLite, `python -m sync` otherwise."""
+        if self.embedded_worker == "auto":
+            return self.is_sqlite
+        return self.embedded_worker == "yes"
 
     @property
     def is_sqlite(self) -> bool:
@@ -118,6 +137,10 @@ DOCUMENTED = {
     "BLOB_STORE": "where attachments and XLSForms are kept",
     "REGISTER_TARGET": "forwarding targets, comma separated",
     "REGISTER_SECRET": "HMAC secret for the HTTP register target",
+    "REGISTER_TARGETS_FILE": "JSON file of per-target options (field privacy, timeouts)",
+    "DELIVERY_MAX_AGE_DAYS": "how long a delivery is retried before it is dead",
+    "DELIVERY_TIMEOUT_SECONDS": "timeout of one request to the register",
+    "EMBEDDED_WORKER": "auto, yes or no: run the forwarding worker inside the web process",
     "SECRET_KEY": "signs sessions and Digest nonces",
     "PUBLIC_URL": "base URL printed in Collect server URLs and QR codes",
     "MAX_SUBMISSION_BYTES": "largest submission POST accepted",

@@ -11,6 +11,7 @@ from server.db import Base
 from server.models.types import UTCDateTime, utcnow
 
 FORM_STATES = ("open", "closing", "closed")
+FORWARD_POLICIES = ("on_receipt", "on_approval")
 
 
 class Form(Base):
@@ -21,6 +22,9 @@ class Form(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     xml_form_id: Mapped[str] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(16), default="open")
+    forward_policy: Mapped[str] = mapped_column(
+        String(16), default="on_receipt", server_default="on_receipt"
+    )
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("form_versions.id", use_alter=True)
     )

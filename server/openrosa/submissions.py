@@ -8,7 +8,7 @@ import forms
 from server import uploads
 from server.db import get_db
 from server.errors import MalformedXml, MissingParameter
-from server.extension import get_blobs, get_settings
+from server.extension import get_blobs, get_settings, get_target_names
 from server.openrosa import bp, xml
 from server.services import ingest, projects
 
@@ -31,7 +31,7 @@ def post_submission(project_id: int) -> Response:
         incoming = _incoming(body)
         with get_db().transaction() as session:
             result = ingest.ingest_submission(
-                session, get_blobs(), g.principal, project_id, incoming
+                session, get_blobs(), g.principal, project_id, incoming, get_target_names()
             )
     finally:
         body.close()

@@ -28,7 +28,7 @@ from server.errors import (
 )
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, storage
+from server.services import audit, deliveries, storage
 from server.services import forms as form_service
 from server.uploads import Part
 
@@ -127,9 +127,17 @@ class Incoming:
 
 
 def ingest_submission(
-    session: Session, store: BlobStore, principal: Principal, project_id: int, incoming: Incoming
+    session: Session,
+    store: BlobStore,
+    principal: Principal,
+    project_id: int,
+    incoming: Incoming,
+    targets: list[str] | tuple[str, ...] = (),
 ) -> IngestResult:
     """Store one submission POST by the rules; a conflict comes back in ``result.problem``.
+
+    A new version of a form whose policy is on_receipt gets one outbox row per target, in
+    the same transaction.
 
     Raises NotFound, FormVersionNotFound, FormNotOpen, InsufficientRights. A conflict is
     returned rather than raised so that the caller can commit its audit row.
@@ -167,7 +175,7 @@ def ingest_submission(
             return IngestResult(Action.CONFLICT, None, None, instance_id, 0, decision.problem)
         try:
             with session.begin_nested():
-                return _apply(
+                result = _apply(
                     session,
                     store,
                     principal,
@@ -180,6 +188,18 @@ def ingest_submission(
                     existing,
                     deprecated,
                 )
+                if result.action is not Action.ADD_ATTACHMENTS and (
+                    form.forward_policy == "on_receipt"
+                ):
+                    deliveries.enqueue(
+                        session,
+                        list(targets),
+                        result.submission_id,
+                        result.version_id,
+                        form.id,
+                        "received",
+                    )
+                return result
         except IntegrityError:
             if attempt == 2:
                 raise

@@ -1,0 +1,17 @@
+"""gunicorn settings read from the project root. Wires the embedded forwarding worker: on the
+embedded default (SQLite) one worker process runs the forwarding thread; the others wait on a
+lock file and take over if it dies. With PostgreSQL, run `python -m sync` instead."""
+
+# Phones upload photos over slow links: threads keep long uploads from blocking others, and
+# gthread workers are not killed while a request is still streaming.
+worker_class = "gthread"
+threads = 4
+timeout = 120
+
+
+def post_worker_init(worker):
+    app = worker.wsgi
+    if app.extensions["donghanh"].settings.runs_embedded_worker:
+        from sync.worker import start_embedded
+
+        start_embedded(app)

@@ -1,0 +1,151 @@
+"""The outbox: write delivery rows with the submission (or its approval), cancel them when a
+submission is rejected, retry dead ones by hand, and count them per target. Never sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from server.auth.permissions import Principal, require
+from server.errors import NotFound
+from server.models.deliveries import Delivery, DeliveryState
+from server.models.types import utcnow
+from server.services import audit
+
+
+def enqueue(
+    session: Session,
+    targets: list[str],
+    submission_id: int,
+    version_id: int,
+    form_id: int,
+    trigger: str,
+) -> None:
+    """One pending row per target for this version; a second call adds nothing."""
+    if not targets:
+        return
+    now = utcnow()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [
+        {
+            "submission_version_id": version_id,
+            "submission_id": submission_id,
+            "form_id": form_id,
+            "target": t,
+            "trigger": trigger,
+            "state": DeliveryState.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for t in targets
+    ]
+    session.execute(
+        dialect.insert(Delivery)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["submission_version_id", "target"])
+    )
+
+
+def cancel_pending(session: Session, submission_id: int) -> int:
+    """Cancel what has not gone out yet for a rejected or deleted submission."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.submission_id == submission_id,
+            Delivery.state == DeliveryState.PENDING,
+        )
+        .values(state=DeliveryState.CANCELLED, lease_until=None, lease_token=None)
+    )
+    return result.rowcount or 0
+
+
+def retry(
+    session: Session, principal: Principal, delivery_id: int | None, now: datetime | None = None
+) -> int:
+    """Put one dead delivery (or all, when ``delivery_id`` is None) back in the queue."""
+    require(principal, "delivery.retry")
+    now = now or utcnow()
+    where = [Delivery.state == DeliveryState.DEAD]
+    if delivery_id is not None:
+        if session.get(Delivery, delivery_id) is None:
+            raise NotFound(f"Could not find delivery {delivery_id}.")
+        where.append(Delivery.id == delivery_id)
+    result = session.execute(
+        update(Delivery)
+        .where(*where)
+        .values(
+            state=DeliveryState.PENDING,
+            next_attempt_at=now,
+            first_attempt_at=None,
+            trigger="retried",
+            lease_until=None,
+            lease_token=None,
+        )
+    )
+    count = result.rowcount or 0
+    audit.record(
+        session, principal.actor_id, "delivery.retry", "delivery", delivery_id, {"count": count}
+    )
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStats:
+    target: str
+    pending: int
+    in_flight: int
+    delivered: int
+    dead: int
+    cancelled: int
+    oldest_pending_seconds: float | None
+
+
+def stats(session: Session, now: datetime | None = None) -> list[TargetStats]:
+    """Counts per target; ``in_flight`` are pending rows under a live lease."""
+    now = now or utcnow()
+    leased = and_(Delivery.state == DeliveryState.PENDING, Delivery.lease_until > now)
+    rows = session.execute(
+        select(
+            Delivery.target,
+            func.sum(case((Delivery.state == DeliveryState.PENDING, 1), else_=0)),
+            func.sum(case((leased, 1), else_=0)),
+            func.sum(case((Delivery.state == DeliveryState.DELIVERED, 1), else_=0)),
+            func.sum(case((Delivery.state == DeliveryState.DEAD, 1), else_=0)),
+            func.sum(case((Delivery.state == DeliveryState.CANCELLED, 1), else_=0)),
+            func.min(case((Delivery.state == DeliveryState.PENDING, Delivery.created_at))),
+        )
+        .group_by(Delivery.target)
+        .order_by(Delivery.target)
+    ).all()
+    out = []
+    for target, pending, in_flight, delivered, dead, cancelled, oldest in rows:
+        if oldest is not None and oldest.tzinfo is None:  # SQLite hands MIN() back as text
+            oldest = datetime.fromisoformat(str(oldest))
+        age = (now - oldest).total_seconds() if oldest is not None else None
+        out.append(
+            TargetStats(
+                target,
+                int(pending or 0),
+                int(in_flight or 0),
+                int(delivered or 0),
+                int(dead or 0),
+                int(cancelled or 0),
+                age,
+            )
+        )
+    return out
+
+
+def list_deliveries(
+    session: Session, principal: Principal, state: str | None = None, limit: int = 100
+) -> list[Delivery]:
+    require(principal, "delivery.read")
+    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+    if state:
+        query = query.where(Delivery.state == state)
+    return list(session.scalars(query))

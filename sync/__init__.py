@@ -1,0 +1,1 @@
+"""The forwarding worker: delivers outbox rows to the central register, exactly once per version."""

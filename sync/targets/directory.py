@@ -1,0 +1,33 @@
+"""The embedded default: one JSON file per submission version under <dir>/<formId>/,
+written to a temporary file and renamed, so a resend overwrites instead of duplicating."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from server.registers import TargetConfig
+from sync.payload import Payload
+from sync.policy import Outcome
+from sync.targets import OpenBlob, safe_name
+
+
+class DirectoryTarget:
+    def __init__(self, config: TargetConfig):
+        self.name = config.name
+        self.root = Path(config.url.removeprefix("dir:"))
+
+    def send(self, payload: Payload, open_blob: OpenBlob) -> Outcome:
+        folder = self.root / safe_name(payload.xml_form_id)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(payload.body)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, folder / f"{safe_name(payload.instance_id)}.json")
+        except OSError as e:
+            return Outcome(None, error=f"connection: {e.strerror or e}")
+        return Outcome(201)
