@@ -100,6 +100,16 @@ def forms_state(xml_form_id: str, state: str, project_id: int) -> None:
     click.echo(f"{xml_form_id} is now {state}.")
 
 
+@forms_group.command("policy", help="Forward each version on receipt or once approved.")
+@click.argument("xml_form_id")
+@click.argument("policy", type=click.Choice(["on_receipt", "on_approval"]))
+@click.option("--project", "project_id", type=int, default=1, show_default=True)
+def forms_policy(xml_form_id: str, policy: str, project_id: int) -> None:
+    with get_db().transaction() as session:
+        form_service.set_forward_policy(session, SYSTEM, project_id, xml_form_id, policy)
+    click.echo(f"{xml_form_id} is now forwarded {policy.replace('_', ' ')}.")
+
+
 def _publish_path(path: Path, project_id: int, quiet_if_published: bool = False) -> bool:
     try:
         if path.suffix.lower() == ".xml":

@@ -14,7 +14,7 @@ from server.auth.permissions import Principal, require
 from server.blobs import BlobStore
 from server.errors import FormNotOpen, FormVersionNotFound, InvalidForm, NotFound, VersionConflict
 from server.models.blobs import Blob
-from server.models.forms import FORM_STATES, Form, FormAttachment, FormVersion
+from server.models.forms import FORM_STATES, FORWARD_POLICIES, Form, FormAttachment, FormVersion
 from server.models.types import utcnow
 from server.services import audit, storage
 from server.services.projects import get_project
@@ -273,4 +273,28 @@ def set_state(
     form.updated_at = utcnow()
     audit.record(
         session, principal.actor_id, "form.update.state", "form", form.id, {"state": state}
+    )
+
+
+def set_forward_policy(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, policy: str
+) -> None:
+    """on_receipt (forward each new version) or on_approval (forward once approved)."""
+    require(principal, "form.update", project_id)
+    if policy not in FORWARD_POLICIES:
+        raise InvalidForm(f"Unknown policy '{policy}'; use one of {', '.join(FORWARD_POLICIES)}.")
+    form = session.scalar(
+        select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
+    )
+    if form is None:
+        raise NotFound(f"Could not find the form '{xml_form_id}' in project {project_id}.")
+    form.forward_policy = policy
+    form.updated_at = utcnow()
+    audit.record(
+        session,
+        principal.actor_id,
+        "form.update.policy",
+        "form",
+        form.id,
+        {"forwardPolicy": policy},
     )

@@ -1,0 +1,64 @@
+"""Review of submissions: approve, mark has issues, reject. Approval forwards a form whose
+policy is on_approval; rejection cancels what has not been sent yet (docs/forwarding.md)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.auth.permissions import Principal, require
+from server.errors import MissingParameter, NotFound
+from server.models.forms import Form
+from server.models.submissions import REVIEW_STATES, Submission, SubmissionVersion
+from server.models.types import utcnow
+from server.services import audit, deliveries
+
+
+def set_review_state(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    instance_id: str,
+    state: str,
+    targets: list[str],
+) -> Submission:
+    """Set the review state of a submission (by its first instanceID); raise NotFound."""
+    require(principal, "submission.update", project_id)
+    if state not in REVIEW_STATES:
+        raise MissingParameter(f"reviewState must be one of {', '.join(REVIEW_STATES)}.")
+    row = session.execute(
+        select(Submission, Form)
+        .join(Form, Form.id == Submission.form_id)
+        .where(
+            Form.project_id == project_id,
+            Form.xml_form_id == xml_form_id,
+            Submission.instance_id == instance_id,
+            Submission.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
+    submission, form = row
+    previous = submission.review_state
+    submission.review_state = state
+    submission.updated_at = utcnow()
+    if state == "approved" and form.forward_policy == "on_approval":
+        current = session.scalar(
+            select(SubmissionVersion.id).where(
+                SubmissionVersion.submission_id == submission.id, SubmissionVersion.current
+            )
+        )
+        deliveries.enqueue(session, targets, submission.id, current, form.id, "approved")
+    elif state == "rejected":
+        deliveries.cancel_pending(session, submission.id)
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.update",
+        "submission",
+        submission.id,
+        {"reviewState": state, "previous": previous, "instanceId": instance_id},
+    )
+    session.flush()
+    return submission
