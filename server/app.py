@@ -46,6 +46,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     from server.openrosa import formlist, submissions  # noqa: F401  (their routes join the bp)
 
     app.register_blueprint(openrosa_bp)
+
+    from server.api import bp as api_bp
+    from server.api import deliveries, sessions  # noqa: F401
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(deliveries.metrics_bp)
     _register_error_handlers(app)
 
     from server.cli import register_cli

@@ -1,7 +1,7 @@
 """Resolve who is making the current request; the one auth module that reads flask.request.
 
-Order (Central's): app-user token from the URL, then Authorization Digest, then Basic
-(HTTPS only). Returns ANONYMOUS when no credentials were sent.
+Order (Central's): app-user token from the URL, then Authorization Bearer (a session),
+Digest, then Basic (HTTPS only). Returns ANONYMOUS when no credentials were sent.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from server.auth import digest
 from server.auth.passwords import verify_password
 from server.auth.permissions import ANONYMOUS, Principal
 from server.errors import AuthenticationFailed, HttpsRequired, InsufficientRights
-from server.services import app_users, users
+from server.services import app_users, sessions, users
 
 FIELD_KEY_ENVIRON = "donghanh.field_key"
 ORIGINAL_PATH_ENVIRON = "donghanh.original_path"
@@ -41,6 +41,11 @@ def resolve_principal(session: Session, secret: str, realm: str) -> Principal:
     auth = request.authorization
     if auth is None:
         return ANONYMOUS
+    if auth.type == "bearer":
+        principal = sessions.principal_for_bearer(session, auth.token or "")
+        if principal is None:
+            raise AuthenticationFailed("The session has expired or does not exist.")
+        return principal
     if auth.type == "digest":
         return _digest(session, auth.parameters, secret)
     if auth.type == "basic":

@@ -1,0 +1,43 @@
+"""The REST API blueprint under /v1 (a Central-compatible subset): JSON in and out, errors as
+{message, code, details}. Callers authenticate with a Bearer session, Basic over HTTPS, or an
+app-user key; only POST /v1/sessions is open."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, jsonify, request
+from marshmallow import ValidationError
+
+from server.auth.current import resolve_principal
+from server.db import get_db
+from server.errors import AuthenticationFailed, Problem
+from server.extension import get_settings
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+OPEN = {"api.create_session"}
+
+
+@bp.before_request
+def authenticate() -> None:
+    settings = get_settings()
+    with get_db().transaction(write=False) as session:
+        g.principal = resolve_principal(session, settings.secret_key, settings.digest_realm)
+    if g.principal.is_anonymous and request.endpoint not in OPEN:
+        raise AuthenticationFailed("Authentication is required.")
+
+
+def render_problem(problem: Problem) -> Response:
+    response = jsonify(
+        {"message": problem.message, "code": problem.code, "details": problem.details}
+    )
+    response.status_code = problem.status
+    return response
+
+
+def render_validation(error: ValidationError) -> Response:
+    problem = Problem("The request body is not valid.", fields=error.messages)
+    problem.code, problem.status = "400.31", 400
+    return render_problem(problem)
+
+
+bp.register_error_handler(Problem, render_problem)
+bp.register_error_handler(ValidationError, render_validation)

@@ -1,0 +1,61 @@
+"""marshmallow schemas: explicit allow-lists of fields, camelCase on the wire."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from server.models.submissions import REVIEW_STATES
+
+
+class SessionInput(Schema):
+    email = fields.String(required=True)
+    password = fields.String(required=True)
+
+
+class SessionOutput(Schema):
+    token = fields.String()
+    csrf = fields.String()
+    created_at = fields.DateTime(data_key="createdAt")
+    expires_at = fields.DateTime(data_key="expiresAt")
+
+
+class ReviewInput(Schema):
+    review_state = fields.String(
+        required=True, data_key="reviewState", validate=validate.OneOf(REVIEW_STATES)
+    )
+
+
+class SubmissionOutput(Schema):
+    instance_id = fields.String(data_key="instanceId")
+    submitter_id = fields.Integer(data_key="submitterId")
+    device_id = fields.String(data_key="deviceId", allow_none=True)
+    user_agent = fields.String(data_key="userAgent", allow_none=True)
+    review_state = fields.String(data_key="reviewState", allow_none=True)
+    created_at = fields.DateTime(data_key="createdAt")
+    updated_at = fields.DateTime(data_key="updatedAt", allow_none=True)
+    deleted_at = fields.DateTime(data_key="deletedAt", allow_none=True)
+
+
+class DeliveryOutput(Schema):
+    id = fields.Integer()
+    target = fields.String()
+    state = fields.String()
+    trigger = fields.String()
+    attempts = fields.Integer()
+    submission_id = fields.Integer(data_key="submissionId")
+    created_at = fields.DateTime(data_key="createdAt")
+    next_attempt_at = fields.DateTime(data_key="nextAttemptAt")
+    last_attempt_at = fields.DateTime(data_key="lastAttemptAt", allow_none=True)
+    last_status = fields.Integer(data_key="lastStatus", allow_none=True)
+    last_error = fields.String(data_key="lastError", allow_none=True)
+    delivered_at = fields.DateTime(data_key="deliveredAt", allow_none=True)
+
+
+class TargetStatsOutput(Schema):
+    target = fields.String()
+    pending = fields.Integer()
+    in_flight = fields.Integer(data_key="inFlight")
+    delivered = fields.Integer()
+    dead = fields.Integer()
+    cancelled = fields.Integer()
+    oldest_pending_seconds = fields.Float(data_key="oldestPendingSeconds", allow_none=True)

@@ -1,0 +1,35 @@
+"""POST /v1/sessions (log in), DELETE /v1/sessions/current, GET /v1/users/current."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify, request
+
+from server.api import bp
+from server.api.schemas import SessionInput, SessionOutput
+from server.db import get_db
+from server.services import sessions
+
+
+@bp.post("/sessions")
+def create_session() -> Response:
+    data = SessionInput().load(request.get_json(force=True, silent=True) or {})
+    with get_db().transaction() as session:
+        issued = sessions.create_session(session, data["email"], data["password"])
+    return jsonify(SessionOutput().dump(issued))
+
+
+@bp.delete("/sessions/current")
+def end_session() -> Response:
+    auth = request.authorization
+    if auth is not None and auth.type == "bearer" and auth.token:
+        with get_db().transaction() as session:
+            sessions.end_session(session, auth.token)
+    return jsonify({"success": True})
+
+
+@bp.get("/users/current")
+def current_user() -> Response:
+    principal = g.principal
+    return jsonify(
+        {"id": principal.actor_id, "type": principal.kind, "displayName": principal.display_name}
+    )

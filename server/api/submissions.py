@@ -1,0 +1,66 @@
+"""Submissions in the REST API: review (pyodk's PATCH) and attachment downloads, which the
+register uses to fetch the files named in a forwarded payload."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify, request
+
+from server.api import bp
+from server.api.schemas import ReviewInput, SubmissionOutput
+from server.db import get_db
+from server.extension import get_blobs, get_target_names
+from server.services import review, submissions
+
+BASE = "/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
+
+
+@bp.patch(BASE)
+def review_submission(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    data = ReviewInput().load(request.get_json(force=True, silent=True) or {})
+    with get_db().transaction() as session:
+        submission = review.set_review_state(
+            session,
+            g.principal,
+            project_id,
+            xml_form_id,
+            instance_id,
+            data["review_state"],
+            get_target_names(),
+        )
+    return jsonify(SubmissionOutput().dump(submission))
+
+
+@bp.get(f"{BASE}/attachments/<name>")
+def submission_attachment(
+    project_id: int, xml_form_id: str, instance_id: str, name: str
+) -> Response:
+    return _attachment(project_id, xml_form_id, instance_id, name, None)
+
+
+@bp.get(f"{BASE}/versions/<version_id>/attachments/<name>")
+def version_attachment(
+    project_id: int, xml_form_id: str, instance_id: str, version_id: str, name: str
+) -> Response:
+    return _attachment(project_id, xml_form_id, instance_id, name, version_id)
+
+
+def _attachment(project_id, xml_form_id, instance_id, name, version_id) -> Response:
+    with get_db().transaction() as session:
+        blob = submissions.get_attachment(
+            session, g.principal, project_id, xml_form_id, instance_id, name, version_id
+        )
+    stream = get_blobs().open(blob.sha256)
+    response = Response(_chunks(stream), content_type=blob.content_type, direct_passthrough=True)
+    response.headers["ETag"] = f'"{blob.md5}"'
+    response.headers["Content-Disposition"] = "attachment"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _chunks(stream):
+    try:
+        while chunk := stream.read(1 << 16):
+            yield chunk
+    finally:
+        stream.close()

@@ -1,0 +1,3 @@
+"""The API tests forward to the same scriptable register as tests/sync."""
+
+from tests.sync.conftest import app_user_principal, register, settings, submit  # noqa: F401
