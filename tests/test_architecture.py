@@ -56,18 +56,27 @@ def test_services_never_import_blueprints_or_flask_request(path):
 
 @pytest.mark.parametrize("path", modules("server/models"), ids=lambda p: p.name)
 def test_models_import_only_db_and_models(path):
-    bad = {m for m in imports_of(path)
-           if ours(m) and not m.startswith(("server.db", "server.models"))}
+    bad = {
+        m for m in imports_of(path) if ours(m) and not m.startswith(("server.db", "server.models"))
+    }
     assert bad == set()
 
 
 def test_only_forms_xml_builds_an_xml_parser():
-    offenders = [str(p.relative_to(ROOT)) for pkg in ("forms", "server", "sync")
-                 for p in modules(pkg) if "XMLParser(" in p.read_text()]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for pkg in ("forms", "server", "sync")
+        for p in modules(pkg)
+        if "XMLParser(" in p.read_text()
+    ]
     assert offenders == ["forms/xml.py"]
 
 
 def test_only_settings_reads_the_environment():
-    offenders = [str(p.relative_to(ROOT)) for pkg in ("forms", "server", "sync")
-                 for p in modules(pkg) if "os.environ" in p.read_text() or "getenv(" in p.read_text()]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for pkg in ("forms", "server", "sync")
+        for p in modules(pkg)
+        if "os.environ" in p.read_text() or "getenv(" in p.read_text()
+    ]
     assert offenders == ["server/settings.py"]

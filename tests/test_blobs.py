@@ -64,8 +64,12 @@ def test_s3_store_round_trips_through_a_real_s3_api(s3_endpoint, aws_env, source
     assert store.exists(sha)
     body = store.open(sha)
     assert body.read() == DATA
-    keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_endpoint)
-            .list_objects_v2(Bucket="donghanh-blobs")["Contents"]]
+    keys = [
+        o["Key"]
+        for o in boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(
+            Bucket="donghanh-blobs"
+        )["Contents"]
+    ]
     assert keys == [f"prod/blobs/{sha}"]
     with pytest.raises(BlobNotFound):
         store.open("0" * 64)

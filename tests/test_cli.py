@@ -58,8 +58,9 @@ def test_init_publishes_the_programs_xlsforms_once(app, db):
     assert count(db, FormVersion) == len(shipped)
 
 
-def test_forms_publish_refuses_the_same_id_and_version_and_takes_a_new_one(app, db, project,
-                                                                         tmp_path):
+def test_forms_publish_refuses_the_same_id_and_version_and_takes_a_new_one(
+    app, db, project, tmp_path
+):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["forms", "publish", str(write_md(tmp_path, "1"))])
     assert first.exit_code == 0, first.output
@@ -77,8 +78,9 @@ def test_forms_publish_refuses_the_same_id_and_version_and_takes_a_new_one(app, 
 
 def test_forms_publish_reports_the_sheet_and_row_of_an_error(app, project, tmp_path):
     bad = tmp_path / "bad.md"
-    bad.write_text(VISIT_MD.format(version="1").replace("| text          | ma_kh",
-                                                        "| txet          | ma_kh"))
+    bad.write_text(
+        VISIT_MD.format(version="1").replace("| text          | ma_kh", "| txet          | ma_kh")
+    )
     result = app.test_cli_runner().invoke(args=["forms", "publish", str(bad)])
     assert result.exit_code == 1
     assert "txet" in result.output
@@ -87,15 +89,17 @@ def test_forms_publish_reports_the_sheet_and_row_of_an_error(app, project, tmp_p
 def test_users_create_reads_the_password_from_stdin(app, db):
     result = app.test_cli_runner().invoke(
         args=["users", "create", "Admin@Example.org", "--role", "admin"],
-        input="a long enough password\n")
+        input="a long enough password\n",
+    )
     assert result.exit_code == 0, result.output
     with db.transaction(write=False) as session:
         assert session.scalar(select(User.email)) == "admin@example.org"
 
 
 def test_users_create_refuses_a_short_password(app, db):
-    result = app.test_cli_runner().invoke(args=["users", "create", "a@example.org"],
-                                          input="short\n")
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "a@example.org"], input="short\n"
+    )
     assert result.exit_code != 0
     assert "at least" in result.output
     assert count(db, User) == 0
@@ -105,8 +109,11 @@ def test_app_users_create_prints_url_and_collect_qr_settings_then_revoke(app, db
     runner = app.test_cli_runner()
     result = runner.invoke(args=["app-users", "create", "TNV Hoa", "--project", str(project.id)])
     assert result.exit_code == 0, result.output
-    url = next(line.split(": ", 1)[1] for line in result.output.splitlines()
-               if line.startswith("Collect server URL"))
+    url = next(
+        line.split(": ", 1)[1]
+        for line in result.output.splitlines()
+        if line.startswith("Collect server URL")
+    )
     token = url.split("/v1/key/")[1].split("/")[0]
     assert len(token) == 64
     assert url == f"https://donghanh.example.org/v1/key/{token}/projects/{project.id}"

@@ -29,12 +29,15 @@ def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize(("name", "value", "words"), [
-    ("BLOB_STORE", "ftp://x", "BLOB_STORE"),
-    ("REGISTER_TARGET", "dir:/a, gopher://b", "gopher"),
-    ("MAX_SUBMISSION_BYTES", "lots", "integer"),
-    ("PUBLIC_URL", "example.org", "PUBLIC_URL"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("BLOB_STORE", "ftp://x", "BLOB_STORE"),
+        ("REGISTER_TARGET", "dir:/a, gopher://b", "gopher"),
+        ("MAX_SUBMISSION_BYTES", "lots", "integer"),
+        ("PUBLIC_URL", "example.org", "PUBLIC_URL"),
+    ],
+)
 def test_bad_values_are_refused_with_the_variable_named(tmp_path, name, value, words):
     with pytest.raises(SettingsError, match=words):
         Settings.from_env({"INSTANCE_PATH": str(tmp_path), name: value})

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from server.errors import (AlreadyExists, DeprecatingOldSubmission, SubmissionDeleted,
-                           UpdateTargetNotFound, XmlConflict)
+from server.errors import (
+    AlreadyExists,
+    DeprecatingOldSubmission,
+    SubmissionDeleted,
+    UpdateTargetNotFound,
+    XmlConflict,
+)
 from server.services.ingest import Action, VersionFacts, classify_incoming
 
 SAME, OTHER = "a" * 64, "b" * 64
@@ -15,22 +20,26 @@ SUPERSEDED = VersionFacts(SAME, current=False, deleted=False)
 DELETED = VersionFacts(SAME, current=True, deleted=True)
 
 
-@pytest.mark.parametrize(("deprecated_id", "existing", "deprecated", "action", "problem"), [
-    (None, None, None, Action.NEW, None),
-    (None, CURRENT, None, Action.ADD_ATTACHMENTS, None),
-    (None, CURRENT_OTHER_XML, None, Action.CONFLICT, XmlConflict),
-    (None, SUPERSEDED, None, Action.CONFLICT, DeprecatingOldSubmission),
-    (None, DELETED, None, Action.CONFLICT, SubmissionDeleted),
-    ("uuid:old", None, CURRENT, Action.EDIT, None),
-    ("uuid:old", None, None, Action.CONFLICT, UpdateTargetNotFound),
-    ("uuid:old", None, SUPERSEDED, Action.CONFLICT, DeprecatingOldSubmission),
-    ("uuid:old", None, DELETED, Action.CONFLICT, SubmissionDeleted),
-    ("uuid:old", CURRENT, SUPERSEDED, Action.ADD_ATTACHMENTS, None),  # resent edit
-    ("uuid:old", CURRENT_OTHER_XML, CURRENT, Action.CONFLICT, AlreadyExists),
-    ("uuid:old", CURRENT_OTHER_XML, SUPERSEDED, Action.CONFLICT, XmlConflict),
-])
-def test_classify_incoming_follows_centrals_rules(deprecated_id, existing, deprecated, action,
-                                                  problem):
+@pytest.mark.parametrize(
+    ("deprecated_id", "existing", "deprecated", "action", "problem"),
+    [
+        (None, None, None, Action.NEW, None),
+        (None, CURRENT, None, Action.ADD_ATTACHMENTS, None),
+        (None, CURRENT_OTHER_XML, None, Action.CONFLICT, XmlConflict),
+        (None, SUPERSEDED, None, Action.CONFLICT, DeprecatingOldSubmission),
+        (None, DELETED, None, Action.CONFLICT, SubmissionDeleted),
+        ("uuid:old", None, CURRENT, Action.EDIT, None),
+        ("uuid:old", None, None, Action.CONFLICT, UpdateTargetNotFound),
+        ("uuid:old", None, SUPERSEDED, Action.CONFLICT, DeprecatingOldSubmission),
+        ("uuid:old", None, DELETED, Action.CONFLICT, SubmissionDeleted),
+        ("uuid:old", CURRENT, SUPERSEDED, Action.ADD_ATTACHMENTS, None),  # resent edit
+        ("uuid:old", CURRENT_OTHER_XML, CURRENT, Action.CONFLICT, AlreadyExists),
+        ("uuid:old", CURRENT_OTHER_XML, SUPERSEDED, Action.CONFLICT, XmlConflict),
+    ],
+)
+def test_classify_incoming_follows_centrals_rules(
+    deprecated_id, existing, deprecated, action, problem
+):
     decision = classify_incoming(SAME, "uuid:new", deprecated_id, existing, deprecated)
     assert decision.action is action
     if problem is None:
