@@ -203,7 +203,8 @@ def gunicorn_server(settings, app, tmp_path):
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": settings.database_url, "BLOB_STORE": settings.blob_store,
            "INSTANCE_PATH": settings.instance_path, "SECRET_KEY": settings.secret_key,
-           "REGISTER_TARGET": settings.register_target, "LOG_LEVEL": "WARNING"}
+           "REGISTER_TARGET": settings.register_target,
+        "REGISTER_SECRET": settings.register_secret, "LOG_LEVEL": "WARNING"}
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}",
