@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from server.settings import Settings
 
 log = logging.getLogger("donghanh")
 _OPENROSA_TAILS = ("/formList", "/submission", "/manifest", ".xml")
+VIEW_MODULES = (
+    "server.openrosa.formlist",
+    "server.openrosa.submissions",
+    "server.api.sessions",
+    "server.api.submissions",
+    "server.api.deliveries",
+)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -42,16 +50,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         targets=load_targets(settings),
     )
 
+    for module in VIEW_MODULES:  # importing a views module attaches its routes to its bp
+        importlib.import_module(module)
+    from server.api import bp as api_bp
+    from server.api.deliveries import metrics_bp
     from server.openrosa import bp as openrosa_bp
-    from server.openrosa import formlist, submissions  # noqa: F401  (their routes join the bp)
 
     app.register_blueprint(openrosa_bp)
-
-    from server.api import bp as api_bp
-    from server.api import deliveries, sessions  # noqa: F401
-
     app.register_blueprint(api_bp)
-    app.register_blueprint(deliveries.metrics_bp)
+    app.register_blueprint(metrics_bp)
     _register_error_handlers(app)
 
     from server.cli import register_cli

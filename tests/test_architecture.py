@@ -80,3 +80,15 @@ def test_only_settings_reads_the_environment():
         if "os.environ" in p.read_text() or "getenv(" in p.read_text()
     ]
     assert offenders == ["server/settings.py"]
+
+
+def test_every_views_module_is_loaded_by_the_app_factory():
+    from server.app import VIEW_MODULES
+
+    views = {
+        f"server.{p.parent.name}.{p.stem}"
+        for pkg in ("server/openrosa", "server/api")
+        for p in modules(pkg)
+        if p.stem != "__init__" and "@bp." in p.read_text()
+    }
+    assert views == set(VIEW_MODULES)
