@@ -22,9 +22,11 @@ _OPENROSA_TAILS = ("/formList", "/submission", "/manifest", ".xml")
 VIEW_MODULES = (
     "server.openrosa.formlist",
     "server.openrosa.submissions",
+    "server.openrosa.drafts",
     "server.api.sessions",
     "server.api.submissions",
     "server.api.deliveries",
+    "server.api.forms",
 )
 
 

@@ -168,3 +168,21 @@ def _assemble(form, files, spools) -> SubmissionBody:
 def _close(spools):
     for spool in spools:
         spool.close()
+
+
+def read_body(environ: dict, max_bytes: int) -> HashingSpool:
+    """Stream a raw request body (a form definition, a form attachment) to a hashed temporary
+    file; chunked bodies included. Raises TooLarge. The caller closes the spool."""
+    spool = HashingSpool()
+    try:
+        stream = get_input_stream(environ, max_content_length=max_bytes)
+        while chunk := stream.read(1 << 16):
+            spool.write(chunk)
+        spool.flush()
+    except RequestEntityTooLarge:
+        spool.close()
+        raise TooLarge(f"The body is larger than {max_bytes} bytes.") from None
+    except BaseException:
+        spool.close()
+        raise
+    return spool

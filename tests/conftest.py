@@ -79,7 +79,9 @@ def app(settings):
 def empty_all_tables(db) -> None:
     with db.engine.begin() as conn:
         if db.is_sqlite:
-            conn.exec_driver_sql("UPDATE forms SET current_version_id = NULL")  # the one cycle
+            conn.exec_driver_sql(
+                "UPDATE forms SET current_version_id = NULL, draft_version_id = NULL"
+            )
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
         else:
@@ -201,14 +203,33 @@ def gunicorn_server(settings, app, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "BLOB_STORE": settings.blob_store,
-           "INSTANCE_PATH": settings.instance_path, "SECRET_KEY": settings.secret_key,
-           "REGISTER_TARGET": settings.register_target,
-        "REGISTER_SECRET": settings.register_secret, "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "BLOB_STORE": settings.blob_store,
+        "INSTANCE_PATH": settings.instance_path,
+        "SECRET_KEY": settings.secret_key,
+        "REGISTER_TARGET": settings.register_target,
+        "REGISTER_SECRET": settings.register_secret,
+        "LOG_LEVEL": "WARNING",
+    }
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"], cwd=root, env=env)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=root,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from server.models.forms import FORM_STATES, FORWARD_POLICIES
 from server.models.submissions import REVIEW_STATES
 
 
@@ -59,3 +60,26 @@ class TargetStatsOutput(Schema):
     dead = fields.Integer()
     cancelled = fields.Integer()
     oldest_pending_seconds = fields.Float(data_key="oldestPendingSeconds", allow_none=True)
+
+
+class FormOutput(Schema):
+    project_id = fields.Integer(data_key="projectId")
+    xml_form_id = fields.String(data_key="xmlFormId")
+    name = fields.String(allow_none=True)
+    version = fields.String(allow_none=True)
+    hash = fields.String(allow_none=True)
+    state = fields.String()
+    forward_policy = fields.String(data_key="forwardPolicy")
+    created_at = fields.DateTime(data_key="createdAt")
+    updated_at = fields.DateTime(data_key="updatedAt", allow_none=True)
+    published_at = fields.DateTime(data_key="publishedAt", allow_none=True)
+    draft_token = fields.String(data_key="draftToken", allow_none=True)
+    enketo_id = fields.String(data_key="enketoId", allow_none=True)
+    key_id = fields.Integer(data_key="keyId", allow_none=True)
+
+
+class FormStateInput(Schema):
+    state = fields.String(validate=validate.OneOf(FORM_STATES))
+    forward_policy = fields.String(
+        data_key="forwardPolicy", validate=validate.OneOf(FORWARD_POLICIES)
+    )

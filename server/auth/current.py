@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from server.auth import digest
 from server.auth.passwords import verify_password
 from server.auth.permissions import ANONYMOUS, Principal
-from server.errors import AuthenticationFailed, HttpsRequired, InsufficientRights
-from server.services import app_users, sessions, users
+from server.errors import AuthenticationFailed, HttpsRequired, InsufficientRights, NotFound
+from server.services import app_users, drafts, sessions, users
 
 FIELD_KEY_ENVIRON = "donghanh.field_key"
+DRAFT_TOKEN_ENVIRON = "donghanh.draft_token"  # noqa: S105 (an environ key, not a secret)
 ORIGINAL_PATH_ENVIRON = "donghanh.original_path"
 
 
@@ -32,6 +33,18 @@ def is_https() -> bool:
 
 def resolve_principal(session: Session, secret: str, realm: str) -> Principal:
     """The principal of this request; raises AuthenticationFailed or InsufficientRights."""
+    draft_token = request.environ.get(DRAFT_TOKEN_ENVIRON)
+    if draft_token is not None:
+        form = drafts.find_by_draft_token(session, draft_token)
+        if form is None:  # Central answers 404 for a wrong token or a form with no draft
+            raise NotFound("There is no draft at this address; it may have been published.")
+        return Principal(
+            None,
+            "draft",
+            "draft test",
+            frozenset({("draft_tester", form.project_id)}),
+            draft_form=form.xml_form_id,
+        )
     token = request.environ.get(FIELD_KEY_ENVIRON)
     if token is not None:
         principal = app_users.principal_for_token(session, token)

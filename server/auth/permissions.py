@@ -27,7 +27,11 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
     ),
     "supervisor": frozenset({"project.read", "form.read", "submission.read", "submission.update"}),
     "viewer": frozenset({"project.read", "form.read", "submission.read"}),
-    "collector": frozenset({"project.read", "form.read", "submission.create"}),
+    "collector": frozenset(
+        {"project.read", "form.read", "submission.create", "draft.read", "draft.submit"}
+    ),
+    # A draft's test token: only that form's draft (Principal.draft_form), nothing else.
+    "draft_tester": frozenset({"draft.read", "draft.submit"}),
 }
 
 
@@ -39,6 +43,7 @@ class Principal:
     kind: str  # "anonymous" | "user" | "field_key" | "system"
     display_name: str = ""
     roles: frozenset[tuple[str, int | None]] = field(default_factory=frozenset)
+    draft_form: str | None = None  # the one form a draft test token reaches
 
     @property
     def is_anonymous(self) -> bool:
@@ -61,7 +66,11 @@ def can(principal: Principal, verb: str, project_id: int | None = None) -> bool:
     return False
 
 
-def require(principal: Principal, verb: str, project_id: int | None = None) -> None:
-    """Raise InsufficientRights unless ``can``."""
+def require(
+    principal: Principal, verb: str, project_id: int | None = None, xml_form_id: str | None = None
+) -> None:
+    """Raise InsufficientRights unless ``can`` (and, for a draft token, it is that form)."""
     if not can(principal, verb, project_id):
+        raise InsufficientRights()
+    if principal.draft_form is not None and principal.draft_form != xml_form_id:
         raise InsufficientRights()

@@ -28,6 +28,12 @@ class Form(Base):
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("form_versions.id", use_alter=True)
     )
+    draft_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("form_versions.id", use_alter=True)
+    )
+    # Shown again whenever the draft is opened (its QR code), so kept as it is; it reaches
+    # only this form's draft, whose test submissions are kept apart and purged on publish.
+    draft_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

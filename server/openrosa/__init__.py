@@ -27,6 +27,10 @@ VERSIONED = {
     "openrosa.manifest",
     "openrosa.submission_preflight",
     "openrosa.post_submission",
+    "openrosa.draft_form_list",
+    "openrosa.draft_manifest",
+    "openrosa.draft_submission_preflight",
+    "openrosa.post_draft_submission",
 }
 
 
@@ -58,7 +62,8 @@ def render_problem(problem: Problem) -> Response:
         status=problem.status,
         content_type="text/xml; charset=utf-8",
     )
-    if problem.status == 401 and "donghanh.field_key" not in request.environ:
+    tokened = "donghanh.field_key" in request.environ or "donghanh.draft_token" in request.environ
+    if problem.status == 401 and not tokened:
         settings = get_settings()
         response.headers["WWW-Authenticate"] = digest.challenge(
             settings.digest_realm,

@@ -52,14 +52,13 @@ def manifest(project_id: int, xml_form_id: str) -> Response:
 def form_attachment(project_id: int, xml_form_id: str, name: str) -> Response:
     with get_db().transaction(write=False) as session:
         version = form_service.get_published(session, g.principal, project_id, xml_form_id)
-        found = next(
-            (
-                f
-                for f in form_service.list_attachments(session, version.id)
-                if f.name == name and f.sha256
-            ),
-            None,
-        )
+        files = form_service.list_attachments(session, version.id)
+    return media_response(files, name)
+
+
+def media_response(files: list[form_service.AttachmentFile], name: str) -> Response:
+    """Stream one uploaded form attachment with its md5 ETag (304 when unchanged)."""
+    found = next((f for f in files if f.name == name and f.sha256), None)
     if found is None:
         raise NotFound(f"The form has no attachment named '{name}'.")
     if request.if_none_match.contains(found.md5):
@@ -70,8 +69,8 @@ def form_attachment(project_id: int, xml_form_id: str, name: str) -> Response:
         raise NotFound(f"The file '{name}' is missing from storage.") from None
     response = Response(
         _chunks(stream),
-        content_type=found.content_type or "application/octet-stream",
         direct_passthrough=True,
+        content_type=found.content_type or "application/octet-stream",
     )
     response.headers["ETag"] = f'"{found.md5}"'
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"

@@ -26,9 +26,14 @@ def submission_preflight(project_id: int) -> Response:
 
 @bp.post("/projects/<int:project_id>/submission")
 def post_submission(project_id: int) -> Response:
+    return receive(project_id, None)
+
+
+def receive(project_id: int, draft_of: str | None) -> Response:
+    """Stream, parse and ingest one POST; respond after the commit."""
     body = uploads.read_submission(request.environ, get_settings().max_submission_bytes)
     try:
-        incoming = _incoming(body)
+        incoming = _incoming(body, draft_of)
         with get_db().transaction() as session:
             result = ingest.ingest_submission(
                 session, get_blobs(), g.principal, project_id, incoming, get_target_names()
@@ -40,7 +45,7 @@ def post_submission(project_id: int) -> Response:
     return Response(xml.response(SUCCESS), status=201, content_type=XML_TYPE)
 
 
-def _incoming(body: uploads.SubmissionBody) -> ingest.Incoming:
+def _incoming(body: uploads.SubmissionBody, draft_of: str | None) -> ingest.Incoming:
     raw = body.xml.read_all()
     try:
         envelope = forms.read_instance(raw)
@@ -58,4 +63,5 @@ def _incoming(body: uploads.SubmissionBody) -> ingest.Incoming:
         parts=body.attachments,
         device_id=(request.args.get("deviceID") or "").strip()[:255] or None,
         user_agent=agent[:255] or None,
+        draft_of=draft_of,
     )

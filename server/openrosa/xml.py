@@ -16,8 +16,9 @@ def _serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def form_list(forms: list[CollectForm], base_url: str) -> bytes:
-    """<xforms>: formID, name, version, hash, downloadUrl, manifestUrl (in Central's order)."""
+def form_list(forms: list[CollectForm], base_url: str, draft: bool = False) -> bytes:
+    """<xforms>: formID, name, version, hash, downloadUrl, manifestUrl (in Central's order).
+    For a draft the URLs point at the form's /draft paths."""
     root = etree.Element(f"{{{FORM_LIST_NS}}}xforms", nsmap={None: FORM_LIST_NS})
     for form in forms:
         el = etree.SubElement(root, f"{{{FORM_LIST_NS}}}xform")
@@ -27,13 +28,13 @@ def form_list(forms: list[CollectForm], base_url: str) -> bytes:
             ("name", form.title or form.xml_form_id),
             ("version", form.version),
             ("hash", f"md5:{form.md5}"),
-            ("downloadUrl", f"{base_url}/forms/{quoted}.xml"),
+            ("downloadUrl", f"{base_url}/forms/{quoted}{'/draft' if draft else ''}.xml"),
         ):
             etree.SubElement(el, f"{{{FORM_LIST_NS}}}{tag}").text = text
         if form.has_attachments:
             etree.SubElement(
                 el, f"{{{FORM_LIST_NS}}}manifestUrl"
-            ).text = f"{base_url}/forms/{quoted}/manifest"
+            ).text = f"{base_url}/forms/{quoted}{'/draft' if draft else ''}/manifest"
     return _serialize(root)
 
 

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session, defer
 import forms
 from server.auth.permissions import Principal, require
 from server.blobs import BlobStore
-from server.errors import FormNotOpen, FormVersionNotFound, InvalidForm, NotFound, VersionConflict
+from server.errors import (
+    AlreadyExists,
+    FormNotOpen,
+    FormVersionNotFound,
+    InvalidForm,
+    NotFound,
+    VersionConflict,
+)
 from server.models.blobs import Blob
 from server.models.forms import FORM_STATES, FORWARD_POLICIES, Form, FormAttachment, FormVersion
 from server.models.types import utcnow
@@ -58,21 +65,14 @@ def publish_form(
     source: SourceFile | None = None,
     warnings: list[str] | None = None,
 ) -> FormVersion:
-    """Publish an XForm as the form's current version.
+    """Publish an XForm as the form's current version (the CLI's and ?publish=true's path).
 
     Raises InvalidForm (not an XForm, no meta/instanceID), VersionConflict (this id and
     version are already published) or NotFound (project).
     """
     get_project(session, project_id)
-    try:
-        schema = forms.read_xform(xml)
-    except forms.FormError as e:
-        raise InvalidForm(str(e)) from None
-    if schema.field(f"/{schema.root_name}/meta/instanceID") is None:
-        raise InvalidForm("The form has no meta/instanceID; add it (pyxform adds it by default).")
-    form = session.scalar(
-        select(Form).where(Form.project_id == project_id, Form.xml_form_id == schema.form_id)
-    )
+    schema = check_xform(xml)
+    form = find_form(session, project_id, schema.form_id)
     creating = form is None
     if creating:
         require(principal, "form.create", project_id)
@@ -81,40 +81,18 @@ def publish_form(
         session.flush()
     else:
         require(principal, "form.update", project_id)
-        taken = session.scalar(
-            select(FormVersion.id).where(
-                FormVersion.form_id == form.id,
-                FormVersion.version == schema.version,
-                FormVersion.published_at.is_not(None),
-            )
-        )
-        if taken is not None:
-            raise VersionConflict(
-                f"You tried to publish the form '{schema.form_id}' with version "
-                f"'{schema.version}', but a published form has already existed in this project "
-                "with those identifiers. Please choose a new version and try again."
-            )
-    previous_id = form.current_version_id
-    version = FormVersion(
-        form_id=form.id,
-        version=schema.version,
-        title=schema.title,
-        xml=xml,
-        md5=hashlib.md5(xml, usedforsecurity=False).hexdigest(),
-        sha256=hashlib.sha256(xml).hexdigest(),
-        key_public=schema.public_key,
-        warnings="\n".join(warnings) if warnings else None,
-        published_at=utcnow(),
+        ensure_version_free(session, form, schema.version)
+    version = add_version(
+        session,
+        store,
+        form,
+        schema,
+        xml,
+        source,
+        warnings,
+        carry_from=form.current_version_id,
+        published=True,
     )
-    if source is not None:
-        sha, md5, size = storage.hash_file(source.path)
-        version.xls_blob_id = storage.store_file(
-            session, store, source.path, sha, md5, size, source.content_type
-        )
-        version.xls_filename = source.filename
-    session.add(version)
-    session.flush()
-    _carry_attachments(session, schema, version.id, previous_id)
     form.current_version_id = version.id
     form.updated_at = None if creating else utcnow()
     session.flush()
@@ -126,6 +104,97 @@ def publish_form(
         form.id,
         {"xmlFormId": schema.form_id, "version": schema.version},
     )
+    return version
+
+
+def publish_new_form(
+    session: Session,
+    store: BlobStore,
+    principal: Principal,
+    project_id: int,
+    xml: bytes,
+    source: SourceFile | None,
+    warnings: list[str],
+) -> Form:
+    """Create and publish a form in one step (?publish=true); AlreadyExists if the id is taken."""
+    schema = check_xform(xml)
+    if find_form(session, project_id, schema.form_id) is not None:
+        raise AlreadyExists(
+            f"A form with the id '{schema.form_id}' already exists in this "
+            "project; upload a new draft of it instead."
+        )
+    publish_form(session, store, principal, project_id, xml, source, warnings)
+    return find_form(session, project_id, schema.form_id)
+
+
+def check_xform(xml: bytes) -> forms.FormSchema:
+    """Read an XForm and check it can take submissions; raise InvalidForm."""
+    try:
+        schema = forms.read_xform(xml)
+    except forms.FormError as e:
+        raise InvalidForm(str(e)) from None
+    if schema.field(f"/{schema.root_name}/meta/instanceID") is None:
+        raise InvalidForm("The form has no meta/instanceID; add it (pyxform adds it by default).")
+    if schema.form_id.lower().endswith((".xls", ".xlsx", ".xml")):
+        raise InvalidForm(f"The form id '{schema.form_id}' must not end in a file extension.")
+    return schema
+
+
+def find_form(session: Session, project_id: int, xml_form_id: str) -> Form | None:
+    return session.scalar(
+        select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
+    )
+
+
+def ensure_version_free(session: Session, form: Form, version: str) -> None:
+    """Raise VersionConflict if this form already has a published version of that name."""
+    taken = session.scalar(
+        select(FormVersion.id).where(
+            FormVersion.form_id == form.id,
+            FormVersion.version == version,
+            FormVersion.published_at.is_not(None),
+        )
+    )
+    if taken is not None:
+        raise VersionConflict(
+            f"You tried to publish the form '{form.xml_form_id}' with version '{version}', but "
+            "a published form has already existed in this project with those identifiers. "
+            "Please choose a new version and try again."
+        )
+
+
+def add_version(
+    session: Session,
+    store: BlobStore,
+    form: Form,
+    schema: forms.FormSchema,
+    xml: bytes,
+    source: SourceFile | None,
+    warnings: list[str] | None,
+    carry_from: int | None,
+    published: bool,
+) -> FormVersion:
+    """Store one definition (exact bytes, hashes, source XLSForm) with its attachment slots."""
+    version = FormVersion(
+        form_id=form.id,
+        version=schema.version,
+        title=schema.title,
+        xml=xml,
+        md5=hashlib.md5(xml, usedforsecurity=False).hexdigest(),
+        sha256=hashlib.sha256(xml).hexdigest(),
+        key_public=schema.public_key,
+        warnings="\n".join(warnings) if warnings else None,
+        published_at=utcnow() if published else None,
+    )
+    if source is not None:
+        sha, md5, size = storage.hash_file(source.path)
+        version.xls_blob_id = storage.store_file(
+            session, store, source.path, sha, md5, size, source.content_type
+        )
+        version.xls_filename = source.filename
+    session.add(version)
+    session.flush()
+    _carry_attachments(session, schema, version.id, carry_from)
     return version
 
 
@@ -215,31 +284,32 @@ def list_attachments(session: Session, form_version_id: int) -> list[AttachmentF
 
 
 def get_for_submission(
-    session: Session, project_id: int, xml_form_id: str, version: str
+    session: Session, project_id: int, xml_form_id: str, version: str, draft: bool = False
 ) -> tuple[Form, FormVersion]:
-    """The form and published version a submission names.
+    """The form and version a submission names: a published one, or the draft when ``draft``.
 
-    Raises NotFound (no such form), FormVersionNotFound, FormNotOpen (closed).
+    Raises NotFound (no such form or draft), FormVersionNotFound, FormNotOpen (closed).
     """
-    form = session.scalar(
-        select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
-    )
-    if form is None or form.current_version_id is None:
-        raise NotFound(f"Could not find the form '{xml_form_id}' in this project.")
-    form_version = session.scalar(
+    form = find_form(session, project_id, xml_form_id)
+    if form is None or (form.draft_version_id if draft else form.current_version_id) is None:
+        raise NotFound(
+            f"Could not find the form{' draft' if draft else ''} '{xml_form_id}' in this project."
+        )
+    query = (
         select(FormVersion)
         .options(defer(FormVersion.xml))
-        .where(
-            FormVersion.form_id == form.id,
-            FormVersion.version == version,
-            FormVersion.published_at.is_not(None),
-        )
+        .where(FormVersion.form_id == form.id, FormVersion.version == version)
     )
+    if draft:
+        query = query.where(FormVersion.id == form.draft_version_id)
+    else:
+        query = query.where(FormVersion.published_at.is_not(None))
+    form_version = session.scalar(query)
     if form_version is None:
         raise FormVersionNotFound(
             f"The form version specified in this submission '{version}' does not exist."
         )
-    if form.state not in ("open", "closing"):
+    if not draft and form.state not in ("open", "closing"):
         raise FormNotOpen()
     return form, form_version
 

@@ -21,6 +21,7 @@ from server.blobs import BlobStore
 from server.errors import (
     AlreadyExists,
     DeprecatingOldSubmission,
+    FormIdMismatch,
     Problem,
     SubmissionDeleted,
     UpdateTargetNotFound,
@@ -124,6 +125,7 @@ class Incoming:
     parts: dict[str, Part]
     device_id: str | None
     user_agent: str | None
+    draft_of: str | None = None  # the form id whose draft this POST tests
 
 
 def ingest_submission(
@@ -137,16 +139,24 @@ def ingest_submission(
     """Store one submission POST by the rules; a conflict comes back in ``result.problem``.
 
     A new version of a form whose policy is on_receipt gets one outbox row per target, in
-    the same transaction.
+    the same transaction. With ``incoming.draft_of`` (a form id) the submission tests that
+    form's draft: it is kept apart and never forwarded.
 
     Raises NotFound, FormVersionNotFound, FormNotOpen, InsufficientRights. A conflict is
     returned rather than raised so that the caller can commit its audit row.
     """
     envelope = incoming.envelope
+    draft = incoming.draft_of is not None
+    if draft and envelope.form_id != incoming.draft_of:
+        raise FormIdMismatch(
+            f"The submission is for '{envelope.form_id}', not the draft of '{incoming.draft_of}'."
+        )
     form, form_version = form_service.get_for_submission(
-        session, project_id, envelope.form_id, envelope.version
+        session, project_id, envelope.form_id, envelope.version, draft
     )
-    require(principal, "submission.create", project_id)
+    require(
+        principal, "draft.submit" if draft else "submission.create", project_id, envelope.form_id
+    )
     schema = form_service.schema_of(session, form_version)
     expected = envelope.attachment_names(schema.binary_paths)
     instance_id = envelope.instance_id or f"uuid:{uuid.uuid4()}"
@@ -188,8 +198,10 @@ def ingest_submission(
                     existing,
                     deprecated,
                 )
-                if result.action is not Action.ADD_ATTACHMENTS and (
-                    form.forward_policy == "on_receipt"
+                if (
+                    result.action is not Action.ADD_ATTACHMENTS
+                    and not draft
+                    and form.forward_policy == "on_receipt"
                 ):
                     deliveries.enqueue(
                         session,
@@ -264,6 +276,7 @@ def _apply(
             submitter_id=principal.actor_id,
             device_id=incoming.device_id,
             user_agent=incoming.user_agent,
+            draft=incoming.draft_of is not None,
             created_at=now,
         )
         session.add(submission)

@@ -1,0 +1,133 @@
+"""Reads of forms for the API: one view per form (published or draft), versions, attachments
+and the source XLSForm of a version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.auth.permissions import Principal, require
+from server.errors import NotFound
+from server.models.blobs import Blob
+from server.models.forms import Form, FormVersion
+from server.services import drafts
+
+
+@dataclass(frozen=True, slots=True)
+class FormView:
+    project_id: int
+    xml_form_id: str
+    name: str | None
+    version: str | None
+    hash: str | None
+    state: str
+    forward_policy: str
+    created_at: datetime
+    updated_at: datetime | None
+    published_at: datetime | None
+    draft_token: str | None = None
+    enketo_id: None = None
+    key_id: None = None
+
+
+def _view(form: Form, version: FormVersion | None, draft: bool = False) -> FormView:
+    return FormView(
+        project_id=form.project_id,
+        xml_form_id=form.xml_form_id,
+        name=version.title if version else None,
+        version=version.version if version else None,
+        hash=version.md5 if version else None,
+        state=form.state,
+        forward_policy=form.forward_policy,
+        created_at=form.created_at,
+        updated_at=form.updated_at,
+        published_at=version.published_at if version else None,
+        draft_token=form.draft_token if draft else None,
+    )
+
+
+def form_view(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, draft: bool = False
+) -> FormView:
+    """The form as its published version shows it (or its draft); raise NotFound."""
+    if draft:
+        form, version = drafts.get_draft(session, principal, project_id, xml_form_id)
+        return _view(form, version, draft=True)
+    form = drafts.get_form(session, principal, project_id, xml_form_id)
+    version = session.get(FormVersion, form.current_version_id or form.draft_version_id)
+    return _view(form, version)
+
+
+def list_form_views(session: Session, principal: Principal, project_id: int) -> list[FormView]:
+    require(principal, "form.read", project_id)
+    forms = session.scalars(
+        select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id)
+    ).all()
+    return [
+        _view(f, session.get(FormVersion, f.current_version_id or f.draft_version_id))
+        for f in forms
+    ]
+
+
+def version_views(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str
+) -> list[FormView]:
+    """Published versions, newest first."""
+    form = drafts.get_form(session, principal, project_id, xml_form_id)
+    versions = session.scalars(
+        select(FormVersion)
+        .where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
+        .order_by(FormVersion.published_at.desc(), FormVersion.id.desc())
+    ).all()
+    return [_view(form, v) for v in versions]
+
+
+def get_version(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, version: str
+) -> FormVersion:
+    form = drafts.get_form(session, principal, project_id, xml_form_id)
+    row = session.scalar(
+        select(FormVersion).where(
+            FormVersion.form_id == form.id,
+            FormVersion.version == version,
+            FormVersion.published_at.is_not(None),
+        )
+    )
+    if row is None:
+        raise NotFound(f"The form '{xml_form_id}' has no published version '{version}'.")
+    return row
+
+
+def source_blob(session: Session, version: FormVersion) -> Blob:
+    """The XLSForm this version was compiled from; NotFound when it was uploaded as XML."""
+    if version.xls_blob_id is None:
+        raise NotFound("This version was uploaded as an XForm; there is no XLSForm to download.")
+    return session.get(Blob, version.xls_blob_id)
+
+
+def attachment_views(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, draft: bool
+) -> list[dict]:
+    """Central's FormAttachment list: name, type, exists (uploaded yet), updatedAt."""
+    if draft:
+        _, version = drafts.get_draft(session, principal, project_id, xml_form_id)
+        version_id = version.id
+    else:
+        form = drafts.get_form(session, principal, project_id, xml_form_id)
+        if form.current_version_id is None:
+            raise NotFound(f"The form '{xml_form_id}' is not published.")
+        version_id = form.current_version_id
+    return [
+        {
+            "name": name,
+            "type": kind,
+            "exists": bool(exists),
+            "blobExists": bool(exists),
+            "datasetExists": False,
+            "updatedAt": updated.isoformat() if updated else None,
+        }
+        for name, kind, exists, updated in drafts.draft_attachments(session, version_id)
+    ]
