@@ -27,6 +27,7 @@ VIEW_MODULES = (
     "server.api.submissions",
     "server.api.deliveries",
     "server.api.forms",
+    "server.api.entities",
 )
 
 

@@ -172,13 +172,32 @@ app_users_group = AppGroup("app-users", help="App users: devices set up with a Q
 @app_users_group.command("create", help="Create an app user; prints its server URL and QR code.")
 @click.argument("name")
 @click.option("--project", "project_id", type=int, default=1, show_default=True)
-def app_users_create(name: str, project_id: int) -> None:
+@click.option(
+    "--ward",
+    "wards",
+    multiple=True,
+    help="A ward code whose clients this phone receives (repeat for several).",
+)
+def app_users_create(name: str, project_id: int, wards: tuple[str, ...]) -> None:
     try:
         with get_db().transaction() as session:
             issued = app_users.create_app_user(session, SYSTEM, project_id, name)
+            app_users.set_wards(session, SYSTEM, issued.actor_id, list(wards))
     except Problem as e:
         raise click.ClickException(e.message) from None
     _show_app_user(issued)
+
+
+@app_users_group.command("wards", help="Set the wards whose clients an app user receives.")
+@click.argument("actor_id", type=int)
+@click.argument("wards", nargs=-1)
+def app_users_wards(actor_id: int, wards: tuple[str, ...]) -> None:
+    try:
+        with get_db().transaction() as session:
+            app_users.set_wards(session, SYSTEM, actor_id, list(wards))
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"App user {actor_id} now receives the clients of: {', '.join(wards) or 'no ward'}.")
 
 
 @app_users_group.command("revoke", help="Revoke an app user's token at once.")

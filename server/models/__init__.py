@@ -1,3 +1,3 @@
 """Every model module, imported so that ``Base.metadata`` is complete (Alembic, tests)."""
 
-from server.models import actors, audits, blobs, deliveries, forms, projects, submissions  # noqa: F401
+from server.models import actors, audits, blobs, deliveries, entities, forms, projects, submissions  # noqa: F401

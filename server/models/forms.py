@@ -79,4 +79,6 @@ class FormAttachment(Base):
     name: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(16))  # image | audio | video | file
     blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"))
+    # A `<dataset>.csv` the form expects is served from that entity list (Central's link).
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

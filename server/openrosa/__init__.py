@@ -31,6 +31,7 @@ VERSIONED = {
     "openrosa.draft_manifest",
     "openrosa.draft_submission_preflight",
     "openrosa.post_draft_submission",
+    "openrosa.integrity",
 }
 
 

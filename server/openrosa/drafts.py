@@ -26,7 +26,7 @@ def _draft(session, project_id: int, xml_form_id: str):
 def draft_form_list(project_id: int, xml_form_id: str) -> Response:
     with get_db().transaction(write=False) as session:
         form, version = _draft(session, project_id, xml_form_id)
-        has_media = bool(form_service.list_attachments(session, version.id))
+        has_media = bool(form_service.list_attachments(session, version.id, g.principal))
     item = form_service.CollectForm(
         form.xml_form_id, version.title, version.version, version.md5, has_media
     )
@@ -48,17 +48,17 @@ def draft_xml(project_id: int, xml_form_id: str) -> Response:
 def draft_manifest(project_id: int, xml_form_id: str) -> Response:
     with get_db().transaction(write=False) as session:
         _, version = _draft(session, project_id, xml_form_id)
-        files = form_service.list_attachments(session, version.id)
+        files = form_service.list_attachments(session, version.id, g.principal)
     form_url = f"{project_url(project_id)}/forms/{xml_form_id}/draft"
-    return Response(xml.manifest(files, form_url), content_type=XML_TYPE)
+    return Response(xml.manifest(files, form_url, project_url(project_id)), content_type=XML_TYPE)
 
 
 @bp.get(f"{DRAFT}/attachments/<name>")
 def draft_attachment(project_id: int, xml_form_id: str, name: str) -> Response:
     with get_db().transaction(write=False) as session:
         _, version = _draft(session, project_id, xml_form_id)
-        files = form_service.list_attachments(session, version.id)
-    return media_response(files, name)
+        files = form_service.list_attachments(session, version.id, g.principal)
+    return media_response(files, name, project_id)
 
 
 @bp.get(f"{DRAFT}/submission")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, g, request, stream_with_context
 
 from server.blobs import BlobNotFound
 from server.db import get_db
@@ -10,6 +10,7 @@ from server.errors import NotFound
 from server.extension import get_blobs
 from server.keys import KEY_PREFIX_ENVIRON
 from server.openrosa import bp, xml
+from server.services import entities
 from server.services import forms as form_service
 
 XML_TYPE = "text/xml; charset=utf-8"  # Collect requires text/xml on formList and manifest
@@ -43,26 +44,37 @@ def form_xml(project_id: int, xml_form_id: str) -> Response:
 def manifest(project_id: int, xml_form_id: str) -> Response:
     with get_db().transaction(write=False) as session:
         version = form_service.get_published(session, g.principal, project_id, xml_form_id)
-        files = form_service.list_attachments(session, version.id)
+        files = form_service.list_attachments(session, version.id, g.principal)
     form_url = f"{project_url(project_id)}/forms/{xml_form_id}"
-    return Response(xml.manifest(files, form_url), content_type=XML_TYPE)
+    return Response(xml.manifest(files, form_url, project_url(project_id)), content_type=XML_TYPE)
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/attachments/<name>")
 def form_attachment(project_id: int, xml_form_id: str, name: str) -> Response:
     with get_db().transaction(write=False) as session:
         version = form_service.get_published(session, g.principal, project_id, xml_form_id)
-        files = form_service.list_attachments(session, version.id)
-    return media_response(files, name)
+        files = form_service.list_attachments(session, version.id, g.principal)
+    return media_response(files, name, project_id)
 
 
-def media_response(files: list[form_service.AttachmentFile], name: str) -> Response:
-    """Stream one uploaded form attachment with its md5 ETag (304 when unchanged)."""
-    found = next((f for f in files if f.name == name and f.sha256), None)
+def media_response(
+    files: list[form_service.AttachmentFile], name: str, project_id: int
+) -> Response:
+    """Stream one form attachment (a file, or an entity list as CSV) with an ETag; 304 when
+    the device already has it."""
+    found = next((f for f in files if f.name == name and (f.sha256 or f.dataset)), None)
     if found is None:
         raise NotFound(f"The form has no attachment named '{name}'.")
     if request.if_none_match.contains(found.md5):
         return Response(status=304, headers={"ETag": f'"{found.md5}"'})
+    if found.dataset:
+        response = Response(
+            stream_with_context(entity_csv(project_id, found.dataset)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response.headers["ETag"] = f'"{found.md5}"'
+        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
+        return response
     try:
         stream = get_blobs().open(found.sha256)
     except BlobNotFound:
@@ -76,6 +88,22 @@ def media_response(files: list[form_service.AttachmentFile], name: str) -> Respo
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def entity_csv(project_id: int, dataset: str):
+    """The entity list as Collect reads it: name,label,__version,<properties>, one row per live
+    entity the caller may have (its wards), streamed."""
+    principal = g.principal
+    with get_db().transaction(write=False) as session:
+        yield from entities.csv_lines(session, principal, project_id, dataset)
+
+
+@bp.get("/projects/<int:project_id>/datasets/<name>/integrity")
+def integrity(project_id: int, name: str) -> Response:
+    ids = [i for i in request.args.get("id", "").split(",") if i]
+    with get_db().transaction(write=False) as session:
+        rows = entities.integrity(session, g.principal, project_id, name, ids)
+    return Response(xml.integrity(rows), content_type=XML_TYPE)
 
 
 def _chunks(stream):

@@ -38,18 +38,35 @@ def form_list(forms: list[CollectForm], base_url: str, draft: bool = False) -> b
     return _serialize(root)
 
 
-def manifest(files: list[AttachmentFile], form_url: str) -> bytes:
-    """<manifest>: only attachments the server actually has (Central's rule)."""
+def manifest(files: list[AttachmentFile], form_url: str, project_url: str) -> bytes:
+    """<manifest>: only attachments the server actually has (Central's rule); entity lists
+    are marked type="entityList" with their integrity URL."""
     root = etree.Element(f"{{{MANIFEST_NS}}}manifest", nsmap={None: MANIFEST_NS})
     for f in files:
         if f.md5 is None:
             continue
         el = etree.SubElement(root, f"{{{MANIFEST_NS}}}mediaFile")
+        if f.dataset:
+            el.set("type", "entityList")
         etree.SubElement(el, f"{{{MANIFEST_NS}}}filename").text = f.name
         etree.SubElement(el, f"{{{MANIFEST_NS}}}hash").text = f"md5:{f.md5}"
         etree.SubElement(
             el, f"{{{MANIFEST_NS}}}downloadUrl"
         ).text = f"{form_url}/attachments/{_quote(f.name)}"
+        if f.dataset:
+            etree.SubElement(
+                el, f"{{{MANIFEST_NS}}}integrityUrl"
+            ).text = f"{project_url}/datasets/{_quote(f.dataset)}/integrity"
+    return _serialize(root)
+
+
+def integrity(rows: list[tuple[str, bool]]) -> bytes:
+    """<data><entities><entity id=..><deleted>true|false</deleted>: what Collect purges."""
+    root = etree.Element("data")
+    container = etree.SubElement(root, "entities")
+    for uuid, deleted in rows:
+        entity = etree.SubElement(container, "entity", id=uuid)
+        etree.SubElement(entity, "deleted").text = "true" if deleted else "false"
     return _serialize(root)
 
 

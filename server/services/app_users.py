@@ -15,7 +15,7 @@ from server.auth.permissions import Principal, require
 from server.errors import NotFound
 from server.models.actors import Actor, AppUser
 from server.models.types import utcnow
-from server.services import audit
+from server.services import audit, entities
 from server.services.projects import get_project
 
 
@@ -118,4 +118,21 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
         return None
     return Principal(
         row.id, "field_key", row.display_name, frozenset({("collector", row.project_id)})
+    )
+
+
+def set_wards(session: Session, principal: Principal, actor_id: int, wards: list[str]) -> None:
+    """Replace the wards whose entities (clients) this app user's phone receives."""
+    app_user = session.get(AppUser, actor_id)
+    if app_user is None:
+        raise NotFound(f"Could not find app user {actor_id}.")
+    require(principal, "app_user.create", app_user.project_id)
+    entities.set_wards(session, actor_id, wards)
+    audit.record(
+        session,
+        principal.actor_id,
+        "field_key.update.wards",
+        "actor",
+        actor_id,
+        {"wards": sorted(set(wards))},
     )

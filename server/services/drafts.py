@@ -21,7 +21,7 @@ from server.models.deliveries import Delivery
 from server.models.forms import Form, FormAttachment, FormVersion
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, storage
+from server.services import audit, entities, storage
 from server.services.forms import (
     SourceFile,
     add_version,
@@ -151,6 +151,7 @@ def publish_draft(
         _rename_version(draft, version)
     ensure_version_free(session, form, draft.version)
     _purge_draft_submissions(session, form.id)
+    entities.ensure_datasets(session, project_id, check_xform(draft.xml), draft.id)
     draft.published_at = utcnow()
     form.current_version_id = draft.id
     form.draft_version_id = None

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 import forms
-from server.auth.permissions import Principal, require
+from server.auth.permissions import SYSTEM, Principal, require
 from server.blobs import BlobStore
 from server.errors import (
     AlreadyExists,
@@ -21,9 +21,10 @@ from server.errors import (
     VersionConflict,
 )
 from server.models.blobs import Blob
+from server.models.entities import Dataset
 from server.models.forms import FORM_STATES, FORWARD_POLICIES, Form, FormAttachment, FormVersion
 from server.models.types import utcnow
-from server.services import audit, storage
+from server.services import audit, entities, storage
 from server.services.projects import get_project
 
 
@@ -54,6 +55,7 @@ class AttachmentFile:
     sha256: str | None
     md5: str | None
     content_type: str | None
+    dataset: str | None = None  # served from this entity list, as CSV
 
 
 def publish_form(
@@ -93,6 +95,7 @@ def publish_form(
         carry_from=form.current_version_id,
         published=True,
     )
+    entities.ensure_datasets(session, project_id, schema, version.id)
     form.current_version_id = version.id
     form.updated_at = None if creating else utcnow()
     session.flush()
@@ -273,14 +276,32 @@ def get_published(
     return version
 
 
-def list_attachments(session: Session, form_version_id: int) -> list[AttachmentFile]:
+def list_attachments(
+    session: Session, form_version_id: int, principal: Principal | None = None
+) -> list[AttachmentFile]:
+    """The files a version expects; an entity list's hash is computed for ``principal``."""
     rows = session.execute(
-        select(FormAttachment.name, FormAttachment.type, Blob.sha256, Blob.md5, Blob.content_type)
+        select(
+            FormAttachment.name,
+            FormAttachment.type,
+            Blob.sha256,
+            Blob.md5,
+            Blob.content_type,
+            Dataset,
+        )
         .outerjoin(Blob, Blob.id == FormAttachment.blob_id)
+        .outerjoin(Dataset, Dataset.id == FormAttachment.dataset_id)
         .where(FormAttachment.form_version_id == form_version_id)
         .order_by(FormAttachment.name)
     ).all()
-    return [AttachmentFile(*row) for row in rows]
+    files = []
+    for name, kind, sha256, md5, content_type, dataset in rows:
+        if dataset is not None and sha256 is None:
+            md5 = entities.openrosa_hash(session, principal or SYSTEM, dataset)
+            files.append(AttachmentFile(name, kind, None, md5, "text/csv", dataset.name))
+        else:
+            files.append(AttachmentFile(name, kind, sha256, md5, content_type))
+    return files
 
 
 def get_for_submission(

@@ -29,7 +29,7 @@ from server.errors import (
 )
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, deliveries, storage
+from server.services import audit, deliveries, entities, storage
 from server.services import forms as form_service
 from server.uploads import Part
 
@@ -198,6 +198,10 @@ def ingest_submission(
                     existing,
                     deprecated,
                 )
+                if result.action is not Action.ADD_ATTACHMENTS and not draft:
+                    entities.process_submission(
+                        session, principal, project_id, schema, envelope.root, result.version_id
+                    )
                 if (
                     result.action is not Action.ADD_ATTACHMENTS
                     and not draft

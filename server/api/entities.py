@@ -1,0 +1,137 @@
+"""Entity lists and entities in the REST API (what pyodk's entity_lists and entities call)."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify, request
+
+from server.api import bp
+from server.db import get_db
+from server.services import entities, entity_api
+
+DATASETS = "/projects/<int:project_id>/datasets"
+
+
+def dataset_json(session, dataset) -> dict:
+    return {
+        "name": dataset.name,
+        "projectId": dataset.project_id,
+        "createdAt": dataset.created_at.isoformat(),
+        "approvalRequired": dataset.approval_required,
+        "properties": [
+            {"name": p, "odataName": p, "publishedAt": None, "forms": []}
+            for p in entities.properties_of(session, dataset.id)
+        ],
+    }
+
+
+def entity_json(entity) -> dict:
+    current = {
+        "label": entity.label,
+        "current": True,
+        "version": entity.version,
+        "data": entity.data,
+        "createdAt": (entity.updated_at or entity.created_at).isoformat(),
+        "creatorId": entity.creator_id,
+        "userAgent": "",
+    }
+    return {
+        "uuid": entity.uuid,
+        "creatorId": entity.creator_id,
+        "createdAt": entity.created_at.isoformat(),
+        "updatedAt": entity.updated_at.isoformat() if entity.updated_at else None,
+        "deletedAt": None,
+        "conflict": entity.conflict,
+        "currentVersion": current,
+    }
+
+
+def _body() -> dict:
+    body = request.get_json(force=True, silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@bp.get(DATASETS)
+def list_datasets(project_id: int) -> Response:
+    with get_db().transaction(write=False) as session:
+        rows = entity_api.list_datasets(session, g.principal, project_id)
+        return jsonify([dataset_json(session, d) for d in rows])
+
+
+@bp.post(DATASETS)
+def create_dataset(project_id: int) -> Response:
+    body = _body()
+    with get_db().transaction() as session:
+        dataset = entity_api.create_dataset(
+            session,
+            g.principal,
+            project_id,
+            str(body.get("name", "")),
+            bool(body.get("approvalRequired", False)),
+        )
+        return jsonify(dataset_json(session, dataset))
+
+
+@bp.get(f"{DATASETS}/<name>")
+def get_dataset(project_id: int, name: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        dataset = entity_api.get_dataset(session, g.principal, project_id, name)
+        return jsonify(dataset_json(session, dataset))
+
+
+@bp.post(f"{DATASETS}/<name>/properties")
+def add_property(project_id: int, name: str) -> Response:
+    with get_db().transaction() as session:
+        entity_api.add_property(
+            session, g.principal, project_id, name, str(_body().get("name", ""))
+        )
+    return jsonify({"success": True})
+
+
+@bp.get(f"{DATASETS}/<name>/entities")
+def list_entities(project_id: int, name: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        rows = entity_api.list_entities(session, g.principal, project_id, name)
+    return jsonify([entity_json(e) for e in rows])
+
+
+@bp.post(f"{DATASETS}/<name>/entities")
+def create_entities(project_id: int, name: str) -> Response:
+    body = _body()
+    many = "entities" in body
+    with get_db().transaction() as session:
+        created = entity_api.create_entities(
+            session, g.principal, project_id, name, body["entities"] if many else [body]
+        )
+    return jsonify({"success": True} if many else entity_json(created[0]))
+
+
+@bp.get(f"{DATASETS}/<name>/entities/<entity_id>")
+def get_entity(project_id: int, name: str, entity_id: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        _, entity = entity_api.get_entity(session, g.principal, project_id, name, entity_id)
+    return jsonify(entity_json(entity))
+
+
+@bp.patch(f"{DATASETS}/<name>/entities/<entity_id>")
+def update_entity(project_id: int, name: str, entity_id: str) -> Response:
+    base = request.args.get("baseVersion")
+    force = (request.args.get("force") or "").lower() == "true"
+    with get_db().transaction() as session:
+        entity = entity_api.update_entity(
+            session,
+            g.principal,
+            project_id,
+            name,
+            entity_id,
+            _body(),
+            int(base) if base and base.isdigit() else None,
+            force,
+        )
+    return jsonify(entity_json(entity))
+
+
+@bp.delete(f"{DATASETS}/<name>/entities/<entity_id>")
+def delete_entity(project_id: int, name: str, entity_id: str) -> Response:
+    with get_db().transaction() as session:
+        entity_api.delete_entity(session, g.principal, project_id, name, entity_id)
+    return jsonify({"success": True})

@@ -1,0 +1,384 @@
+"""Entities from submissions and for devices: datasets declared by forms, create and update
+from a submission (Central's rules, odk-protocol.md sections 5 and 7), the CSV a follow-up form
+downloads (scoped to the app user's wards), and the integrity answer."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import uuid as uuidlib
+from collections.abc import Iterator
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import forms
+from forms.xml import local
+from server.auth.permissions import Principal, require
+from server.errors import NotFound
+from server.models.entities import AppUserWard, Dataset, DatasetProperty, Entity, EntityVersion
+from server.models.forms import FormAttachment
+from server.models.types import utcnow
+from server.services import audit
+
+UUID_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+SCOPE_PROPERTY = "ma_xa"  # domain.md: the commune/ward code every client carries
+
+
+class EntityError(ValueError):
+    """A submission's entity block that cannot be applied; the submission itself stands."""
+
+
+def ensure_datasets(
+    session: Session, project_id: int, schema: forms.FormSchema, form_version_id: int
+) -> None:
+    """Create the datasets and properties a published form declares; link `<name>.csv`
+    attachments of the version to the project's datasets of that name."""
+    saveto = [f.saveto for f in schema.fields if f.saveto]
+    for declaration in schema.entities:
+        dataset = find_dataset(session, project_id, declaration.dataset)
+        if dataset is None:
+            dataset = Dataset(
+                project_id=project_id,
+                name=declaration.dataset,
+                scope_property=SCOPE_PROPERTY if SCOPE_PROPERTY in saveto else None,
+            )
+            session.add(dataset)
+            session.flush()
+        add_properties(session, dataset, saveto)
+    names = {
+        d.name + ".csv": d.id
+        for d in session.scalars(select(Dataset).where(Dataset.project_id == project_id))
+    }
+    for slot in session.scalars(
+        select(FormAttachment).where(FormAttachment.form_version_id == form_version_id)
+    ):
+        if slot.name in names and slot.name != "itemsets.csv" and slot.blob_id is None:
+            slot.dataset_id = names[slot.name]
+    session.flush()
+
+
+def add_properties(session: Session, dataset: Dataset, names: list[str]) -> None:
+    known = set(
+        session.scalars(
+            select(DatasetProperty.name).where(DatasetProperty.dataset_id == dataset.id)
+        )
+    )
+    for name in dict.fromkeys(names):
+        if name not in known:
+            session.add(DatasetProperty(dataset_id=dataset.id, name=name))
+    session.flush()
+    if dataset.scope_property is None and SCOPE_PROPERTY in names:
+        dataset.scope_property = SCOPE_PROPERTY
+
+
+def find_dataset(session: Session, project_id: int, name: str) -> Dataset | None:
+    return session.scalar(
+        select(Dataset).where(Dataset.project_id == project_id, Dataset.name == name)
+    )
+
+
+def properties_of(session: Session, dataset_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(DatasetProperty.name)
+            .where(DatasetProperty.dataset_id == dataset_id)
+            .order_by(DatasetProperty.id)
+        )
+    )
+
+
+def process_submission(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    schema: forms.FormSchema,
+    root: etree._Element,
+    submission_version_id: int,
+) -> Entity | None:
+    """Create or update the entity a submission declares; errors are audited, not raised."""
+    block = _entity_block(root)
+    if block is None:
+        return None
+    try:
+        with session.begin_nested():
+            return _apply(
+                session, principal, project_id, schema, root, block, submission_version_id
+            )
+    except EntityError as e:
+        audit.record(
+            session,
+            principal.actor_id,
+            "entity.error",
+            "submission_version",
+            submission_version_id,
+            {"problem": str(e)},
+        )
+        return None
+
+
+def _entity_block(root) -> etree._Element | None:
+    meta = next((c for c in root if local(c.tag) == "meta"), None)
+    if meta is None:
+        return None
+    return next((c for c in meta if local(c.tag) == "entity" and c.get("dataset")), None)
+
+
+def _apply(session, principal, project_id, schema, root, block, submission_version_id):
+    dataset = find_dataset(session, project_id, block.get("dataset"))
+    if dataset is None:
+        raise EntityError(f"The entity list '{block.get('dataset')}' does not exist.")
+    entity_id = (block.get("id") or "").strip().lower().removeprefix("uuid:")
+    if not UUID_V4.match(entity_id):
+        raise EntityError(f"The entity id '{entity_id}' is not a version 4 UUID.")
+    label_el = next((c for c in block if local(c.tag) == "label"), None)
+    label = (label_el.text or "").strip() if label_el is not None else ""
+    data = _saved_values(schema, root)
+    wants_update = block.get("update") in ("1", "true")
+    wants_create = block.get("create") in ("1", "true")
+    entity = session.scalar(
+        select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid == entity_id)
+    )
+    if wants_update and entity is not None:
+        base = block.get("baseVersion")
+        return update_entity(
+            session,
+            principal,
+            dataset,
+            entity,
+            label or None,
+            data,
+            int(base) if base and base.isdigit() else None,
+            submission_version_id,
+        )
+    if wants_create:
+        if entity is not None:
+            raise EntityError(f"An entity with the id {entity_id} already exists.")
+        if not label:
+            raise EntityError("A new entity needs a label.")
+        return create_entity(
+            session, principal, dataset, entity_id, label, data, submission_version_id
+        )
+    raise EntityError(f"The entity {entity_id} to update does not exist.")
+
+
+def _saved_values(schema: forms.FormSchema, root) -> dict[str, str]:
+    """Property values: the answers of fields with save_to, as strings (Central's rule)."""
+    wanted = {tuple(f.path.strip("/").split("/")[1:]): f.saveto for f in schema.fields if f.saveto}
+    values: dict[str, str] = {}
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        path, node = [], el
+        while node is not None and node is not root:
+            path.append(local(node.tag))
+            node = node.getparent()
+        name = wanted.get(tuple(reversed(path)))
+        if name is not None:
+            values[name] = (el.text or "").strip()
+    return values
+
+
+def create_entity(
+    session: Session,
+    principal: Principal,
+    dataset: Dataset,
+    entity_id: str,
+    label: str,
+    data: dict[str, str],
+    submission_version_id: int | None = None,
+) -> Entity:
+    add_properties(session, dataset, list(data))
+    now = utcnow()
+    entity = Entity(
+        dataset_id=dataset.id,
+        uuid=entity_id,
+        label=label,
+        data=data,
+        version=1,
+        creator_id=principal.actor_id,
+        created_at=now,
+    )
+    session.add(entity)
+    session.flush()
+    session.add(
+        EntityVersion(
+            entity_id=entity.id,
+            version=1,
+            label=label,
+            data=data,
+            submission_version_id=submission_version_id,
+            creator_id=principal.actor_id,
+            created_at=now,
+        )
+    )
+    dataset.changed_at = now
+    audit.record(
+        session,
+        principal.actor_id,
+        "entity.create",
+        "entity",
+        entity.id,
+        {"dataset": dataset.name, "uuid": entity_id},
+    )
+    return entity
+
+
+def update_entity(
+    session: Session,
+    principal: Principal,
+    dataset: Dataset,
+    entity: Entity,
+    label: str | None,
+    data: dict[str, str],
+    base_version: int | None,
+    submission_version_id: int | None = None,
+) -> Entity:
+    """Apply an update; one made from an older version than the current is applied and the
+    entity is marked in conflict for a person to check (Central's offline-update rule)."""
+    add_properties(session, dataset, list(data))
+    now = utcnow()
+    if base_version is not None and base_version < entity.version:
+        entity.conflict = "soft"
+    entity.version += 1
+    entity.label = label or entity.label
+    entity.data = {**entity.data, **data}
+    entity.updated_at = now
+    session.add(
+        EntityVersion(
+            entity_id=entity.id,
+            version=entity.version,
+            label=entity.label,
+            data=entity.data,
+            base_version=base_version,
+            submission_version_id=submission_version_id,
+            creator_id=principal.actor_id,
+            created_at=now,
+        )
+    )
+    dataset.changed_at = now
+    session.flush()
+    audit.record(
+        session,
+        principal.actor_id,
+        "entity.update.version",
+        "entity",
+        entity.id,
+        {"dataset": dataset.name, "uuid": entity.uuid, "version": entity.version},
+    )
+    return entity
+
+
+def delete_entity(session: Session, principal: Principal, dataset: Dataset, entity: Entity) -> None:
+    entity.deleted_at = utcnow()
+    dataset.changed_at = entity.deleted_at
+    audit.record(
+        session,
+        principal.actor_id,
+        "entity.delete",
+        "entity",
+        entity.id,
+        {"dataset": dataset.name, "uuid": entity.uuid},
+    )
+
+
+def wards_of(session: Session, principal: Principal) -> list[str] | None:
+    """The wards whose entities this principal's phone receives; None means all (web users)."""
+    if principal.kind != "field_key":
+        return None
+    return sorted(
+        session.scalars(select(AppUserWard.ward).where(AppUserWard.actor_id == principal.actor_id))
+    )
+
+
+def visible_entities(
+    session: Session, principal: Principal, dataset: Dataset, include_deleted: bool = False
+) -> Iterator[Entity]:
+    """Entities of a dataset this principal may have on a device, in creation order."""
+    wards = wards_of(session, principal)
+    query = select(Entity).where(Entity.dataset_id == dataset.id).order_by(Entity.id)
+    if not include_deleted:
+        query = query.where(Entity.deleted_at.is_(None))
+    for entity in session.scalars(query.execution_options(yield_per=500)):
+        if in_scope(entity, dataset, wards):
+            yield entity
+
+
+def openrosa_hash(session: Session, principal: Principal, dataset: Dataset) -> str:
+    """Changes when the list changes or the principal's wards change (Central hashes the time
+    of the last change; we add the scope, since two phones may see different rows)."""
+    state = {"latestChange": dataset.changed_at.isoformat(), "wards": wards_of(session, principal)}
+    return hashlib.md5(
+        json.dumps(state, sort_keys=True).encode(), usedforsecurity=False
+    ).hexdigest()
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+def set_wards(session: Session, actor_id: int, wards: list[str]) -> None:
+    """Replace an app user's wards."""
+    session.execute(AppUserWard.__table__.delete().where(AppUserWard.actor_id == actor_id))
+    for ward in dict.fromkeys(w.strip() for w in wards if w.strip()):
+        session.add(AppUserWard(actor_id=actor_id, ward=ward))
+    session.flush()
+
+
+def csv_lines(
+    session: Session, principal: Principal, project_id: int, dataset_name: str
+) -> Iterator[str]:
+    """CSV lines of an entity list for a device (header always written)."""
+    require(principal, "form.read", project_id)
+    dataset = find_dataset(session, project_id, dataset_name)
+    if dataset is None:
+        raise NotFound(f"Could not find the entity list '{dataset_name}'.")
+    props = properties_of(session, dataset.id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def line(row) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(row)
+        return buffer.getvalue()
+
+    yield line(["name", "label", "__version", *props])
+    for entity in visible_entities(session, principal, dataset):
+        yield line(
+            [entity.uuid, entity.label, entity.version, *(entity.data.get(p, "") for p in props)]
+        )
+
+
+def integrity(
+    session: Session, principal: Principal, project_id: int, dataset_name: str, ids: list[str]
+) -> list[tuple[str, bool]]:
+    """(uuid, deleted) for the ids asked (all the caller may see when none). An entity deleted
+    on the server, or no longer in the caller's wards, is `deleted`: Collect then removes it
+    from the phone."""
+    require(principal, "form.read", project_id)
+    dataset = find_dataset(session, project_id, dataset_name)
+    if dataset is None:
+        raise NotFound(f"Could not find the entity list '{dataset_name}'.")
+    if not ids:
+        return [
+            (e.uuid, e.deleted_at is not None)
+            for e in visible_entities(session, principal, dataset, include_deleted=True)
+        ]
+    wanted = [i.strip().lower().removeprefix("uuid:") for i in ids]
+    wards = wards_of(session, principal)
+    found = session.scalars(
+        select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid.in_(wanted))
+    ).all()
+    return [(e.uuid, e.deleted_at is not None or not in_scope(e, dataset, wards)) for e in found]
+
+
+def in_scope(entity: Entity, dataset: Dataset, wards: list[str] | None) -> bool:
+    """True when a phone limited to ``wards`` (None: no limit) may hold this entity."""
+    if wards is None:
+        return True
+    return bool(dataset.scope_property) and entity.data.get(dataset.scope_property) in wards

@@ -1,0 +1,169 @@
+"""The entity API pyodk uses (Central's shapes): entity lists, their properties, entities
+with create, create many, update (baseVersion or force) and delete; each checked and audited."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.auth.permissions import Principal, require
+from server.errors import AlreadyExists, MissingParameter, NotFound, Problem
+from server.models.entities import Dataset, Entity
+from server.services import entities
+
+
+class EntityVersionConflict(Problem):
+    code, status = "409.15", 409
+    message = "The entity has changed since the version you provided."
+
+
+class BadEntityData(Problem):
+    code, status = "400.11", 400
+    message = "Entity data values must be strings."
+
+
+def get_dataset(session: Session, principal: Principal, project_id: int, name: str) -> Dataset:
+    require(principal, "form.read", project_id)
+    dataset = entities.find_dataset(session, project_id, name)
+    if dataset is None:
+        raise NotFound(f"Could not find the entity list '{name}' in project {project_id}.")
+    return dataset
+
+
+def list_datasets(session: Session, principal: Principal, project_id: int) -> list[Dataset]:
+    require(principal, "form.read", project_id)
+    return list(
+        session.scalars(
+            select(Dataset).where(Dataset.project_id == project_id).order_by(Dataset.name)
+        )
+    )
+
+
+def create_dataset(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    name: str,
+    approval_required: bool = False,
+) -> Dataset:
+    require(principal, "form.create", project_id)
+    if not name or name.startswith("__") or "." in name:
+        raise MissingParameter(f"'{name}' is not a valid entity list name.")
+    if entities.find_dataset(session, project_id, name) is not None:
+        raise AlreadyExists(f"The entity list '{name}' already exists.")
+    dataset = Dataset(project_id=project_id, name=name, approval_required=approval_required)
+    session.add(dataset)
+    session.flush()
+    return dataset
+
+
+def add_property(
+    session: Session, principal: Principal, project_id: int, name: str, prop: str
+) -> None:
+    require(principal, "form.update", project_id)
+    dataset = get_dataset(session, principal, project_id, name)
+    if not prop or prop in ("name", "label") or prop.startswith("__"):
+        raise MissingParameter(f"'{prop}' is a reserved or empty property name.")
+    if prop in entities.properties_of(session, dataset.id):
+        raise AlreadyExists(f"The entity list already has a property '{prop}'.")
+    entities.add_properties(session, dataset, [prop])
+
+
+def _data(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise BadEntityData()
+    return value
+
+
+def create_entities(
+    session: Session, principal: Principal, project_id: int, name: str, items: list[dict]
+) -> list[Entity]:
+    """Create one or many entities: {uuid?, label, data}; unknown properties are refused."""
+    require(principal, "submission.update", project_id)
+    dataset = get_dataset(session, principal, project_id, name)
+    known = set(entities.properties_of(session, dataset.id))
+    created = []
+    for item in items:
+        extra = set(item) - {"uuid", "label", "data"}
+        if extra:
+            raise MissingParameter(f"Unexpected keys: {', '.join(sorted(extra))}.")
+        data = _data(item.get("data"))
+        unknown = set(data) - known
+        if unknown:
+            raise MissingParameter(f"Unknown properties: {', '.join(sorted(unknown))}.")
+        if not item.get("label"):
+            raise MissingParameter("An entity needs a label.")
+        entity_id = str(item.get("uuid") or entities.new_uuid()).lower().removeprefix("uuid:")
+        if session.scalar(
+            select(Entity.id).where(Entity.dataset_id == dataset.id, Entity.uuid == entity_id)
+        ):
+            raise AlreadyExists(f"An entity with the id {entity_id} already exists.")
+        created.append(
+            entities.create_entity(session, principal, dataset, entity_id, str(item["label"]), data)
+        )
+    return created
+
+
+def get_entity(
+    session: Session, principal: Principal, project_id: int, name: str, entity_id: str
+) -> tuple[Dataset, Entity]:
+    dataset = get_dataset(session, principal, project_id, name)
+    entity = session.scalar(
+        select(Entity).where(
+            Entity.dataset_id == dataset.id,
+            Entity.uuid == entity_id.lower(),
+            Entity.deleted_at.is_(None),
+        )
+    )
+    if entity is None or not entities.in_scope(
+        entity, dataset, entities.wards_of(session, principal)
+    ):
+        raise NotFound(f"Could not find the entity {entity_id}.")
+    return dataset, entity
+
+
+def update_entity(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    name: str,
+    entity_id: str,
+    body: dict,
+    base_version: int | None,
+    force: bool,
+) -> Entity:
+    """PATCH: needs ?baseVersion= equal to the current version, or ?force=true."""
+    require(principal, "submission.update", project_id)
+    dataset, entity = get_entity(session, principal, project_id, name, entity_id)
+    if not force:
+        if base_version is None:
+            raise MissingParameter("Give ?baseVersion= (the version you edited) or ?force=true.")
+        if base_version != entity.version:
+            raise EntityVersionConflict(
+                f"Current version of the Entity is '{entity.version}' and you provided "
+                f"'{base_version}'. Please correct the version number or pass '?force=true'."
+            )
+    extra = set(body) - {"label", "data"}
+    if extra:
+        raise MissingParameter(f"Unexpected keys: {', '.join(sorted(extra))}.")
+    data = _data(body.get("data"))
+    return entities.update_entity(
+        session, principal, dataset, entity, body.get("label"), data, None
+    )
+
+
+def delete_entity(
+    session: Session, principal: Principal, project_id: int, name: str, entity_id: str
+) -> None:
+    require(principal, "submission.update", project_id)
+    dataset, entity = get_entity(session, principal, project_id, name, entity_id)
+    entities.delete_entity(session, principal, dataset, entity)
+
+
+def list_entities(
+    session: Session, principal: Principal, project_id: int, name: str
+) -> list[Entity]:
+    dataset = get_dataset(session, principal, project_id, name)
+    return list(entities.visible_entities(session, principal, dataset))
