@@ -33,9 +33,11 @@ def test_program_form_compiles_and_validates_without_warnings(path):
     assert set(schema.languages) == {VI, EN}
     for field in schema.fields:
         if field.control and field.name not in NOT_ASKED:
-            assert field.labels.get(VI) and field.labels.get(EN), field.path
+            assert field.labels.get(VI), field.path
+            assert field.labels.get(EN), field.path
             for choice in field.choices:
-                assert choice.labels.get(VI) and choice.labels.get(EN), (field.path, choice)
+                assert choice.labels.get(VI), (field.path, choice)
+                assert choice.labels.get(EN), (field.path, choice)
 
 
 def test_home_visit_marks_drug_use_and_risk_special_and_photo_gps_identifying():

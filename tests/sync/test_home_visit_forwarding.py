@@ -20,7 +20,8 @@ def home_visit(instance_id: str) -> bytes:
 <today>2026-11-22</today><deviceid>collect:AbCdEfGh12345678</deviceid>
 <hdr><ma_tinh>01</ma_tinh><ma_xa>00118</ma_xa><mo_hinh>tnv</mo_hinh><ngay>2026-11-22</ngay></hdr>
 <ma_kh>LAHU1150390</ma_kh><ht>tai_nha</ht><gap>co</gap><ly_do_kg/><noi_o>gia_dinh</noi_o>
-<viec_lam>thoi_vu</viec_lam><sd_tu_bao>khong_tra_loi</sd_tu_bao><nguy_co>cang_thang mat_viec</nguy_co>
+<viec_lam>thoi_vu</viec_lam><sd_tu_bao>khong_tra_loi</sd_tu_bao>
+<nguy_co>cang_thang mat_viec</nguy_co>
 <ho_tro_nhan>hoc_nghe vay_von</ho_tro_nhan><tien_vay>20.5</tien_vay>
 <ngay_giai_ngan>2026-11-01</ngay_giai_ngan><ngay_bd_hoc_nghe>2026-10-15</ngay_bd_hoc_nghe>
 <anh>1763780000000.jpg</anh><nhu_cau>xn_hiv</nhu_cau><clb>co</clb><vi_tri/>
