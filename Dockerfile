@@ -1,0 +1,26 @@
+# The one image for web, worker and migrations (docker-compose.yml).
+FROM python:3.11-slim-bookworm
+
+# ODK Validate (the JavaRosa engine inside pyxform) needs a Java runtime.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends default-jre-headless \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY server/ server/
+COPY forms/ forms/
+COPY sync/ sync/
+COPY xlsforms/ xlsforms/
+COPY migrations/ migrations/
+COPY wsgi.py gunicorn.conf.py ./
+
+RUN useradd --system --uid 10001 --home /app donghanh \
+ && mkdir -p /app/instance && chown donghanh /app/instance
+USER donghanh
+
+ENV INSTANCE_PATH=/app/instance
+EXPOSE 8080
+CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--workers", "4", "--access-logfile", "-", "wsgi:app"]
