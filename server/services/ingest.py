@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from enum import Enum
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -273,27 +273,33 @@ def _apply(
                 {"instanceId": instance_id, "count": stored},
             )
         return IngestResult(action, row.submission_id, row.id, instance_id, stored)
+    # Single INSERT ... RETURNING statements on the hot path, no ORM unit of work.
     if action is Action.NEW:
-        submission = Submission(
-            form_id=form_id,
-            instance_id=instance_id,
-            submitter_id=principal.actor_id,
-            device_id=incoming.device_id,
-            user_agent=incoming.user_agent,
-            draft=incoming.draft_of is not None,
-            created_at=now,
-        )
-        session.add(submission)
-        session.flush()
+        submission_id = session.execute(
+            insert(Submission)
+            .values(
+                form_id=form_id,
+                instance_id=instance_id,
+                submitter_id=principal.actor_id,
+                device_id=incoming.device_id,
+                user_agent=incoming.user_agent,
+                draft=incoming.draft_of is not None,
+                created_at=now,
+            )
+            .returning(Submission.id)
+        ).scalar_one()
         carried: dict[str, int | None] = {}
     else:  # EDIT
         old = deprecated[0]
-        submission = session.get(Submission, old.submission_id)
+        submission_id = old.submission_id
         session.execute(
             update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False)
         )
-        submission.review_state = "edited"
-        submission.updated_at = now
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(review_state="edited", updated_at=now)
+        )
         carried = dict(
             session.execute(
                 select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
@@ -302,48 +308,57 @@ def _apply(
             ).all()
         )
     envelope = incoming.envelope
-    version = SubmissionVersion(
-        submission_id=submission.id,
-        form_id=form_id,
-        form_version_id=form_version_id,
-        instance_id=instance_id,
-        deprecated_id=envelope.deprecated_id,
-        instance_name=envelope.instance_name,
-        xml=incoming.xml,
-        sha256=incoming.xml_sha256,
-        current=True,
-        submitter_id=principal.actor_id,
-        device_id=incoming.device_id,
-        user_agent=incoming.user_agent,
-        encrypted_key=envelope.encrypted_key,
-        encrypted_data_name=envelope.encrypted_data_name,
-        encrypted_signature=envelope.encrypted_signature,
-        created_at=now,
-    )
-    session.add(version)
-    session.flush()
+    version_id = session.execute(
+        insert(SubmissionVersion)
+        .values(
+            submission_id=submission_id,
+            form_id=form_id,
+            form_version_id=form_version_id,
+            instance_id=instance_id,
+            deprecated_id=envelope.deprecated_id,
+            instance_name=envelope.instance_name,
+            xml=incoming.xml,
+            sha256=incoming.xml_sha256,
+            current=True,
+            submitter_id=principal.actor_id,
+            device_id=incoming.device_id,
+            user_agent=incoming.user_agent,
+            encrypted_key=envelope.encrypted_key,
+            encrypted_data_name=envelope.encrypted_data_name,
+            encrypted_signature=envelope.encrypted_signature,
+            created_at=now,
+        )
+        .returning(SubmissionVersion.id)
+    ).scalar_one()
     stored = _fill_attachments(
-        session, store, version.id, expected, incoming.parts, carried, replace=False
+        session, store, version_id, expected, incoming.parts, carried, replace=False, new=True
     )
     audit.record(
         session,
         principal.actor_id,
         "submission.create" if action is Action.NEW else "submission.update.version",
         "submission",
-        submission.id,
+        submission_id,
         {"instanceId": instance_id, "deviceId": incoming.device_id},
     )
-    return IngestResult(action, submission.id, version.id, instance_id, stored)
+    return IngestResult(action, submission_id, version_id, instance_id, stored)
 
 
-def _fill_attachments(session, store, version_id, expected, parts, carried, replace) -> int:
-    """Create or fill the expected slots from the parts sent; return how many files were stored."""
-    slots = dict(
-        session.execute(
-            select(SubmissionAttachment.name, SubmissionAttachment.id).where(
-                SubmissionAttachment.submission_version_id == version_id
-            )
-        ).all()
+def _fill_attachments(
+    session, store, version_id, expected, parts, carried, replace, new=False
+) -> int:
+    """Create or fill the expected slots from the parts sent; return how many files were stored.
+    A version just inserted (``new``) has no slots yet, so none are read."""
+    slots = (
+        {}
+        if new
+        else dict(
+            session.execute(
+                select(SubmissionAttachment.name, SubmissionAttachment.id).where(
+                    SubmissionAttachment.submission_version_id == version_id
+                )
+            ).all()
+        )
     )
     stored = 0
     for index, name in enumerate(expected):
