@@ -11,19 +11,21 @@ import os
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import Flask
 
 from server.models.types import utcnow
 from sync import policy, queue
-from sync.payload import build
+from sync.payload import Payload, build
 from sync.targets import Target, from_config
 
 log = logging.getLogger("donghanh.sync")
 LEASE_SECONDS = 120.0
 BATCH = 50
-ATTACHMENT_GRACE = timedelta(hours=1)  # wait this long for split uploads to finish
+ATTACHMENT_GRACE = timedelta(hours=1)
+SEND_CONCURRENCY = 8  # wait this long for split uploads to finish
 
 
 class Worker:
@@ -39,29 +41,65 @@ class Worker:
         }
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self.max_age = timedelta(days=self.settings.delivery_max_age_days)
+        self.pool = ThreadPoolExecutor(
+            max_workers=SEND_CONCURRENCY, thread_name_prefix="donghanh-send"
+        )
 
     def cycle(self, now: datetime) -> int:
         """Claim one batch and process it; return how many rows were processed."""
         with self.db.transaction() as session:
             claims = queue.claim_due(session, list(self.targets), now, LEASE_SECONDS, BATCH)
+        payloads = self.build_all(claims)
         failing: set[str] = set()
         skipped: list[queue.Claim] = []
-        for claim in claims:
-            if claim.target in failing:  # its target just failed: keep the backlog for later
-                skipped.append(claim)
-                continue
-            decision = self.process(claim, now)
+        lock = threading.Lock()
+
+        def one(claim: queue.Claim) -> None:
+            with lock:
+                if claim.target in failing:  # its target just failed: keep the rest for later
+                    skipped.append(claim)
+                    return
+            decision = self.process(claim, payloads[claim.id], now)
             if isinstance(decision, policy.Retry) and decision.counts_as_failure:
-                failing.add(claim.target)
+                with lock:
+                    failing.add(claim.target)
+
+        # Each target's first send goes alone: if the register is down, only it fails, and the
+        # target is then probed one request at a time (queue.py). The rest overlap (a register
+        # far away answers in 100 ms, not 1 ms); each records its own result.
+        firsts = {c.target: c for c in reversed(claims)}
+        for claim in firsts.values():
+            one(claim)
+        list(self.pool.map(one, [c for c in claims if firsts[c.target] is not c]))
         if skipped:
             with self.db.transaction() as session:
                 queue.release(session, skipped)
         return len(claims) - len(skipped)
 
-    def process(self, claim: queue.Claim, now: datetime):
-        """Attempt one delivery and record the decision, which is returned."""
+    def build_all(self, claims: list[queue.Claim]) -> dict[int, Payload | policy.Outcome]:
+        """Build the batch's payloads in one read-only session (forms and submitters are read
+        once); a row that cannot be built gets an Outcome to retry, not an exception."""
+        built: dict[int, Payload | policy.Outcome] = {}
+        with self.db.transaction(write=False) as session:
+            for claim in claims:
+                try:
+                    with session.begin_nested():
+                        built[claim.id] = build(
+                            session,
+                            claim.submission_version_id,
+                            self.configs[claim.target],
+                            self.settings.public_url,
+                        )
+                except Exception as e:  # a broken row must not stop the queue: retried, logged
+                    log.exception("delivery %s: payload could not be built", claim.id)
+                    built[claim.id] = policy.Outcome(None, error=f"payload: {type(e).__name__}")
+        return built
+
+    def process(self, claim: queue.Claim, payload: Payload | policy.Outcome, now: datetime):
+        """Attempt one delivery and record the decision (its own short transaction, so a
+        killed worker resends at most what was in flight), which is returned."""
         started = time.monotonic()
-        outcome = self.attempt(claim, now)
+        outcome = self.attempt(claim, payload, now)
         first = claim.first_attempt_at or now
         decision = policy.classify(outcome, claim.attempts + 1, first, now, self.max_age, self.rng)
         with self.db.transaction() as session:
@@ -83,18 +121,11 @@ class Worker:
         )
         return decision
 
-    def attempt(self, claim: queue.Claim, now: datetime) -> policy.Outcome:
-        try:
-            with self.db.transaction(write=False) as session:
-                payload = build(
-                    session,
-                    claim.submission_version_id,
-                    self.configs[claim.target],
-                    self.settings.public_url,
-                )
-        except Exception as e:  # a broken row must not stop the queue; it is retried and logged
-            log.exception("delivery %s: payload could not be built", claim.id)
-            return policy.Outcome(None, error=f"payload: {type(e).__name__}")
+    def attempt(
+        self, claim: queue.Claim, payload: Payload | policy.Outcome, now: datetime
+    ) -> policy.Outcome:
+        if isinstance(payload, policy.Outcome):
+            return payload
         if not payload.complete and now - payload.version_created_at < ATTACHMENT_GRACE:
             return policy.Outcome(None, retry_after_seconds=60, error="defer")
         return self.targets[claim.target].send(payload, self.blobs.open)
@@ -110,25 +141,31 @@ def drain(
     worker = Worker(app, rng or random.Random(0))  # noqa: S311 (jitter, not secrets)
     now = now or utcnow()
     total = 0
-    for _ in range(max_cycles):
-        done = worker.cycle(now)
-        total += done
-        if done == 0:
-            break
+    try:
+        for _ in range(max_cycles):
+            done = worker.cycle(now)
+            total += done
+            if done == 0:
+                break
+    finally:
+        worker.pool.shutdown()
     return total
 
 
 def run(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -> None:
     """Loop until ``stop`` is set: work while there is work, rest when there is none."""
     worker = Worker(app)
-    while not stop.is_set():
-        try:
-            done = worker.cycle(utcnow())
-        except Exception:  # keep the loop alive through a database restart; log it once per cycle
-            log.exception("forwarding cycle failed")
-            done = 0
-        if done == 0:
-            stop.wait(idle_seconds)
+    try:
+        while not stop.is_set():
+            try:
+                done = worker.cycle(utcnow())
+            except Exception:  # keep looping through a database restart; logged each cycle
+                log.exception("forwarding cycle failed")
+                done = 0
+            if done == 0:
+                stop.wait(idle_seconds)
+    finally:
+        worker.pool.shutdown()
 
 
 def start_in_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:

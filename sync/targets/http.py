@@ -3,6 +3,7 @@ register can drop resends by, and an HMAC-SHA256 signature of the body."""
 
 from __future__ import annotations
 
+import threading
 import time
 from email.utils import parsedate_to_datetime
 
@@ -21,7 +22,7 @@ class HttpTarget:
         self.url = config.url
         self.secret = config.secret
         self.timeout = config.timeout_seconds
-        self.http = requests.Session()
+        self.local = threading.local()  # one keep-alive session per sending thread
 
     def send(self, payload: Payload, open_blob: OpenBlob) -> Outcome:
         headers = {
@@ -32,7 +33,9 @@ class HttpTarget:
         if self.secret:
             headers[signing.HEADER] = signing.sign(self.secret, payload.body)
         try:
-            response = self.http.post(
+            if not hasattr(self.local, "http"):
+                self.local.http = requests.Session()
+            response = self.local.http.post(
                 self.url,
                 data=payload.body,
                 headers=headers,

@@ -10,10 +10,19 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from sync import signing
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 with keep-alive, as a real register speaks (werkzeug defaults to 1.0)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, *args, **kwargs) -> None:  # one line per delivery is noise here
+        pass
 
 
 @dataclass
@@ -70,7 +79,9 @@ class Register:
                 self.in_flight[key] -= 1
 
     def start(self) -> str:
-        self._server = make_server("127.0.0.1", 0, self, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", 0, self, threaded=True, request_handler=KeepAliveHandler
+        )
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_port}/intake"
 

@@ -10,8 +10,9 @@ from tests.support.xmls import instance
 from tests.sync.test_workers import wait_for
 
 
-def test_gunicorn_on_sqlite_forwards_what_collect_sends(settings, gunicorn_server, app_user,
-                                                        visit_form, register):
+def test_gunicorn_on_sqlite_forwards_what_collect_sends(
+    settings, gunicorn_server, app_user, visit_form, register
+):
     if not settings.is_sqlite:
         pytest.skip("the embedded worker is the SQLite default; PostgreSQL runs python -m sync")
     collect = Collect(app_user.server_url(gunicorn_server))

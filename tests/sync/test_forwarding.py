@@ -15,7 +15,7 @@ from server.services import deliveries
 from sync import signing
 from sync.payload import idempotency_key
 from sync.worker import drain
-from tests.support.register import Scripted
+from tests.support.register import KeepAliveHandler, Scripted
 from tests.support.xmls import instance
 
 LATER = timedelta(hours=2)
@@ -127,7 +127,9 @@ def test_register_down_for_1000_submissions_receives_all_once_it_is_back(
     register._server = None
     from werkzeug.serving import make_server
 
-    register._server = make_server("127.0.0.1", port, register, threaded=True)
+    register._server = make_server(
+        "127.0.0.1", port, register, threaded=True, request_handler=KeepAliveHandler
+    )
     import threading
 
     threading.Thread(target=register._server.serve_forever, daemon=True).start()
