@@ -26,13 +26,23 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 
-FIELDS = [("text", f"t{i}") for i in range(10)] + [("integer", f"n{i}") for i in range(5)] + [
-    ("decimal", f"d{i}") for i in range(3)] + [("date", f"dt{i}") for i in range(3)] + [
-    ("select_one yn", f"s{i}") for i in range(3)] + [("image", "anh")]
-FORM_MD = "| survey | | | |\n| | type | name | label |\n" + "".join(
-    f"| | {t} | {n} | {n} |\n" for t, n in FIELDS) + (
-    "| choices | | | |\n| | list_name | name | label |\n| | yn | co | Co |\n| | yn | khong | Khong |\n"
-    "| settings | | | |\n| | form_id | version | |\n| | bench | 1 | |\n")
+FIELDS = (
+    [("text", f"t{i}") for i in range(10)]
+    + [("integer", f"n{i}") for i in range(5)]
+    + [("decimal", f"d{i}") for i in range(3)]
+    + [("date", f"dt{i}") for i in range(3)]
+    + [("select_one yn", f"s{i}") for i in range(3)]
+    + [("image", "anh")]
+)
+FORM_MD = (
+    "| survey | | | |\n| | type | name | label |\n"
+    + "".join(f"| | {t} | {n} | {n} |\n" for t, n in FIELDS)
+    + (
+        "| choices | | | |\n| | list_name | name | label |\n"
+        "| | yn | co | Co |\n| | yn | khong | Khong |\n"
+        "| settings | | | |\n| | form_id | version | |\n| | bench | 1 | |\n"
+    )
+)
 
 
 def reset_database(kind: str, instance: Path) -> str:
@@ -56,10 +66,15 @@ def instance(kind: str, register_target: str | None = None):
     """Yield (env, app, server_url_of_app_user) for a fresh, migrated, seeded instance."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         path = Path(tmp)
-        env = {"INSTANCE_PATH": str(path), "DATABASE_URL": reset_database(kind, path),
-               "BLOB_STORE": f"file:{path}/blobs", "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
-               "EMBEDDED_WORKER": "no",
-               "REGISTER_TARGET": register_target or f"dir:{path}/register"}
+        env = {
+            "INSTANCE_PATH": str(path),
+            "DATABASE_URL": reset_database(kind, path),
+            "BLOB_STORE": f"file:{path}/blobs",
+            "SECRET_KEY": "bench",
+            "LOG_LEVEL": "WARNING",
+            "EMBEDDED_WORKER": "no",
+            "REGISTER_TARGET": register_target or f"dir:{path}/register",
+        }
         upgrade(env["DATABASE_URL"])
         app = create_app(Settings.from_env(env))
         ext = app.extensions["donghanh"]
@@ -77,9 +92,22 @@ def gunicorn(env: dict, workers: int):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-                            cwd=ROOT, env={**os.environ, **env})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -102,8 +130,12 @@ def gunicorn(env: dict, workers: int):
 def tree_rss_kib(pid: int) -> int:
     """Resident memory of a process and its children (gunicorn master and workers)."""
     total = 0
-    pids = [str(pid)] + subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                       text=True, check=False).stdout.split()
+    pids = [
+        str(pid),
+        *subprocess.run(
+            ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+        ).stdout.split(),
+    ]
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():

@@ -23,13 +23,18 @@ def backlog(app, count: int) -> None:
     project_id = 1
     for _ in range(count):
         xml, _ = submission(False)
-        incoming = ingest.Incoming(envelope=forms.read_instance(xml), xml=xml,
-                                   xml_sha256=hashlib.sha256(xml).hexdigest(), parts={},
-                                   device_id=f"collect:{uuid.uuid4().hex[:16]}",
-                                   user_agent="bench")
+        incoming = ingest.Incoming(
+            envelope=forms.read_instance(xml),
+            xml=xml,
+            xml_sha256=hashlib.sha256(xml).hexdigest(),
+            parts={},
+            device_id=f"collect:{uuid.uuid4().hex[:16]}",
+            user_agent="bench",
+        )
         with ext.db.transaction() as session:
-            ingest.ingest_submission(session, ext.blobs, SYSTEM, project_id, incoming,
-                                     ext.target_names)
+            ingest.ingest_submission(
+                session, ext.blobs, SYSTEM, project_id, incoming, ext.target_names
+            )
 
 
 def run(kind: str, count: int) -> str:
@@ -44,8 +49,10 @@ def run(kind: str, count: int) -> str:
     finally:
         register.stop()
     if sent != count or len(register.stored) != count or len(register.posts) != count:
-        raise SystemExit(f"{kind}: sent {sent}, register stored {len(register.stored)} "
-                         f"from {len(register.posts)} posts; expected {count}")
+        raise SystemExit(
+            f"{kind}: sent {sent}, register stored {len(register.stored)} "
+            f"from {len(register.posts)} posts; expected {count}"
+        )
     return f"{kind:8} deliveries={count}  {count / seconds:7.1f} deliveries/s  ({seconds:.1f} s)"
 
 

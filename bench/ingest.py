@@ -30,8 +30,10 @@ def submission(photo: bool) -> tuple[bytes, str | None]:
     answers += "".join(f"<d{i}>{i}.25</d{i}>" for i in range(3))
     answers += "".join(f"<dt{i}>2026-11-{10 + i}</dt{i}>" for i in range(3))
     answers += "".join(f"<s{i}>co</s{i}>" for i in range(3)) + f"<anh>{name or ''}</anh>"
-    xml = (f'<data id="bench" version="1">{answers}<meta><instanceID>uuid:{uuid.uuid4()}'
-           "</instanceID></meta></data>").encode()
+    xml = (
+        f'<data id="bench" version="1">{answers}<meta><instanceID>uuid:{uuid.uuid4()}'
+        "</instanceID></meta></data>"
+    ).encode()
     return xml, name
 
 
@@ -52,8 +54,10 @@ def device(url: str, count: int, photo_bytes: bytes, out: list) -> None:
 def process_main(url: str, devices: int, per_device: int, photo_kb: int, queue) -> None:
     photo = bytes(range(256)) * (photo_kb * 4) if photo_kb else b""
     results: list = []
-    threads = [threading.Thread(target=device, args=(url, per_device, photo, results))
-               for _ in range(devices)]
+    threads = [
+        threading.Thread(target=device, args=(url, per_device, photo, results))
+        for _ in range(devices)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -66,9 +70,19 @@ def load(url: str, devices: int, count: int, photo_kb: int) -> tuple[float, list
     per_device = max(1, count // devices)
     queue = multiprocessing.Queue()
     started = time.perf_counter()
-    procs = [multiprocessing.Process(target=process_main, args=(
-        url, devices // processes + (1 if i < devices % processes else 0), per_device, photo_kb,
-        queue)) for i in range(processes)]
+    procs = [
+        multiprocessing.Process(
+            target=process_main,
+            args=(
+                url,
+                devices // processes + (1 if i < devices % processes else 0),
+                per_device,
+                photo_kb,
+                queue,
+            ),
+        )
+        for i in range(processes)
+    ]
     for p in procs:
         p.start()
     results = [r for _ in procs for r in queue.get()]
@@ -98,13 +112,17 @@ def run(kind: str, devices: int, photo_kb: int, count: int, workers: int) -> str
             stored = session.scalar(select(func.count()).select_from(Submission))
         expected = len(results) + min(devices, 8) * max(1, WARMUP // min(devices, 8))
         if bad or stored != expected:
-            raise SystemExit(f"{kind}: {len(bad)} non-201 answers, {stored} stored, "
-                             f"{expected} expected")
+            raise SystemExit(
+                f"{kind}: {len(bad)} non-201 answers, {stored} stored, {expected} expected"
+            )
         latencies = sorted(t for t, _ in results)
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-        return (f"{kind:8} devices={devices:<3} photo={photo_kb:>3}KB n={len(results):<5} "
-                f"{len(results) / seconds:7.1f} sub/s  p50 {statistics.median(latencies) * 1000:6.1f} "
-                f"ms  p99 {p99 * 1000:6.1f} ms  rss_peak {peak / 1024:5.0f} MB  workers={workers}")
+        p50 = statistics.median(latencies)
+        return (
+            f"{kind:8} devices={devices:<3} photo={photo_kb:>3}KB n={len(results):<5} "
+            f"{len(results) / seconds:7.1f} sub/s  p50 {p50 * 1000:6.1f} ms  "
+            f"p99 {p99 * 1000:6.1f} ms  rss_peak {peak / 1024:5.0f} MB  workers={workers}"
+        )
 
 
 def main() -> None:
@@ -116,8 +134,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    print("load: devices as threads in up to 4 client processes on the same machine; "
-          "EMBEDDED_WORKER=no")
+    print(
+        "load: devices as threads in up to 4 client processes on the same machine; "
+        "EMBEDDED_WORKER=no"
+    )
     for kind in kinds:
         for photo_kb in (int(x) for x in args.photo_kb.split(",")):
             for devices in (int(x) for x in args.devices.split(",")):

@@ -135,7 +135,10 @@ def _read_itext(model: etree._Element) -> tuple[dict[str, dict[str, str]], tuple
         for text in translation.findall(f"{{{XF}}}text"):
             for value in text.findall(f"{{{XF}}}value"):
                 if value.get("form") in (None, "long", "short"):
-                    texts.setdefault(text.get("id"), {})[lang] = "".join(value.itertext()).strip()
+                    content = "".join(value.itertext()).strip()
+                    if lang == "default" and content == "-":  # pyxform's filler, not a label
+                        continue
+                    texts.setdefault(text.get("id"), {})[lang] = content
     return texts, tuple(languages)
 
 
