@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BIND ?= 127.0.0.1:8080
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint bench-ingest clean
+.PHONY: run test test-sqlite test-postgres lint bench-ingest bench-forward clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,10 @@ test-postgres: $(VENV)/.dev
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench-ingest: $(VENV)/.dev
-	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.ingest --workers 2
+
+bench-forward: $(VENV)/.dev
+	$(BIN)/python -m bench.forward
 
 clean:
 	rm -rf $(VENV) test-artifacts

@@ -178,3 +178,46 @@ def test_s3_target_writes_a_predictable_key_and_copies_attachments(
     assert body == b"\xff\xd8 photo"
     stored = json.loads(s3.get_object(Bucket="register", Key="in/tham/uuid_s3.json")["Body"].read())
     assert "sd_tu_bao" not in stored["answers"]
+
+
+def test_the_worker_forwards_to_an_s3_register_target(
+    db, settings, project, make_form, s3_endpoint, monkeypatch
+):
+    from server.app import create_app
+
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "t"),
+        ("AWS_SECRET_ACCESS_KEY", "t"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    s3.create_bucket(Bucket="register-two")
+    s3_app = create_app(
+        settings.replace(register_target="s3://register-two/in", s3_endpoint_url=s3_endpoint)
+    )
+    make_form(SENSITIVE_MD)
+    ext = s3_app.extensions["donghanh"]
+    import hashlib
+
+    import forms
+    from server.services import ingest
+
+    xml = instance("tham", "uuid:w1", **{**ANSWERS, "anh": ""})
+    incoming = ingest.Incoming(
+        envelope=forms.read_instance(xml),
+        xml=xml,
+        xml_sha256=hashlib.sha256(xml).hexdigest(),
+        parts={},
+        device_id=None,
+        user_agent=None,
+    )
+    with ext.db.transaction() as session:
+        ingest.ingest_submission(session, ext.blobs, SYSTEM, project.id, incoming, ext.target_names)
+    assert drain(s3_app) == 1
+    assert drain(s3_app) == 0
+    [obj] = s3.list_objects_v2(Bucket="register-two")["Contents"]
+    assert obj["Key"] == "in/tham/uuid_w1.json"
+    document = json.loads(s3.get_object(Bucket="register-two", Key=obj["Key"])["Body"].read())
+    assert document["answers"]["ma_kh"] == "LAHU1M1990"
+    ext.db.dispose()
