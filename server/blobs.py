@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
@@ -92,6 +93,21 @@ class S3BlobStore:
         except ClientError:
             return False
         return True
+
+
+def iter_blob(store: BlobStore, sha256: str) -> Iterator[bytes]:
+    """The blob in 64 KiB chunks, for a streamed response; opened at once (so a missing blob
+    raises BlobNotFound before the response starts) and closed when the response ends."""
+    stream = store.open(sha256)
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            while chunk := stream.read(1 << 16):
+                yield chunk
+        finally:
+            stream.close()
+
+    return chunks()
 
 
 def from_url(url: str, s3_endpoint_url: str = "") -> FileBlobStore | S3BlobStore:

@@ -6,27 +6,10 @@ import hashlib
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from server.blobs import BlobNotFound, FileBlobStore, from_url
 
 DATA = b"photo bytes " * 50_000  # 600 KB: more than one upload chunk
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def aws_env(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import forms
 from server import uploads
 from server.api import bp
 from server.api.schemas import FormOutput, FormStateInput
+from server.blobs import iter_blob
 from server.db import get_db
 from server.errors import InvalidForm, Problem
 from server.extension import get_blobs, get_settings
@@ -230,15 +231,8 @@ def version_xlsform(project_id: int, xml_form_id: str, version: str) -> Response
     with get_db().transaction(write=False) as session:
         row = form_reads.get_version(session, g.principal, project_id, xml_form_id, version)
         blob = form_reads.source_blob(session, row)
-    stream = get_blobs().open(blob.sha256)
-    response = Response(_chunks(stream), content_type=blob.content_type, direct_passthrough=True)
+    response = Response(
+        iter_blob(get_blobs(), blob.sha256), content_type=blob.content_type, direct_passthrough=True
+    )
     response.headers["Content-Disposition"] = f'attachment; filename="{xml_form_id}.xlsx"'
     return response
-
-
-def _chunks(stream):
-    try:
-        while chunk := stream.read(1 << 16):
-            yield chunk
-    finally:
-        stream.close()

@@ -7,6 +7,7 @@ from flask import Response, g, jsonify, request
 
 from server.api import bp
 from server.api.schemas import ReviewInput, SubmissionOutput
+from server.blobs import iter_blob
 from server.db import get_db
 from server.extension import get_blobs, get_target_names
 from server.services import review, submissions
@@ -49,18 +50,11 @@ def _attachment(project_id, xml_form_id, instance_id, name, version_id) -> Respo
         blob = submissions.get_attachment(
             session, g.principal, project_id, xml_form_id, instance_id, name, version_id
         )
-    stream = get_blobs().open(blob.sha256)
-    response = Response(_chunks(stream), content_type=blob.content_type, direct_passthrough=True)
+    response = Response(
+        iter_blob(get_blobs(), blob.sha256), content_type=blob.content_type, direct_passthrough=True
+    )
     response.headers["ETag"] = f'"{blob.md5}"'
     response.headers["Content-Disposition"] = "attachment"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def _chunks(stream):
-    try:
-        while chunk := stream.read(1 << 16):
-            yield chunk
-    finally:
-        stream.close()

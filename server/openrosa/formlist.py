@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, request, stream_with_context
 
-from server.blobs import BlobNotFound
+from server.blobs import BlobNotFound, iter_blob
 from server.db import get_db
 from server.errors import NotFound
 from server.extension import get_blobs
@@ -76,11 +76,11 @@ def media_response(
         response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
         return response
     try:
-        stream = get_blobs().open(found.sha256)
+        body = iter_blob(get_blobs(), found.sha256)
     except BlobNotFound:
         raise NotFound(f"The file '{name}' is missing from storage.") from None
     response = Response(
-        _chunks(stream),
+        body,
         direct_passthrough=True,
         content_type=found.content_type or "application/octet-stream",
     )
@@ -104,14 +104,6 @@ def integrity(project_id: int, name: str) -> Response:
     with get_db().transaction(write=False) as session:
         rows = entities.integrity(session, g.principal, project_id, name, ids)
     return Response(xml.integrity(rows), content_type=XML_TYPE)
-
-
-def _chunks(stream):
-    try:
-        while chunk := stream.read(1 << 16):
-            yield chunk
-    finally:
-        stream.close()
 
 
 def _quote(name: str) -> str:

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from sqlalchemy import select
 
 from server.auth.permissions import SYSTEM
@@ -130,24 +129,9 @@ def test_rejected_submission_is_not_forwarded(app, db, register, submit, visit_f
     assert register.posts == []
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 def test_s3_target_writes_a_predictable_key_and_copies_attachments(
-    db, app, submit, make_form, s3_endpoint, monkeypatch, tmp_path
+    db, app, submit, make_form, s3_endpoint, aws_env, tmp_path
 ):
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "t"),
-        ("AWS_SECRET_ACCESS_KEY", "t"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(name, value)
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     s3.create_bucket(Bucket="register")
     make_form(SENSITIVE_MD)
@@ -181,16 +165,10 @@ def test_s3_target_writes_a_predictable_key_and_copies_attachments(
 
 
 def test_the_worker_forwards_to_an_s3_register_target(
-    db, settings, project, make_form, s3_endpoint, monkeypatch
+    db, settings, project, make_form, s3_endpoint, aws_env
 ):
     from server.app import create_app
 
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "t"),
-        ("AWS_SECRET_ACCESS_KEY", "t"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(name, value)
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     s3.create_bucket(Bucket="register-two")
     s3_app = create_app(
