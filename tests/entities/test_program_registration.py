@@ -1,0 +1,69 @@
+"""The real registration form F1 end to end: published by `flask init`, a consenting client
+registered on a phone becomes a `clients` entity with only its coded, minimal properties; the
+list comes back to the same phone (its ward) for the duplicate check; no consent, no entity."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from sqlalchemy import select
+
+from server.auth.permissions import SYSTEM
+from server.models.entities import Entity
+from server.services import app_users
+from tests.support.collect import Collect
+
+
+def registration(instance_id: str, entity_id: str, consent: str = "co") -> bytes:
+    profile = (
+        (
+            "<ho_so><nhom_dt>sau_cai sd_mt</nhom_dt><loai_ma_tuy>heroin</loai_ma_tuy>"
+            "<tiem_chich_12t>khong</tiem_chich_12t><hiv_biet>chua_xn</hiv_biet>"
+            "<dang_dieu_tri>mmt</dang_dieu_tri><co_bhyt>co</co_bhyt><sau_cai>co</sau_cai>"
+            "<ngay_xong_cai>2026-06-30</ngay_xong_cai><hinh_thuc_cai>tu_nguyen</hinh_thuc_cai>"
+            "<qlsc_ket_thuc>2027-06-30</qlsc_ket_thuc><tuoi>36</tuoi><dang_tuoi_hoc/>"
+            "<can_tham>co</can_tham></ho_so>"
+        )
+        if consent == "co"
+        else "<ho_so/>"
+    )
+    return f"""<data id="f1_dang_ky" version="2026112201"><start>2026-11-22T08:00:00+07:00</start>
+<end>2026-11-22T08:15:00+07:00</end><today>2026-11-22</today><deviceid>collect:x</deviceid>
+<hdr><ma_tinh>01</ma_tinh><ma_xa>00118</ma_xa><mo_hinh>tnv</mo_hinh><ngay>2026-11-22</ngay></hdr>
+<nguon_gioi_thieu>cong_an</nguon_gioi_thieu><so_phieu_gt>CA-0042</so_phieu_gt>
+<dong_y>{consent}</dong_y><an_danh/><ma_hoa><me_2>la</me_2><bo_2>hu</bo_2><gioi>1</gioi>
+<ban_dang_gioi/><biet_ngay_sinh>co</biet_ngay_sinh><ngay_sinh>1990-03-15</ngay_sinh><nam_sinh/>
+<nam_sinh_tinh>1990</nam_sinh_tinh><uic>LAHU1150390</uic><so_trung>0</so_trung><canh_bao/>
+<xu_ly_trung/></ma_hoa>{profile}<trang_thai>mo</trang_thai><so_lan_tx>0</so_lan_tx>
+<meta><entity dataset="clients" create="{1 if consent == "co" else 0}" id="{entity_id}">
+<label>LAHU1150390 · 1990 · 00118</label></entity><instanceID>{instance_id}</instanceID>
+<instanceName>LAHU1150390 2026-11-22</instanceName></meta></data>""".encode()
+
+
+def test_registration_creates_a_minimal_client_the_ward_phone_receives(
+    app, db, live_server, app_user
+):
+    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    with db.transaction() as session:
+        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
+    phone = Collect(app_user.server_url(live_server))
+    client = str(uuid.uuid4())
+    [reply] = phone.submit(registration("uuid:f1-1", client))
+    assert reply.status == 201
+    [reply] = phone.submit(registration("uuid:f1-2", str(uuid.uuid4()), consent="khong"))
+    assert reply.status == 201
+    with db.transaction(write=False) as session:
+        [entity] = session.scalars(select(Entity)).all()  # no consent, no entity
+    assert entity.uuid == client
+    assert entity.data["uic"] == "LAHU1150390"
+    assert entity.data["ma_xa"] == "00118"
+    assert entity.data["sau_cai"] == "co"
+    for never in ("loai_ma_tuy", "hiv_biet", "dang_dieu_tri", "so_phieu_gt", "ngay_sinh"):
+        assert never not in entity.data
+    listing = {f["formID"]: f for f in phone.form_list()}
+    [media] = phone.manifest(listing["f1_dang_ky"]["manifestUrl"])
+    assert media["filename"] == "clients.csv"
+    rows = list(csv.DictReader(io.StringIO(phone.get(media["downloadUrl"]).text)))
+    assert [(r["name"], r["uic"]) for r in rows] == [(client, "LAHU1150390")]
