@@ -67,3 +67,34 @@ def test_registration_creates_a_minimal_client_the_ward_phone_receives(
     assert media["filename"] == "clients.csv"
     rows = list(csv.DictReader(io.StringIO(phone.get(media["downloadUrl"]).text)))
     assert [(r["name"], r["uic"]) for r in rows] == [(client, "LAHU1150390")]
+
+
+def test_a_home_visit_updates_the_registered_client_on_the_phones_list(
+    app, db, live_server, app_user
+):
+    from tests.sync.test_home_visit_forwarding import home_visit
+
+    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    with db.transaction() as session:
+        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
+    phone = Collect(app_user.server_url(live_server))
+    client = str(uuid.uuid4())
+    phone.submit(registration("uuid:f1-a", client))
+    listing = {f["formID"]: f for f in phone.form_list()}
+    [media] = phone.manifest(listing["f5_tham_nha"]["manifestUrl"])
+    assert media["filename"] == "clients.csv"
+    [row] = list(csv.DictReader(io.StringIO(phone.get(media["downloadUrl"]).text)))
+    assert (row["name"], row["__version"], row["so_lan_tham"]) == (client, "1", "")
+    [reply] = phone.submit(
+        home_visit("uuid:f5-a", client, base_version=1, visits=0),
+        {"1763780000000.jpg": b"\xff\xd8 photo"},
+    )
+    assert reply.status == 201
+    [row] = list(csv.DictReader(io.StringIO(phone.get(media["downloadUrl"]).text)))
+    assert row["__version"] == "2"
+    assert (row["so_lan_tham"], row["ngay_tham_cuoi"], row["ngay_hen"]) == (
+        "1",
+        "2026-11-22",
+        "2026-12-22",
+    )
+    assert row["viec_lam"] == "thoi_vu"
