@@ -19,7 +19,7 @@ from server.auth.permissions import SYSTEM
 from server.db import get_db
 from server.errors import Problem, VersionConflict
 from server.extension import get_blobs, get_settings
-from server.services import app_users, projects, users
+from server.services import app_users, form_reads, projects, users
 from server.services import forms as form_service
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -98,6 +98,30 @@ def forms_state(xml_form_id: str, state: str, project_id: int) -> None:
     with get_db().transaction() as session:
         form_service.set_state(session, SYSTEM, project_id, xml_form_id, state)
     click.echo(f"{xml_form_id} is now {state}.")
+
+
+@forms_group.command(
+    "draft-qr",
+    help="Print the URL and QR code that open a form's draft in "
+    "Collect, to try it on a phone before publishing.",
+)
+@click.argument("xml_form_id")
+@click.option("--project", "project_id", type=int, default=1, show_default=True)
+def forms_draft_qr(xml_form_id: str, project_id: int) -> None:
+    try:
+        with get_db().transaction(write=False) as session:
+            view = form_reads.form_view(
+                session,
+                SYSTEM,
+                project_id,
+                xml_form_id,
+                draft=True,
+                public_url=get_settings().public_url,
+            )
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"Draft of {xml_form_id}, version '{view.version}': {view.draft_url}")
+    segno.make(view.draft_qr, error="m").terminal(compact=True)
 
 
 @forms_group.command("policy", help="Forward each version on receipt or once approved.")

@@ -134,3 +134,22 @@ def test_collect_qr_payload_is_base64_zlib_json_with_general_and_admin(app_user)
     assert settings["general"]["server_url"] == app_user.server_url("https://donghanh.example.org")
     assert settings["admin"] == {}
     assert settings["project"]["name"] == "Phường Bồ Đề"
+
+
+def test_forms_draft_qr_prints_the_draft_url_or_says_there_is_none(app, db, project, make_form):
+    from server.auth.permissions import SYSTEM
+    from server.services import drafts
+
+    make_form(VISIT_MD.format(version="1"))
+    runner = app.test_cli_runner()
+    none = runner.invoke(args=["forms", "draft-qr", "visit", "--project", str(project.id)])
+    assert none.exit_code != 0
+    assert "no draft" in none.output
+    with db.transaction() as session:
+        drafts.copy_published_to_draft(
+            session, app.extensions["donghanh"].blobs, SYSTEM, project.id, "visit"
+        )
+    shown = runner.invoke(args=["forms", "draft-qr", "visit", "--project", str(project.id)])
+    assert shown.exit_code == 0, shown.output
+    assert "https://donghanh.example.org/v1/test/" in shown.output
+    assert f"/projects/{project.id}/forms/visit/draft" in shown.output

@@ -148,7 +148,14 @@ def create_draft(project_id: int, xml_form_id: str) -> Response:
 @bp.get(f"{FORM}/draft")
 def get_draft(project_id: int, xml_form_id: str) -> Response:
     with get_db().transaction(write=False) as session:
-        view = form_reads.form_view(session, g.principal, project_id, xml_form_id, draft=True)
+        view = form_reads.form_view(
+            session,
+            g.principal,
+            project_id,
+            xml_form_id,
+            draft=True,
+            public_url=get_settings().public_url,
+        )
     return jsonify(FormOutput().dump(view))
 
 

@@ -74,6 +74,8 @@ class FormOutput(Schema):
     updated_at = fields.DateTime(data_key="updatedAt", allow_none=True)
     published_at = fields.DateTime(data_key="publishedAt", allow_none=True)
     draft_token = fields.String(data_key="draftToken", allow_none=True)
+    draft_url = fields.String(data_key="draftUrl", allow_none=True)
+    draft_qr = fields.String(data_key="draftQrCode", allow_none=True)
     enketo_id = fields.String(data_key="enketoId", allow_none=True)
     key_id = fields.Integer(data_key="keyId", allow_none=True)
 

@@ -32,22 +32,25 @@ class IssuedAppUser:
     def server_url(self, public_url: str) -> str:
         return f"{public_url.rstrip('/')}/v1/key/{self.token}/projects/{self.project_id}"
 
-    def collect_settings(self, public_url: str) -> dict:
-        """Collect's settings JSON (general and admin are required by Collect's schema)."""
-        return {
-            "general": {
-                "server_url": self.server_url(public_url),
-                "form_update_mode": "match_exactly",
-                "autosend": "wifi_and_cellular",
-            },
-            "project": {"name": self.project_name},
-            "admin": {},
-        }
-
     def qr_payload(self, public_url: str) -> str:
-        """base64(zlib(JSON)): what Collect's QR scanner decodes (odk-protocol.md section 4)."""
-        raw = json.dumps(self.collect_settings(public_url), ensure_ascii=False).encode("utf-8")
-        return base64.b64encode(zlib.compress(raw)).decode("ascii")
+        """What Collect's QR scanner decodes to set this phone up."""
+        return collect_qr_payload(self.server_url(public_url), self.project_name)
+
+
+def collect_qr_payload(server_url: str, project_name: str, icon: str | None = None) -> str:
+    """base64(zlib(JSON)) of Collect's settings; Collect's schema requires `general` and
+    `admin` (odk-protocol.md section 4). Managed devices match the server's forms exactly."""
+    settings = {
+        "general": {
+            "server_url": server_url,
+            "form_update_mode": "match_exactly",
+            "autosend": "wifi_and_cellular",
+        },
+        "project": {"name": project_name, **({"icon": icon} if icon else {})},
+        "admin": {},
+    }
+    raw = json.dumps(settings, ensure_ascii=False).encode("utf-8")
+    return base64.b64encode(zlib.compress(raw)).decode("ascii")
 
 
 def create_app_user(

@@ -3,6 +3,7 @@ and the source XLSForm of a version."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from server.auth.permissions import Principal, require
 from server.errors import NotFound
 from server.models.blobs import Blob
 from server.models.forms import Form, FormVersion
-from server.services import drafts
+from server.services import app_users, drafts
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class FormView:
     updated_at: datetime | None
     published_at: datetime | None
     draft_token: str | None = None
+    draft_url: str | None = None  # the Collect server URL for trying the draft
+    draft_qr: str | None = None  # Collect's settings QR payload for that URL
     enketo_id: None = None
     key_id: None = None
 
@@ -50,12 +53,27 @@ def _view(form: Form, version: FormVersion | None, draft: bool = False) -> FormV
 
 
 def form_view(
-    session: Session, principal: Principal, project_id: int, xml_form_id: str, draft: bool = False
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    draft: bool = False,
+    public_url: str = "",
 ) -> FormView:
-    """The form as its published version shows it (or its draft); raise NotFound."""
+    """The form as its published version shows it (or its draft, with the URL and QR code
+    that set a phone up to try it); raise NotFound."""
     if draft:
         form, version = drafts.get_draft(session, principal, project_id, xml_form_id)
-        return _view(form, version, draft=True)
+        url = (
+            f"{public_url}/v1/test/{form.draft_token}/projects/{project_id}/forms/"
+            f"{xml_form_id}/draft"
+        )
+        title = f"[Nháp] {version.title}"
+        return dataclasses.replace(
+            _view(form, version, draft=True),
+            draft_url=url,
+            draft_qr=app_users.collect_qr_payload(url, title, "📝"),
+        )
     form = drafts.get_form(session, principal, project_id, xml_form_id)
     version = session.get(FormVersion, form.current_version_id or form.draft_version_id)
     return _view(form, version)

@@ -4,7 +4,10 @@ with a version, versions and their source files, form states."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import zlib
 
 import pytest
 import requests
@@ -93,8 +96,13 @@ def test_draft_is_tried_with_its_test_token_then_published_with_a_version(
     db, admin, project, live_server, app_user
 ):
     upload(admin, project, visit_xlsx(), "?ignoreWarnings=true")
-    token = admin("GET", f"/projects/{project.id}/forms/tham_nha/draft").json()["draftToken"]
-    tester = Collect(f"{live_server}/v1/test/{token}/projects/{project.id}/forms/tham_nha/draft")
+    draft = admin("GET", f"/projects/{project.id}/forms/tham_nha/draft").json()
+    settings = json.loads(zlib.decompress(base64.b64decode(draft["draftQrCode"])))
+    assert settings["general"]["server_url"] == draft["draftUrl"]
+    assert settings["project"]["name"].startswith("[Nháp]")
+    assert draft["draftUrl"].startswith("https://donghanh.example.org/v1/test/")
+    # The phone scans the QR code; here the same path on the test server.
+    tester = Collect(live_server + "/v1/" + draft["draftUrl"].split("/v1/", 1)[1])
     [item] = tester.form_list()
     assert item["downloadUrl"].endswith("/forms/tham_nha/draft.xml")
     served = tester.get(item["downloadUrl"])
