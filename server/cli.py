@@ -3,6 +3,7 @@ revoke/list. Each command parses its arguments, opens one transaction and calls 
 
 from __future__ import annotations
 
+import mimetypes
 import secrets
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from server.auth.permissions import SYSTEM
 from server.db import get_db
 from server.errors import Problem, VersionConflict
 from server.extension import get_blobs, get_settings
-from server.services import app_users, form_reads, projects, users
+from server.services import app_users, drafts, form_reads, projects, storage, users
 from server.services import forms as form_service
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -163,7 +164,35 @@ def _publish_path(path: Path, project_id: int, quiet_if_published: bool = False)
     for warning in warnings:
         click.echo(f"{path.name}: warning: {warning}")
     click.echo(f"Published {path.name} as version '{version.version}' ({version.title}).")
+    for name in _attach_neighbours(path, version):
+        click.echo(f"  attached {name}")
     return True
+
+
+def _attach_neighbours(path: Path, version) -> list[str]:
+    """Attach the files the form expects that lie beside it (e.g. xlsforms/wards.csv)."""
+    attached = []
+    with get_db().transaction() as session:
+        for slot in form_service.list_attachments(session, version.id):
+            source = path.parent / slot.name
+            if slot.dataset or not source.is_file():
+                continue
+            sha, md5, size = storage.hash_file(source)
+            content_type = mimetypes.guess_type(slot.name)[0] or "application/octet-stream"
+            drafts.set_attachment(
+                session,
+                get_blobs(),
+                SYSTEM,
+                version,
+                slot.name,
+                str(source),
+                sha,
+                md5,
+                size,
+                content_type,
+            )
+            attached.append(slot.name)
+    return attached
 
 
 users_group = AppGroup("users", help="Web users.")

@@ -195,18 +195,42 @@ def set_draft_attachment(
     """Upload or replace a media or data file the draft expects; raise NotFound otherwise."""
     require(principal, "form.update", project_id)
     _, draft = get_draft(session, principal, project_id, xml_form_id)
+    return set_attachment(
+        session, store, principal, draft, name, path, sha256, md5, size, content_type
+    )
+
+
+def set_attachment(
+    session: Session,
+    store: BlobStore,
+    principal: Principal,
+    version: FormVersion,
+    name: str,
+    path: str,
+    sha256: str,
+    md5: str,
+    size: int,
+    content_type: str,
+) -> FormAttachment:
+    """Store a file in one of the slots a form version expects; NotFound for other names."""
     slot = session.scalar(
         select(FormAttachment).where(
-            FormAttachment.form_version_id == draft.id, FormAttachment.name == name
+            FormAttachment.form_version_id == version.id, FormAttachment.name == name
         )
     )
     if slot is None:
-        raise NotFound(f"The draft does not expect a file named '{name}'.")
+        raise NotFound(f"The form does not expect a file named '{name}'.")
     slot.blob_id = storage.store_file(session, store, path, sha256, md5, size, content_type)
+    slot.dataset_id = None  # an uploaded file wins over an entity list of the same name
     slot.updated_at = utcnow()
     session.flush()
     audit.record(
-        session, principal.actor_id, "form.attachment.update", "form", draft.form_id, {"name": name}
+        session,
+        principal.actor_id,
+        "form.attachment.update",
+        "form",
+        version.form_id,
+        {"name": name},
     )
     return slot
 

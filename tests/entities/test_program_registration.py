@@ -5,8 +5,10 @@ list comes back to the same phone (its ward) for the duplicate check; no consent
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import uuid
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -14,6 +16,8 @@ from server.auth.permissions import SYSTEM
 from server.models.entities import Entity
 from server.services import app_users
 from tests.support.collect import Collect
+
+WARDS_CSV = Path(__file__).resolve().parents[2] / "xlsforms" / "wards.csv"
 
 
 def registration(instance_id: str, entity_id: str, consent: str = "co") -> bytes:
@@ -29,7 +33,7 @@ def registration(instance_id: str, entity_id: str, consent: str = "co") -> bytes
         if consent == "co"
         else "<ho_so/>"
     )
-    return f"""<data id="f1_dang_ky" version="2026112201"><start>2026-11-22T08:00:00+07:00</start>
+    return f"""<data id="f1_dang_ky" version="2026112202"><start>2026-11-22T08:00:00+07:00</start>
 <end>2026-11-22T08:15:00+07:00</end><today>2026-11-22</today><deviceid>collect:x</deviceid>
 <hdr><ma_tinh>01</ma_tinh><ma_xa>00118</ma_xa><mo_hinh>tnv</mo_hinh><ngay>2026-11-22</ngay></hdr>
 <nguon_gioi_thieu>cong_an</nguon_gioi_thieu><so_phieu_gt>CA-0042</so_phieu_gt>
@@ -63,8 +67,12 @@ def test_registration_creates_a_minimal_client_the_ward_phone_receives(
     for never in ("loai_ma_tuy", "hiv_biet", "dang_dieu_tri", "so_phieu_gt", "ngay_sinh"):
         assert never not in entity.data
     listing = {f["formID"]: f for f in phone.form_list()}
-    [media] = phone.manifest(listing["f1_dang_ky"]["manifestUrl"])
-    assert media["filename"] == "clients.csv"
+    files = {m["filename"]: m for m in phone.manifest(listing["f1_dang_ky"]["manifestUrl"])}
+    assert set(files) == {"clients.csv", "wards.csv"}
+    wards = phone.get(files["wards.csv"]["downloadUrl"])
+    assert files["wards.csv"]["hash"] == "md5:" + hashlib.md5(wards.content).hexdigest()
+    assert wards.content == WARDS_CSV.read_bytes()
+    media = files["clients.csv"]
     rows = list(csv.DictReader(io.StringIO(phone.get(media["downloadUrl"]).text)))
     assert [(r["name"], r["uic"]) for r in rows] == [(client, "LAHU1150390")]
 
@@ -81,8 +89,8 @@ def test_a_home_visit_updates_the_registered_client_on_the_phones_list(
     client = str(uuid.uuid4())
     phone.submit(registration("uuid:f1-a", client))
     listing = {f["formID"]: f for f in phone.form_list()}
-    [media] = phone.manifest(listing["f5_tham_nha"]["manifestUrl"])
-    assert media["filename"] == "clients.csv"
+    files = {m["filename"]: m for m in phone.manifest(listing["f5_tham_nha"]["manifestUrl"])}
+    media = files["clients.csv"]
     [row] = list(csv.DictReader(io.StringIO(phone.get(media["downloadUrl"]).text)))
     assert (row["name"], row["__version"], row["so_lan_tham"]) == (client, "1", "")
     [reply] = phone.submit(

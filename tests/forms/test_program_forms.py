@@ -53,3 +53,16 @@ def test_home_visit_marks_drug_use_and_risk_special_and_photo_gps_identifying():
     }
     for word in ("ma túy", "HIV", "mại dâm"):
         assert word.lower() not in schema.title.lower()
+
+
+def test_the_wards_file_holds_the_official_two_level_units():
+    import csv
+
+    with (XLSFORMS[0].parent / "wards.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    by_code = {r["name"]: r for r in rows}
+    assert len([r for r in rows if r["tinh"] == "01"]) == 126  # Hà Nội: 51 phường + 75 xã
+    assert len([r for r in rows if r["tinh"] == "66"]) == 102  # Đắk Lắk
+    assert by_code["00118"]["label"] == "Phường Bồ Đề"  # official code, not the draft 130
+    assert by_code["24133"]["label"] == "Phường Buôn Ma Thuột"
+    assert all(len(r["name"]) == 5 and r["name"].isdigit() for r in rows)
