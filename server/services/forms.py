@@ -360,40 +360,25 @@ def set_state(
     session: Session, principal: Principal, project_id: int, xml_form_id: str, state: str
 ) -> None:
     """Open, closing (unlisted, still accepting) or closed (refusing submissions)."""
-    require(principal, "form.update", project_id)
-    if state not in FORM_STATES:
-        raise InvalidForm(f"Unknown form state '{state}'; use one of {', '.join(FORM_STATES)}.")
-    form = session.scalar(
-        select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
-    )
-    if form is None:
-        raise NotFound(f"Could not find the form '{xml_form_id}' in project {project_id}.")
-    form.state = state
-    form.updated_at = utcnow()
-    audit.record(
-        session, principal.actor_id, "form.update.state", "form", form.id, {"state": state}
-    )
+    _set(session, principal, project_id, xml_form_id, "state", state, FORM_STATES)
 
 
 def set_forward_policy(
     session: Session, principal: Principal, project_id: int, xml_form_id: str, policy: str
 ) -> None:
     """on_receipt (forward each new version) or on_approval (forward once approved)."""
+    _set(session, principal, project_id, xml_form_id, "forward_policy", policy, FORWARD_POLICIES)
+
+
+def _set(session, principal, project_id, xml_form_id, attribute, value, allowed) -> None:
     require(principal, "form.update", project_id)
-    if policy not in FORWARD_POLICIES:
-        raise InvalidForm(f"Unknown policy '{policy}'; use one of {', '.join(FORWARD_POLICIES)}.")
-    form = session.scalar(
-        select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
-    )
+    if value not in allowed:
+        raise InvalidForm(f"Unknown value '{value}'; use one of {', '.join(allowed)}.")
+    form = find_form(session, project_id, xml_form_id)
     if form is None:
         raise NotFound(f"Could not find the form '{xml_form_id}' in project {project_id}.")
-    form.forward_policy = policy
+    setattr(form, attribute, value)
     form.updated_at = utcnow()
     audit.record(
-        session,
-        principal.actor_id,
-        "form.update.policy",
-        "form",
-        form.id,
-        {"forwardPolicy": policy},
+        session, principal.actor_id, f"form.update.{attribute}", "form", form.id, {attribute: value}
     )
