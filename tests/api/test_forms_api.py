@@ -221,3 +221,28 @@ def test_an_xform_can_be_uploaded_as_xml(admin, project, app):
     assert xml_version.content == xml
     source = admin("GET", f"/projects/{project.id}/forms/tu_xml/versions/1.xlsx")
     assert source.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("entities", "words"),
+    [
+        ([["list_name", "label", "colour"], ["clients", "${ma_kh}", "red"]], "colour"),
+        ([["list_name", "label"], ["__clients", "${ma_kh}"]], "two underscores"),
+        ([["list_name"], ["clients"]], "label"),
+    ],
+)
+def test_a_bad_entities_sheet_is_refused_with_a_useful_error(admin, project, entities, words):
+    from tests.support.xlsforms import xlsx
+
+    body = xlsx(
+        {
+            "survey": [["type", "name", "label"], ["text", "ma_kh", "Client code"]],
+            "entities": entities,
+            "settings": [["form_id", "version"], ["dk", "1"]],
+        }
+    )
+    response = upload(admin, project, body, "?ignoreWarnings=true")
+    assert response.status_code == 400
+    assert response.json()["code"] == "400.15"
+    assert words in response.json()["message"]
+    assert admin("GET", f"/projects/{project.id}/forms").json() == []
