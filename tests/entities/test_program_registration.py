@@ -106,3 +106,31 @@ def test_a_home_visit_updates_the_registered_client_on_the_phones_list(
         "2026-12-22",
     )
     assert row["viec_lam"] == "thoi_vu"
+
+
+def ward_change(instance_id: str, client: str, new_ward: str, base_version: int) -> bytes:
+    return f"""<data id="f7_cap_nhat" version="2026112201"><start/><end/><today/><deviceid/>
+<hdr><ma_tinh>01</ma_tinh><ma_xa>00118</ma_xa><mo_hinh>qlsc</mo_hinh><ngay>2026-11-22</ngay></hdr>
+<kh>{client}</kh><uic_kh>LAHU1150390</uic_kh><ly_do>doi_dia_ban</ly_do><ma_xa_moi>{new_ward}</ma_xa_moi>
+<gop_vao/><tt>mo</tt><xac_nhan/><meta><entity dataset="clients" update="1"
+ baseVersion="{base_version}" trunkVersion="" branchId="" id="{client}"/>
+<instanceID>{instance_id}</instanceID></meta></data>""".encode()
+
+
+def test_moving_a_client_to_another_ward_removes_it_from_the_old_wards_phone(
+    app, db, live_server, app_user
+):
+    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    with db.transaction() as session:
+        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
+    phone = Collect(app_user.server_url(live_server))
+    client = str(uuid.uuid4())
+    phone.submit(registration("uuid:f1-m", client))
+    [reply] = phone.submit(ward_change("uuid:f7-m", client, "00097", base_version=1))
+    assert reply.status == 201
+    listing = {f["formID"]: f for f in phone.form_list()}
+    files = {m["filename"]: m for m in phone.manifest(listing["f7_cap_nhat"]["manifestUrl"])}
+    rows = list(csv.DictReader(io.StringIO(phone.get(files["clients.csv"]["downloadUrl"]).text)))
+    assert rows == []  # the client now belongs to Hồng Hà's phones
+    integrity = phone.get(f"{files['clients.csv']['integrityUrl']}?id={client}").text
+    assert f'<entity id="{client}"><deleted>true</deleted></entity>' in integrity
