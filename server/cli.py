@@ -3,6 +3,7 @@ revoke/list. Each command parses its arguments, opens one transaction and calls 
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import secrets
 import sys
@@ -20,7 +21,7 @@ from server.auth.permissions import SYSTEM
 from server.db import get_db
 from server.errors import Problem, VersionConflict
 from server.extension import get_blobs, get_settings
-from server.services import app_users, drafts, form_reads, projects, storage, users
+from server.services import app_users, drafts, entities, form_reads, projects, storage, users
 from server.services import forms as form_service
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,6 +54,12 @@ def init(admin_email: str, forms_dir: str) -> None:
         existing = projects.list_projects(session)
         project = existing[0] if existing else projects.create_project(session, None, "Đồng Hành")
         project_id = project.id
+    lists = Path(forms_dir) / "entity_lists.json"
+    if lists.is_file():
+        with get_db().transaction() as session:
+            for name, properties in json.loads(lists.read_text()).items():
+                if not name.startswith("_"):
+                    entities.ensure_reference_list(session, project_id, name, properties)
     for path in sorted(Path(forms_dir).glob("*.xlsx")):
         _publish_path(path, project_id, quiet_if_published=True)
     with get_db().transaction() as session:

@@ -22,6 +22,8 @@ class Dataset(Base):
     approval_required: Mapped[bool] = mapped_column(default=False)
     # The property whose value is a ward code; app users receive only their wards' entities.
     scope_property: Mapped[str | None] = mapped_column(String(255))
+    # A reference list with no personal data (facilities, clubs): every device gets all of it.
+    shared: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

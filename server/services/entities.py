@@ -76,6 +76,20 @@ def add_properties(session: Session, dataset: Dataset, names: list[str]) -> None
         dataset.scope_property = SCOPE_PROPERTY
 
 
+def ensure_reference_list(
+    session: Session, project_id: int, name: str, properties: list[str]
+) -> Dataset:
+    """A shared reference list (no personal data) that forms read, filled through the entity
+    API; created once, its properties added when new ones are named."""
+    dataset = find_dataset(session, project_id, name)
+    if dataset is None:
+        dataset = Dataset(project_id=project_id, name=name, shared=True)
+        session.add(dataset)
+        session.flush()
+    add_properties(session, dataset, properties)
+    return dataset
+
+
 def find_dataset(session: Session, project_id: int, name: str) -> Dataset | None:
     return session.scalar(
         select(Dataset).where(Dataset.project_id == project_id, Dataset.name == name)
@@ -379,6 +393,6 @@ def integrity(
 
 def in_scope(entity: Entity, dataset: Dataset, wards: list[str] | None) -> bool:
     """True when a phone limited to ``wards`` (None: no limit) may hold this entity."""
-    if wards is None:
+    if wards is None or dataset.shared:
         return True
     return bool(dataset.scope_property) and entity.data.get(dataset.scope_property) in wards
