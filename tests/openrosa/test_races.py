@@ -16,8 +16,9 @@ DEVICES = 16
 PHOTO = b"\xff\xd8\xff\xe0 race photo " * 3000
 
 
-def test_sixteen_devices_posting_the_same_submission_make_one(db, gunicorn_server, app_user,
-                                                              visit_form):
+def test_sixteen_devices_posting_the_same_submission_make_one(
+    db, gunicorn_server, app_user, visit_form
+):
     xml = instance("visit", "uuid:0b5e4a3c-9d2f-4e1a-8b7c-6d5e4f3a2b1c", gap="co", anh="anh.jpg")
     barrier = threading.Barrier(DEVICES)
     statuses: list[int] = []

@@ -19,10 +19,14 @@ CHUNKS = 1024  # 64 MiB
 
 
 def multipart_chunks(boundary: bytes, xml: bytes):
-    yield (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="xml_submission_file"; '
-           b'filename="s.xml"\r\nContent-Type: text/xml\r\n\r\n' + xml + b"\r\n")
-    yield (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="anh.jpg"; '
-           b'filename="anh.jpg"\r\nContent-Type: image/jpeg\r\n\r\n')
+    yield (
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="xml_submission_file"; '
+        b'filename="s.xml"\r\nContent-Type: text/xml\r\n\r\n' + xml + b"\r\n"
+    )
+    yield (
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="anh.jpg"; '
+        b'filename="anh.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+    )
     for _ in range(CHUNKS):
         yield CHUNK
     yield b"\r\n--" + boundary + b"--\r\n"
@@ -30,8 +34,9 @@ def multipart_chunks(boundary: bytes, xml: bytes):
 
 def worker_peak_kib(port: int) -> int:
     """Highest VmHWM among the gunicorn workers serving this port."""
-    out = subprocess.run(["pgrep", "-f", f"gunicorn.*127.0.0.1:{port}"], capture_output=True,
-                         text=True, check=False).stdout.split()
+    out = subprocess.run(
+        ["pgrep", "-f", f"gunicorn.*127.0.0.1:{port}"], capture_output=True, text=True, check=False
+    ).stdout.split()
     peaks = []
     for pid in out:
         try:
@@ -43,8 +48,9 @@ def worker_peak_kib(port: int) -> int:
     return max(peaks)
 
 
-def test_chunked_64mb_attachment_is_stored_whole_in_bounded_memory(db, gunicorn_server, app_user,
-                                                                   visit_form):
+def test_chunked_64mb_attachment_is_stored_whole_in_bounded_memory(
+    db, gunicorn_server, app_user, visit_form
+):
     collect = Collect(app_user.server_url(gunicorn_server))
     port = int(gunicorn_server.rsplit(":", 1)[1])
     warm = collect.submit(instance("visit", "uuid:warm", gap="co", anh="w.jpg"), {"w.jpg": b"w"})
@@ -53,10 +59,14 @@ def test_chunked_64mb_attachment_is_stored_whole_in_bounded_memory(db, gunicorn_
     boundary = b"donghanhboundary"
     xml = instance("visit", "uuid:big", gap="co", anh="anh.jpg")
     response = collect.http.post(
-        f"{collect.server_url}/submission", data=multipart_chunks(boundary, xml),
-        headers={**collect._headers(),
-                 "Content-Type": f"multipart/form-data; boundary={boundary.decode()}"},
-        timeout=120)
+        f"{collect.server_url}/submission",
+        data=multipart_chunks(boundary, xml),
+        headers={
+            **collect._headers(),
+            "Content-Type": f"multipart/form-data; boundary={boundary.decode()}",
+        },
+        timeout=120,
+    )
     assert response.status_code == 201, response.text
     expected = hashlib.sha256(CHUNK * CHUNKS).hexdigest()
     with db.transaction(write=False) as session:
