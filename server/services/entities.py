@@ -113,10 +113,19 @@ def process_submission(
     schema: forms.FormSchema,
     root: etree._Element,
     submission_version_id: int,
+    approved: bool = False,
 ) -> Entity | None:
-    """Create or update the entity a submission declares; errors are audited, not raised."""
+    """Create or update the entity a submission declares; errors are audited, not raised.
+
+    For a list that requires approval, a new entity is made only when the submission is
+    approved (``approved``), as Central does; updates apply on receipt.
+    """
     block = _entity_block(root)
     if block is None:
+        return None
+    dataset = find_dataset(session, project_id, block.get("dataset") or "")
+    creates_only = block.get("create") in ("1", "true") and block.get("update") not in ("1", "true")
+    if dataset is not None and dataset.approval_required and creates_only and not approved:
         return None
     try:
         with session.begin_nested():

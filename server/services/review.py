@@ -6,12 +6,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import forms
 from server.auth.permissions import Principal, require
 from server.errors import MissingParameter, NotFound
-from server.models.forms import Form
+from server.models.forms import Form, FormVersion
 from server.models.submissions import REVIEW_STATES, Submission, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, deliveries
+from server.services import audit, deliveries, entities
+from server.services import forms as form_service
 
 
 def set_review_state(
@@ -52,6 +54,8 @@ def set_review_state(
         deliveries.enqueue(session, targets, submission.id, current, form.id, "approved")
     elif state == "rejected":
         deliveries.cancel_pending(session, submission.id)
+    if state == "approved" and previous != "approved":
+        _create_approved_entity(session, principal, form, submission.id)
     audit.record(
         session,
         principal.actor_id,
@@ -62,3 +66,22 @@ def set_review_state(
     )
     session.flush()
     return submission
+
+
+def _create_approved_entity(
+    session: Session, principal: Principal, form: Form, submission_id: int
+) -> None:
+    """Entity lists that require approval get their new entity now (Central's rule)."""
+    version = session.scalar(
+        select(SubmissionVersion).where(
+            SubmissionVersion.submission_id == submission_id, SubmissionVersion.current
+        )
+    )
+    if version is None or version.encrypted_key is not None:
+        return
+    form_version = session.get(FormVersion, version.form_version_id)
+    schema = form_service.schema_of(session, form_version)
+    root = forms.read_instance(version.xml).root
+    entities.process_submission(
+        session, principal, form.project_id, schema, root, version.id, approved=True
+    )

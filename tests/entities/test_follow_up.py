@@ -163,3 +163,26 @@ def test_a_phone_with_no_ward_receives_no_clients(db, forms_published, live_serv
     listing = {f["formID"]: f for f in phone.form_list()}
     [media] = phone.manifest(listing["tham"]["manifestUrl"])
     assert read_csv(phone, media["downloadUrl"]) == []
+
+
+def test_a_list_that_requires_approval_gets_the_entity_when_the_submission_is_approved(
+    db, make_form, ward_phone, project
+):
+    from server.models.entities import Dataset, Entity
+    from server.services import entity_api, review
+
+    with db.transaction() as session:
+        entity_api.create_dataset(session, SYSTEM, project.id, "clients", approval_required=True)
+    make_form(REGISTER_MD)
+    client = str(uuid.uuid4())
+    assert (
+        ward_phone.submit(registration("uuid:appr", client, "LAHU1M1990", "00118"))[0].status == 201
+    )
+    with db.transaction(write=False) as session:
+        assert session.scalar(select(Dataset.approval_required))
+        assert session.scalars(select(Entity)).all() == []
+    with db.transaction() as session:
+        review.set_review_state(session, SYSTEM, project.id, "dang_ky", "uuid:appr", "approved", [])
+    with db.transaction(write=False) as session:
+        [entity] = session.scalars(select(Entity)).all()
+    assert entity.uuid == client
