@@ -19,8 +19,8 @@ def home_visit(
     base_version: int = 1,
     visits: int = 0,
 ) -> bytes:
-    """A home visit as Collect writes it for f5_tham_nha 2026112203 (it updates the client)."""
-    return f"""<?xml version='1.0' ?><data id="f5_tham_nha" version="2026112203"
+    """A home visit as Collect writes it for f5_tham_nha 2026112204 (it updates the client)."""
+    return f"""<?xml version='1.0' ?><data id="f5_tham_nha" version="2026112204"
  xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">
 <start>2026-11-22T09:00:00.000+07:00</start><end>2026-11-22T09:20:00.000+07:00</end>
 <today>2026-11-22</today><deviceid>collect:AbCdEfGh12345678</deviceid>
