@@ -1,8 +1,12 @@
 # The one image for web, worker and migrations (docker-compose.yml).
 FROM python:3.11-slim-bookworm
 
-# ODK Validate (the JavaRosa engine inside pyxform) needs a Java runtime.
-RUN apt-get update \
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+
+# ODK Validate (the JavaRosa engine inside pyxform) needs a Java runtime. Slim images drop
+# /usr/share/man, where the JRE's post-install script links its man pages; recreate man1.
+RUN mkdir -p /usr/share/man/man1 \
+ && apt-get update \
  && apt-get install -y --no-install-recommends default-jre-headless \
  && rm -rf /var/lib/apt/lists/*
 

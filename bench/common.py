@@ -1,97 +1,238 @@
-"""Shared set-up for the benchmarks: a fresh instance on SQLite or PostgreSQL, built through
-the product's own services, and gunicorn started the way `make run` starts it."""
+"""Shared set-up for the benchmarks: a fresh instance (temp folder, emptied and migrated
+database) seeded through the product's own services, a realistic 25-field form and its
+instances, gunicorn started the way `make run` starts it, and the server's memory from /proc.
+
+Everything the server is told goes through environment variables, as in production."""
 
 from __future__ import annotations
 
 import os
+import random
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from sqlalchemy import create_engine, text
 
-import forms
-from server.app import create_app
-from server.auth.permissions import SYSTEM
-from server.migrate import upgrade
-from server.services import app_users, projects
-from server.services import forms as form_service
-from server.settings import Settings
-
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
-
-FIELDS = (
-    [("text", f"t{i}") for i in range(10)]
-    + [("integer", f"n{i}") for i in range(5)]
-    + [("decimal", f"d{i}") for i in range(3)]
-    + [("date", f"dt{i}") for i in range(3)]
-    + [("select_one yn", f"s{i}") for i in range(3)]
-    + [("image", "anh")]
-)
-FORM_MD = (
-    "| survey | | | |\n| | type | name | label |\n"
-    + "".join(f"| | {t} | {n} | {n} |\n" for t, n in FIELDS)
-    + (
-        "| choices | | | |\n| | list_name | name | label |\n"
-        "| | yn | co | Co |\n| | yn | khong | Khong |\n"
-        "| settings | | | |\n| | form_id | version | |\n| | bench | 1 | |\n"
-    )
+#: The local PostgreSQL server's own benchmark database (trust auth), emptied on every run.
+PG_BENCH = os.environ.get("BENCH_DATABASE_URL") or (
+    "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 )
 
+#: 25 questions, as a home visit of the program asks them (plus start/end metadata).
+FORM_MD = """
+| survey   |                         |              |                          |
+|          | type                    | name         | label                    |
+|          | start                   | start        |                          |
+|          | end                     | end          |                          |
+|          | text                    | ho_ten       | Họ và tên                |
+|          | integer                 | tuoi         | Tuổi                     |
+|          | select_one gioi         | gioi         | Giới tính                |
+|          | text                    | so_dt        | Số điện thoại            |
+|          | select_one tinh         | tinh         | Tỉnh/thành               |
+|          | text                    | dia_chi      | Địa chỉ                  |
+|          | geopoint                | vi_tri       | Vị trí                   |
+|          | date                    | ngay_tham    | Ngày thăm                |
+|          | select_multiple dv      | dich_vu      | Dịch vụ đã nhận          |
+|          | integer                 | so_nguoi     | Số người trong hộ        |
+|          | decimal                 | can_nang     | Cân nặng (kg)            |
+|          | decimal                 | chieu_cao    | Chiều cao (cm)           |
+|          | select_one yn           | co_bhyt      | Có BHYT?                 |
+|          | text                    | ma_bhyt      | Mã thẻ BHYT              |
+|          | select_one yn           | gap          | Gặp được?                |
+|          | text                    | ly_do        | Lý do                    |
+|          | integer                 | so_lan       | Số lần đã thăm           |
+|          | date                    | ngay_hen     | Ngày hẹn lại             |
+|          | select_one muc          | hai_long     | Mức độ hài lòng          |
+|          | text                    | ghi_chu      | Ghi chú                  |
+|          | select_multiple vd      | van_de       | Vấn đề                   |
+|          | decimal                 | chi_phi      | Chi phí (nghìn đồng)     |
+|          | select_one yn           | gioi_thieu   | Cần giới thiệu?          |
+|          | text                    | noi_den      | Nơi giới thiệu           |
+|          | image                   | anh          | Ảnh                      |
+| choices  |                         |              |                          |
+|          | list_name               | name         | label                    |
+|          | yn                      | co           | Có                       |
+|          | yn                      | khong        | Không                    |
+|          | gioi                    | nam          | Nam                      |
+|          | gioi                    | nu           | Nữ                       |
+|          | gioi                    | khac         | Khác                     |
+|          | tinh                    | hn           | Hà Nội                   |
+|          | tinh                    | hcm          | TP Hồ Chí Minh           |
+|          | tinh                    | dn           | Đà Nẵng                  |
+|          | tinh                    | ct           | Cần Thơ                  |
+|          | dv                      | tu_van       | Tư vấn                   |
+|          | dv                      | xet_nghiem   | Xét nghiệm               |
+|          | dv                      | dieu_tri     | Điều trị                 |
+|          | dv                      | ho_tro       | Hỗ trợ xã hội            |
+|          | muc                     | 1            | Rất không hài lòng       |
+|          | muc                     | 2            | Không hài lòng           |
+|          | muc                     | 3            | Bình thường              |
+|          | muc                     | 4            | Hài lòng                 |
+|          | muc                     | 5            | Rất hài lòng             |
+|          | vd                      | nha_o        | Nhà ở                    |
+|          | vd                      | viec_lam     | Việc làm                 |
+|          | vd                      | suc_khoe     | Sức khỏe                 |
+|          | vd                      | phap_ly      | Pháp lý                  |
+| settings |                         |              |                          |
+|          | form_id                 | version      | form_title               |
+|          | bench                   | 1            | Thăm hộ (benchmark)      |
+"""
+QUESTIONS = 25
 
-def reset_database(kind: str, instance: Path) -> str:
+_NAMES = ["Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Cường", "Phạm Thị Dung", "Vũ Minh Đức"]
+_STREETS = ["Ngõ 12 Lạc Long Quân", "Số 45 Nguyễn Trãi", "Hẻm 3/7 Lê Văn Sỹ", "Tổ 8 Bồ Đề"]
+
+
+def instance_xml(photo_name: str | None, rng: random.Random | None = None) -> bytes:
+    """One filled-in instance as Collect writes it, with a fresh uuid4 instanceID."""
+    r = rng or random
+    gap = r.random() < 0.8
+    answers = {
+        "start": "2026-11-22T09:14:03.120+07:00",
+        "end": "2026-11-22T09:21:47.884+07:00",
+        "ho_ten": r.choice(_NAMES),
+        "tuoi": str(r.randint(16, 80)),
+        "gioi": r.choice(["nam", "nu", "khac"]),
+        "so_dt": f"09{r.randint(10_000_000, 99_999_999)}",
+        "tinh": r.choice(["hn", "hcm", "dn", "ct"]),
+        "dia_chi": f"{r.choice(_STREETS)}, phường {r.randint(1, 20)}",
+        "vi_tri": f"{21 + r.random():.6f} {105 + r.random():.6f} {r.randint(5, 40)}.0 4.8",
+        "ngay_tham": "2026-11-22",
+        "dich_vu": " ".join(r.sample(["tu_van", "xet_nghiem", "dieu_tri", "ho_tro"], 2)),
+        "so_nguoi": str(r.randint(1, 9)),
+        "can_nang": f"{r.uniform(40, 90):.1f}",
+        "chieu_cao": f"{r.uniform(145, 185):.1f}",
+        "co_bhyt": "co",
+        "ma_bhyt": f"DN4{r.randint(10**11, 10**12 - 1)}",
+        "gap": "co" if gap else "khong",
+        "ly_do": "" if gap else "Đi làm xa, hẹn lần sau",
+        "so_lan": str(r.randint(1, 12)),
+        "ngay_hen": "2026-12-06",
+        "hai_long": str(r.randint(1, 5)),
+        "ghi_chu": "Hộ gia đình hợp tác tốt; cần theo dõi thêm về việc làm và nhà ở. " * 2,
+        "van_de": " ".join(r.sample(["nha_o", "viec_lam", "suc_khoe", "phap_ly"], 2)),
+        "chi_phi": f"{r.uniform(0, 500):.0f}",
+        "gioi_thieu": "khong",
+        "noi_den": "",
+        "anh": photo_name or "",
+    }
+    body = "".join(f"<{k}>{escape(v)}</{k}>" if v else f"<{k}/>" for k, v in answers.items())
+    return (
+        '<?xml version=\'1.0\' ?><data id="bench" version="1" '
+        'xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">'
+        f"{body}<orx:meta><orx:instanceID>uuid:{uuid.uuid4()}</orx:instanceID></orx:meta>"
+        "</data>"
+    ).encode()
+
+
+def photo_bytes(kb: int) -> bytes:
+    """About ``kb`` KB that do not compress, framed like a JPEG."""
+    if not kb:
+        return b""
+    return b"\xff\xd8\xff\xe0" + os.urandom(kb * 1024 - 6) + b"\xff\xd9"
+
+
+def terminate_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so that the `finally` blocks stop the servers."""
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def reset_database(kind: str, folder: Path) -> str:
+    """A fresh empty database of ``kind`` (sqlite in ``folder``, or PG_BENCH emptied)."""
     if kind == "sqlite":
-        return f"sqlite:///{instance}/bench.db"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname='bench'")).scalar():
-            conn.execute(text("CREATE DATABASE bench"))
-    admin.dispose()
+        return f"sqlite:///{folder}/bench.db"
+    admin_url = PG_BENCH.rsplit("/", 1)[0] + "/postgres"
+    name = PG_BENCH.rsplit("/", 1)[1]
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
     engine = create_engine(PG_BENCH)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
     return PG_BENCH
 
 
 @contextmanager
-def instance(kind: str, register_target: str | None = None):
-    """Yield (env, app, server_url_of_app_user) for a fresh, migrated, seeded instance."""
+def instance(kind: str, register_target: str | None = None) -> Iterator[tuple]:
+    """Yield (env, app, issued_app_user) for a fresh, migrated, seeded instance: one project,
+    one app user, the 25-field form published (through the services, as the tests do)."""
+    import forms
+    from server.app import create_app
+    from server.auth.permissions import SYSTEM
+    from server.migrate import upgrade
+    from server.services import app_users, projects
+    from server.services import forms as form_service
+    from server.settings import Settings
+
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        path = Path(tmp)
+        folder = Path(tmp)
         env = {
-            "INSTANCE_PATH": str(path),
-            "DATABASE_URL": reset_database(kind, path),
-            "BLOB_STORE": f"file:{path}/blobs",
-            "SECRET_KEY": "bench",
+            "INSTANCE_PATH": str(folder / "instance"),
+            "DATABASE_URL": reset_database(kind, folder),
+            "BLOB_STORE": f"file:{folder}/blobs",
+            "SECRET_KEY": "bench-secret-key-not-for-production",
             "LOG_LEVEL": "WARNING",
             "EMBEDDED_WORKER": "no",
-            "REGISTER_TARGET": register_target or f"dir:{path}/register",
+            "REGISTER_TARGET": register_target or f"dir:{folder}/register",
         }
         upgrade(env["DATABASE_URL"])
         app = create_app(Settings.from_env(env))
         ext = app.extensions["donghanh"]
-        compiled = forms.compile_xlsform(FORM_MD.encode(), filename="bench.md", validate=False)
-        with ext.db.transaction() as session:
-            project = projects.create_project(session, None, "bench")
-            form_service.publish_form(session, ext.blobs, SYSTEM, project.id, compiled.xform)
-            issued = app_users.create_app_user(session, SYSTEM, project.id, "bench")
-        yield env, app, issued
-        ext.db.dispose()
+        try:
+            compiled = forms.compile_xlsform(FORM_MD.encode(), filename="bench.md", validate=False)
+            with ext.db.transaction() as session:
+                project = projects.create_project(session, None, "bench")
+                form_service.publish_form(
+                    session,
+                    ext.blobs,
+                    SYSTEM,
+                    project.id,
+                    compiled.xform,
+                    None,
+                    compiled.warnings,
+                )
+                issued = app_users.create_app_user(session, SYSTEM, project.id, "bench")
+            yield env, app, issued
+        finally:
+            ext.db.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @contextmanager
-def gunicorn(env: dict, workers: int):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def gunicorn(env: dict, workers: int) -> Iterator[tuple[str, int]]:
+    """Run `python -m gunicorn --workers W wsgi:app` on loopback (gunicorn.conf.py from the
+    project root); yield (base_url, master_pid); stop it, and its workers, whatever happens."""
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -107,6 +248,7 @@ def gunicorn(env: dict, workers: int):
         ],
         cwd=ROOT,
         env={**os.environ, **env},
+        start_new_session=True,  # its own process group, so stragglers can be killed too
     )
     try:
         deadline = time.monotonic() + 60
@@ -118,29 +260,41 @@ def gunicorn(env: dict, workers: int):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.1)
+        # wait until every worker is up, so that start-up is not measured
+        deadline = time.monotonic() + 60
+        while len(children(proc.pid)) < workers and time.monotonic() < deadline:
+            time.sleep(0.1)
         yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()
-        try:
+        with suppress(subprocess.TimeoutExpired):
             proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # workers left behind, if any
+        proc.wait(5)
 
 
-def tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and its children (gunicorn master and workers)."""
-    total = 0
-    pids = [
-        str(pid),
-        *subprocess.run(
-            ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
-        ).stdout.split(),
-    ]
-    for p in pids:
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def memory_kib(pid: int, field: str = "VmRSS") -> int:
+    """Sum of ``field`` over a process and its children, i.e. gunicorn's master and workers:
+    VmRSS, VmHWM (each process's peak) from status, or Pss (shared pages divided among the
+    processes sharing them) from smaps_rollup."""
+    source = "smaps_rollup" if field == "Pss" else "status"
+    total = 0
+    for p in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/{source}").read_text().splitlines():
+                if line.startswith(field + ":"):
                     total += int(line.split()[1])
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
             continue
     return total

@@ -1,9 +1,23 @@
-"""python -m bench.ingest: concurrent simulated Collect devices posting 25-field submissions
-(optionally with a photo) to gunicorn on loopback, on SQLite and PostgreSQL; prints
-submissions/s, p50/p99 latency of the POST and the server's peak resident memory.
+"""python -m bench.ingest: concurrent simulated ODK Collect devices posting submissions of a
+25-field form (optionally with a ~100 KB photo each) to the server under gunicorn on
+127.0.0.1, on SQLite and on PostgreSQL. Prints, per run, submissions/s, p50/p99 latency of the
+POST and the peak resident memory of gunicorn (master + workers).
 
-The load generator runs on the same 2 cores as the server (processes of threads, one
-requests.Session per device), so the numbers are a floor for the server alone."""
+Each device is a thread with its own keep-alive requests.Session, speaking as Collect does
+(User-Agent, X-OpenRosa-Version, Date, ?deviceID=): one HEAD /submission, then multipart POSTs
+of fresh uuid4 instances, one at a time. Devices are spread over a few client processes on
+the same machine as the server, so the client's CPU competes with the server's: the numbers
+are a floor for the server alone. The forwarding worker is off (EMBEDDED_WORKER=no); the outbox
+rows are still written with each submission.
+
+A run warms up with 50 submissions, then measures --count of them: throughput is count over
+the wall time from the start signal (every device has done its HEAD) to the last answer. It
+fails loudly on any non-201 answer or if the database does not hold exactly warm-up + count
+submissions (and as many outbox rows).
+
+    python -m bench.ingest [--db sqlite|postgres|both] [--devices 8,32] [--photo-kb 0,100]
+                           [--count 2000] [--workers 4] [--client-procs N]
+"""
 
 from __future__ import annotations
 
@@ -13,135 +27,227 @@ import statistics
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 
-import requests
-from sqlalchemy import func, select
-
-from bench.common import gunicorn, instance, tree_rss_kib
-from server.models.submissions import Submission
+from bench.common import (
+    QUESTIONS,
+    gunicorn,
+    instance,
+    instance_xml,
+    memory_kib,
+    photo_bytes,
+    terminate_on_sigterm,
+)
 
 WARMUP = 50
+USER_AGENT = "org.odk.collect.android/v2026.3.3 Dalvik/2.1.0 (Linux; U; Android 14; Pixel 7)"
 
 
-def submission(photo: bool) -> tuple[bytes, str | None]:
-    name = f"{uuid.uuid4().hex}.jpg" if photo else None
-    answers = "".join(f"<t{i}>van ban tra loi {i}</t{i}>" for i in range(10))
-    answers += "".join(f"<n{i}>{i * 7}</n{i}>" for i in range(5))
-    answers += "".join(f"<d{i}>{i}.25</d{i}>" for i in range(3))
-    answers += "".join(f"<dt{i}>2026-11-{10 + i}</dt{i}>" for i in range(3))
-    answers += "".join(f"<s{i}>co</s{i}>" for i in range(3)) + f"<anh>{name or ''}</anh>"
-    xml = (
-        f'<data id="bench" version="1">{answers}<meta><instanceID>uuid:{uuid.uuid4()}'
-        "</instanceID></meta></data>"
-    ).encode()
-    return xml, name
+def _headers() -> dict:
+    return {
+        "X-OpenRosa-Version": "1.0",
+        "Date": time.strftime("%a, %d %b %Y %I:%M:%S GMT", time.gmtime()),
+    }
 
 
-def device(url: str, count: int, photo_bytes: bytes, out: list) -> None:
+def _device(url, photo, tickets, ready, go, out, errors) -> None:
+    """One phone: HEAD once, then POST while there are tickets left."""
+    import requests
+
     http = requests.Session()
-    headers = {"X-OpenRosa-Version": "1.0"}
-    http.head(f"{url}/submission", headers=headers, timeout=30)
-    for _ in range(count):
-        xml, name = submission(bool(photo_bytes))
-        files = [("xml_submission_file", ("s.xml", xml, "text/xml"))]
+    http.headers["User-Agent"] = USER_AGENT
+    params = {"deviceID": f"collect:{uuid.uuid4().hex[:16]}"}
+    try:
+        head = http.head(f"{url}/submission", params=params, headers=_headers(), timeout=60)
+        if head.status_code != 204:
+            errors.append(f"HEAD answered {head.status_code}")
+    except Exception as exc:
+        errors.append(f"HEAD failed: {exc!r}")
+    ready.release()
+    go.wait()
+    last = time.monotonic()
+    while True:
+        with tickets.get_lock():
+            if tickets.value <= 0:
+                break
+            tickets.value -= 1
+        name = f"{int(time.time() * 1000)}.jpg" if photo else None
+        xml = instance_xml(name)
+        files = [("xml_submission_file", ("Tham_ho_2026-11-22_09-21-47.xml", xml, "text/xml"))]
         if name:
-            files.append((name, (name, photo_bytes, "image/jpeg")))
-        started = time.perf_counter()
-        response = http.post(f"{url}/submission", files=files, headers=headers, timeout=60)
-        out.append((time.perf_counter() - started, response.status_code))
+            files.append((name, (name, photo, "image/jpeg")))
+        started = time.monotonic()
+        try:
+            response = http.post(
+                f"{url}/submission", params=params, headers=_headers(), files=files, timeout=120
+            )
+            status, body = response.status_code, response.text[:300]
+        except Exception as exc:
+            status, body = 0, repr(exc)
+        last = time.monotonic()
+        out.append((last - started, status))
+        if status != 201:
+            errors.append(f"POST answered {status}: {body}")
+    out.append((None, last))  # this device's end time
 
 
-def process_main(url: str, devices: int, per_device: int, photo_kb: int, queue) -> None:
-    photo = bytes(range(256)) * (photo_kb * 4) if photo_kb else b""
-    results: list = []
+def _client_process(url, devices, photo_kb, tickets, ready, go, results) -> None:
+    photo = photo_bytes(photo_kb)
+    out: list = []
+    errors: list = []
     threads = [
-        threading.Thread(target=device, args=(url, per_device, photo, results))
+        threading.Thread(target=_device, args=(url, photo, tickets, ready, go, out, errors))
         for _ in range(devices)
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    queue.put(results)
+    results.put((out, errors))
 
 
-def load(url: str, devices: int, count: int, photo_kb: int) -> tuple[float, list]:
-    processes = min(devices, 4)
-    per_device = max(1, count // devices)
-    queue = multiprocessing.Queue()
-    started = time.perf_counter()
-    procs = [
-        multiprocessing.Process(
-            target=process_main,
+@dataclass
+class Load:
+    seconds: float
+    latencies: list[float]
+    statuses: list[int]
+    errors: list[str]
+
+
+def load(url: str, devices: int, count: int, photo_kb: int, procs: int) -> Load:
+    """Run ``devices`` devices in ``procs`` forked client processes until ``count`` POSTs."""
+    ctx = multiprocessing.get_context("fork")
+    tickets = ctx.Value("i", count)
+    ready = ctx.Semaphore(0)
+    go = ctx.Event()
+    results = ctx.Queue()
+    procs = max(1, min(procs, devices))
+    workers = [
+        ctx.Process(
+            target=_client_process,
             args=(
                 url,
-                devices // processes + (1 if i < devices % processes else 0),
-                per_device,
+                devices // procs + (i < devices % procs),
                 photo_kb,
-                queue,
+                tickets,
+                ready,
+                go,
+                results,
             ),
+            daemon=True,
         )
-        for i in range(processes)
+        for i in range(procs)
     ]
-    for p in procs:
-        p.start()
-    results = [r for _ in procs for r in queue.get()]
-    for p in procs:
-        p.join()
-    return time.perf_counter() - started, results
+    try:
+        for p in workers:
+            p.start()
+        for _ in range(devices):
+            if not ready.acquire(timeout=120):
+                raise RuntimeError("devices did not get ready")
+        started = time.monotonic()
+        go.set()
+        latencies, statuses, errors, ends = [], [], [], []
+        for _ in workers:
+            out, errs = results.get(timeout=3600)
+            errors += errs
+            for latency, value in out:
+                if latency is None:
+                    ends.append(value)
+                else:
+                    latencies.append(latency)
+                    statuses.append(value)
+        for p in workers:
+            p.join(30)
+    finally:
+        for p in workers:
+            if p.is_alive():
+                p.kill()
+    return Load(max(ends) - started, latencies, statuses, errors)
 
 
-def run(kind: str, devices: int, photo_kb: int, count: int, workers: int) -> str:
+def count_rows(app) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from server.models.deliveries import Delivery
+    from server.models.submissions import Submission
+
+    with app.extensions["donghanh"].db.transaction(write=False) as session:
+        submissions = session.scalar(select(func.count()).select_from(Submission))
+        outbox = session.scalar(select(func.count()).select_from(Delivery))
+    return submissions, outbox
+
+
+def run(kind: str, devices: int, photo_kb: int, count: int, workers: int, procs: int) -> str:
     with instance(kind) as (env, app, issued), gunicorn(env, workers) as (base, pid):
         url = issued.server_url(base)
-        load(url, min(devices, 8), WARMUP, photo_kb)
-        peak = tree_rss_kib(pid)
+        warm = load(url, devices, WARMUP, photo_kb, procs)
+        peak = memory_kib(pid)
         stop = threading.Event()
 
         def sample() -> None:
             nonlocal peak
-            while not stop.wait(0.2):
-                peak = max(peak, tree_rss_kib(pid))
+            while not stop.wait(0.1):
+                peak = max(peak, memory_kib(pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        seconds, results = load(url, devices, count, photo_kb)
-        stop.set()
-        bad = [s for _, s in results if s != 201]
-        with app.extensions["donghanh"].db.transaction(write=False) as session:
-            stored = session.scalar(select(func.count()).select_from(Submission))
-        expected = len(results) + min(devices, 8) * max(1, WARMUP // min(devices, 8))
-        if bad or stored != expected:
-            raise SystemExit(
-                f"{kind}: {len(bad)} non-201 answers, {stored} stored, {expected} expected"
-            )
-        latencies = sorted(t for t, _ in results)
-        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-        p50 = statistics.median(latencies)
-        return (
-            f"{kind:8} devices={devices:<3} photo={photo_kb:>3}KB n={len(results):<5} "
-            f"{len(results) / seconds:7.1f} sub/s  p50 {p50 * 1000:6.1f} ms  "
-            f"p99 {p99 * 1000:6.1f} ms  rss_peak {peak / 1024:5.0f} MB  workers={workers}"
+        try:
+            measured = load(url, devices, count, photo_kb, procs)
+        finally:
+            stop.set()
+            sampler.join()
+        hwm = memory_kib(pid, "VmHWM")
+        pss = memory_kib(pid, "Pss")
+        submissions, outbox = count_rows(app)
+    label = f"{kind:8} devices={devices:<3} photo={photo_kb:>3}KB n={count:<5}"
+    errors = warm.errors + measured.errors
+    statuses = warm.statuses + measured.statuses
+    bad = sum(1 for s in statuses if s != 201)
+    if errors or bad or len(measured.statuses) != count:
+        shown = "\n  ".join(sorted(set(errors))[:10])
+        raise SystemExit(f"FAILED {label}: {bad} non-201 answers of {len(statuses)}\n  {shown}")
+    if submissions != count + WARMUP or outbox != count + WARMUP:
+        raise SystemExit(
+            f"FAILED {label}: database holds {submissions} submissions and {outbox} outbox rows,"
+            f" expected {count + WARMUP} of each"
         )
+    latencies = sorted(measured.latencies)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    p50 = statistics.median(latencies)
+    return (
+        f"{label} {count / measured.seconds:7.1f} sub/s  p50 {p50 * 1000:6.1f} ms  "
+        f"p99 {p99 * 1000:6.1f} ms  rss_peak {peak / 1024:4.0f} MB  "
+        f"(sum VmHWM {hwm / 1024:4.0f} MB, PSS now {pss / 1024:4.0f} MB)  workers={workers}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--devices", default="8,32")
-    parser.add_argument("--photo-kb", default="0,100")
-    parser.add_argument("--count", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--devices", default="8,32", help="comma-separated device counts")
+    parser.add_argument("--photo-kb", default="0,100", help="comma-separated photo sizes (KB)")
+    parser.add_argument("--count", type=int, default=2000, help="measured submissions per run")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--client-procs", type=int, default=4, help="client processes the devices share"
+    )
     args = parser.parse_args()
+    terminate_on_sigterm()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     print(
-        "load: devices as threads in up to 4 client processes on the same machine; "
-        "EMBEDDED_WORKER=no"
+        f"load: {QUESTIONS}-question form; devices are threads (one keep-alive session each) in "
+        f"up to {args.client_procs} client processes on the same {multiprocessing.cpu_count()}"
+        f" cores as the server; warm-up {WARMUP}; gunicorn gthread, EMBEDDED_WORKER=no "
+        "(no forwarding during the run; outbox rows are written)",
+        flush=True,
     )
     for kind in kinds:
         for photo_kb in (int(x) for x in args.photo_kb.split(",")):
             for devices in (int(x) for x in args.devices.split(",")):
-                print(run(kind, devices, photo_kb, args.count, args.workers), flush=True)
+                line = run(kind, devices, photo_kb, args.count, args.workers, args.client_procs)
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -72,8 +72,10 @@ def typed(field: Field, text: str | None) -> object:
             return int(text)
         if kind == "decimal":
             number = Decimal(text)
+            if not number.is_finite():  # Infinity and NaN are not JSON numbers: keep the text
+                return text
             return int(number) if number == number.to_integral_value() else float(number)
-    except (ValueError, InvalidOperation):
+    except (ValueError, InvalidOperation, OverflowError):
         return text
     if field.control == "select" or kind == "select":
         return text.split()

@@ -22,6 +22,7 @@ DONGHANH = "https://donghanh.vn/xforms"
 SENSITIVITY = ("identifying", "special")
 _ITEXT = re.compile(r"jr:itext\(\s*'([^']*)'\s*\)")
 _JR_FILE = re.compile(r"jr://(?:file|file-csv|images|audio|video)/([^\s'\"]+)")
+_SEARCH = re.compile(r"search\(\s*'([^']+)'")
 _CONTROLS = {"input", "select1", "select", "upload", "range", "rank", "trigger", "odk:rank"}
 _MEDIA_FORMS = {"image": "image", "big-image": "image", "audio": "audio", "video": "video"}
 
@@ -260,6 +261,9 @@ def _expected_media(model, root) -> tuple[MediaFile, ...]:
     for el in root.iter(f"{{{XF}}}input"):
         if el.get("query"):
             found.setdefault("itemsets.csv", "file")
+    for el in root.iter():  # search('name') appearances read name.csv (Central's rule)
+        if (m := _SEARCH.search(el.get("appearance") or "")):
+            found.setdefault(f"{m.group(1)}.csv", "file")
     return tuple(MediaFile(name, kind) for name, kind in found.items())
 
 

@@ -45,8 +45,13 @@ def test_home_visit_marks_drug_use_and_risk_special_and_photo_gps_identifying():
         forms.compile_xlsform(XLSFORMS[0].parent / "f5_tham_nha.xlsx", validate=False).xform
     )
     marked = {f.name: f.sensitive for f in schema.fields if f.sensitive}
-    assert marked == {"ly_do_kg": "special", "sd_tu_bao": "special", "nguy_co": "special",
-                      "anh": "identifying", "vi_tri": "identifying"}
+    assert marked == {
+        "ly_do_kg": "special",
+        "sd_tu_bao": "special",
+        "nguy_co": "special",
+        "anh": "identifying",
+        "vi_tri": "identifying",
+    }
     for word in ("ma túy", "HIV", "mại dâm"):
         assert word.lower() not in schema.title.lower()
 
