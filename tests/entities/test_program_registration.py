@@ -10,6 +10,7 @@ import io
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from server.auth.permissions import SYSTEM
@@ -18,6 +19,15 @@ from server.services import app_users
 from tests.support.collect import Collect
 
 WARDS_CSV = Path(__file__).resolve().parents[2] / "xlsforms" / "wards.csv"
+
+
+@pytest.fixture
+def phone(app, db, live_server, app_user) -> Collect:
+    """After `flask init`, the phone of an app user working in Phường Bồ Đề (00118)."""
+    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    with db.transaction() as session:
+        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
+    return Collect(app_user.server_url(live_server))
 
 
 def registration(instance_id: str, entity_id: str, consent: str = "co") -> bytes:
@@ -46,13 +56,7 @@ def registration(instance_id: str, entity_id: str, consent: str = "co") -> bytes
 <instanceName>LAHU1150390 2026-11-22</instanceName></meta></data>""".encode()
 
 
-def test_registration_creates_a_minimal_client_the_ward_phone_receives(
-    app, db, live_server, app_user
-):
-    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
-    with db.transaction() as session:
-        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
-    phone = Collect(app_user.server_url(live_server))
+def test_registration_creates_a_minimal_client_the_ward_phone_receives(db, phone):
     client = str(uuid.uuid4())
     [reply] = phone.submit(registration("uuid:f1-1", client))
     assert reply.status == 201
@@ -86,15 +90,9 @@ def test_registration_creates_a_minimal_client_the_ward_phone_receives(
     assert "Nguyễn Văn An" not in phone.get(media["downloadUrl"]).text
 
 
-def test_a_home_visit_updates_the_registered_client_on_the_phones_list(
-    app, db, live_server, app_user
-):
+def test_a_home_visit_updates_the_registered_client_on_the_phones_list(db, phone):
     from tests.sync.test_home_visit_forwarding import home_visit
 
-    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
-    with db.transaction() as session:
-        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
-    phone = Collect(app_user.server_url(live_server))
     client = str(uuid.uuid4())
     phone.submit(registration("uuid:f1-a", client))
     listing = {f["formID"]: f for f in phone.form_list()}
@@ -126,13 +124,7 @@ def ward_change(instance_id: str, client: str, new_ward: str, base_version: int)
 <instanceID>{instance_id}</instanceID></meta></data>""".encode()
 
 
-def test_moving_a_client_to_another_ward_removes_it_from_the_old_wards_phone(
-    app, db, live_server, app_user
-):
-    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
-    with db.transaction() as session:
-        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
-    phone = Collect(app_user.server_url(live_server))
+def test_moving_a_client_to_another_ward_removes_it_from_the_old_wards_phone(db, phone):
     client = str(uuid.uuid4())
     phone.submit(registration("uuid:f1-m", client))
     [reply] = phone.submit(ward_change("uuid:f7-m", client, "00097", base_version=1))
