@@ -7,6 +7,7 @@ out: its facts travel beside the answers.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
@@ -94,3 +95,29 @@ def _geopoint(text: str) -> object:
     if len(rest) > 1:
         point["properties"] = {"accuracy": rest[1]}
     return point
+
+
+def leaves(schema: FormSchema, root: etree._Element) -> list[tuple[Field, str]]:
+    """Every answered leaf (not groups, repeats or meta) with its text, in document order."""
+    by_path = {f.path: f for f in schema.fields}
+    meta = f"/{schema.root_name}/meta"
+    out = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or len(el):
+            continue
+        path = "/" + "/".join(local(a.tag) for a in reversed(list(el.iterancestors())))
+        path = f"{path}/{local(el.tag)}" if path != "/" else f"/{local(el.tag)}"
+        field = by_path.get(path)
+        if field is None or field.type in ("group", "repeat") or path.startswith(meta):
+            continue
+        text = (el.text or "").strip()
+        if text:
+            out.append((field, text))
+    return out
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics ("Đỗ Thị Hà" -> "do thi ha"), for search in Vietnamese."""
+    text = text.lower().replace("\u0111", "d")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

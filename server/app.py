@@ -7,14 +7,17 @@ import logging
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
+from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
 from server import blobs
 from server.db import Database
 from server.errors import NotFound, Problem, TooLarge
 from server.extension import Extension
+from server.i18n import compile_catalogs
 from server.keys import FieldKeyMiddleware
 from server.registers import load_targets
+from server.security import add_security_headers
 from server.settings import Settings
 
 log = logging.getLogger("donghanh")
@@ -28,6 +31,12 @@ VIEW_MODULES = (
     "server.api.deliveries",
     "server.api.forms",
     "server.api.entities",
+    "server.web.auth",
+    "server.web.assets",
+    "server.web.dashboard",
+    "server.web.submissions",
+    "server.web.publishing",
+    "server.web.people",
 )
 
 
@@ -37,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=settings.log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    app = Flask(__name__, instance_path=settings.instance_path)
+    app = Flask(__name__, instance_path=settings.instance_path, static_folder=None)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_submission_bytes,
@@ -58,10 +67,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     from server.api import bp as api_bp
     from server.api.deliveries import metrics_bp
     from server.openrosa import bp as openrosa_bp
+    from server.web import bp as web_bp
+    from server.web import select_locale
 
     app.register_blueprint(openrosa_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(web_bp)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(
+        compile_catalogs(Path(settings.instance_path) / "translations")
+    )
+    app.config["BABEL_DEFAULT_LOCALE"] = "vi"
+    app.config["BABEL_DEFAULT_TIMEZONE"] = settings.timezone
+    Babel(app, locale_selector=select_locale)
+    app.after_request(add_security_headers)
     _register_error_handlers(app)
 
     from server.cli import register_cli
@@ -78,6 +97,10 @@ def _register_error_handlers(app: Flask) -> None:
         path = request.path
         if path.startswith("/v1/") and path.endswith(_OPENROSA_TAILS):
             return render_problem(problem)
+        if not path.startswith("/v1/") and path != "/metrics":
+            from server.web import render_problem as render_page
+
+            return render_page(problem)
         response = jsonify(
             {"message": problem.message, "code": problem.code, "details": problem.details}
         )

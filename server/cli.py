@@ -75,6 +75,7 @@ def init(admin_email: str, forms_dir: str) -> None:
         )
     if admin_needed:
         click.echo(f"Administrator: {admin_email}  password: {password}  (shown once)")
+    click.echo(f"Web UI for supervisors: {settings.public_url}/  (log in with the administrator)")
     if issued is not None:
         _show_app_user(issued)
     else:

@@ -62,6 +62,11 @@ class AuthenticationFailed(Problem):
     message = "Could not authenticate with the provided credentials."
 
 
+class TooManyLogins(Problem):
+    code, status = "429.1", 429
+    message = "Too many failed log-in attempts; wait before trying again."
+
+
 class HttpsRequired(Problem):
     code, status = "401.3", 401
     message = "This authentication method is only available over HTTPS."

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 
 from server.blobs import FileBlobStore, S3BlobStore
 from server.db import Database
 from server.registers import TargetConfig
+from server.services.sessions import LoginLimits
 from server.settings import Settings
 
 
@@ -34,3 +36,13 @@ def get_blobs() -> FileBlobStore | S3BlobStore:
 
 def get_target_names() -> list[str]:
     return current_app.extensions["donghanh"].target_names
+
+
+def login_limits(settings: Settings) -> LoginLimits:
+    """Lock-out and session lifetimes from the settings."""
+    return LoginLimits(
+        max_failures=settings.login_max_failures,
+        lock=timedelta(minutes=settings.login_lock_minutes),
+        cookie_lifetime=timedelta(hours=settings.session_max_hours),
+        idle=timedelta(minutes=settings.session_idle_minutes),
+    )

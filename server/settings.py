@@ -37,6 +37,12 @@ class Settings:
     digest_realm: str
     s3_endpoint_url: str
     log_level: str
+    session_idle_minutes: int
+    session_max_hours: int
+    login_max_failures: int
+    login_lock_minutes: int
+    map_tile_url: str
+    timezone: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +65,12 @@ class Settings:
             "digest_realm": env.get("DIGEST_REALM") or "donghanh",
             "s3_endpoint_url": env.get("S3_ENDPOINT_URL", ""),
             "log_level": env.get("LOG_LEVEL") or "INFO",
+            "session_idle_minutes": _int(env, "SESSION_IDLE_MINUTES", 120),
+            "session_max_hours": _int(env, "SESSION_MAX_HOURS", 12),
+            "login_max_failures": _int(env, "LOGIN_MAX_FAILURES", 5),
+            "login_lock_minutes": _int(env, "LOGIN_LOCK_MINUTES", 15),
+            "map_tile_url": env.get("MAP_TILE_URL", ""),
+            "timezone": env.get("TIMEZONE") or "Asia/Ho_Chi_Minh",
         }
         return cls(**values).validated()
 
@@ -89,6 +101,12 @@ class Settings:
             raise SettingsError(
                 "DIGEST_REALM must be ASCII (Collect hashes Digest credentials as ASCII)"
             )
+        if min(self.session_idle_minutes, self.session_max_hours) < 1:
+            raise SettingsError("SESSION_IDLE_MINUTES and SESSION_MAX_HOURS must be >= 1")
+        if self.login_max_failures < 1 or self.login_lock_minutes < 1:
+            raise SettingsError("LOGIN_MAX_FAILURES and LOGIN_LOCK_MINUTES must be >= 1")
+        if self.map_tile_url and not self.map_tile_url.startswith("https://"):
+            raise SettingsError("MAP_TILE_URL must be an https:// tile URL template, or empty")
         return self
 
     @property
@@ -147,4 +165,10 @@ DOCUMENTED = {
     "DIGEST_REALM": "realm of the Digest challenge",
     "S3_ENDPOINT_URL": "S3 endpoint (MinIO) for s3:// stores",
     "LOG_LEVEL": "logging level",
+    "SESSION_IDLE_MINUTES": "a web session ends after this long without a request",
+    "SESSION_MAX_HOURS": "a web session ends this long after login, active or not",
+    "LOGIN_MAX_FAILURES": "wrong passwords for one account (or address) before it is locked",
+    "LOGIN_LOCK_MINUTES": "how long such a lock lasts",
+    "MAP_TILE_URL": "https tile template for maps; empty: no map tiles, no request leaves",
+    "TIMEZONE": "time zone of dates shown in the web UI",
 }

@@ -87,7 +87,7 @@ def test_every_views_module_is_loaded_by_the_app_factory():
 
     views = {
         f"server.{p.parent.name}.{p.stem}"
-        for pkg in ("server/openrosa", "server/api")
+        for pkg in ("server/openrosa", "server/api", "server/web")
         for p in modules(pkg)
         if p.stem != "__init__" and "@bp." in p.read_text()
     }

@@ -7,15 +7,27 @@ from flask import Response, g, jsonify, request
 from server.api import bp
 from server.api.schemas import SessionInput, SessionOutput
 from server.db import get_db
+from server.errors import AuthenticationFailed, TooManyLogins
+from server.extension import get_settings, login_limits
 from server.services import sessions
 
 
 @bp.post("/sessions")
 def create_session() -> Response:
     data = SessionInput().load(request.get_json(force=True, silent=True) or {})
+    settings = get_settings()
     with get_db().transaction() as session:
-        issued = sessions.create_session(session, data["email"], data["password"])
-    return jsonify(SessionOutput().dump(issued))
+        result = sessions.log_in(
+            session,
+            data["email"],
+            data["password"],
+            request.remote_addr,
+            "bearer",
+            login_limits(settings),
+        )
+    if result.issued is None:  # refused after the audit row and the count were committed
+        raise TooManyLogins() if result.locked_until else AuthenticationFailed()
+    return jsonify(SessionOutput().dump(result.issued))
 
 
 @bp.delete("/sessions/current")

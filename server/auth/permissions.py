@@ -23,6 +23,8 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "app_user.create",
             "app_user.revoke",
             "app_user.list",
+            "draft.read",
+            "draft.submit",
         }
     ),
     "supervisor": frozenset({"project.read", "form.read", "submission.read", "submission.update"}),

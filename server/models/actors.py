@@ -58,7 +58,9 @@ class RoleAssignment(Base):
 
 
 class WebSession(Base):
-    """A bearer session (POST /v1/sessions); the token is kept only as its sha256."""
+    """A session: a bearer token (POST /v1/sessions) or the web UI's cookie (``kind``
+    "cookie", which also ends after ``last_seen_at`` + the idle timeout). The token is kept
+    only as its sha256."""
 
     __tablename__ = "web_sessions"
 
@@ -68,3 +70,16 @@ class WebSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(8), default="bearer", server_default="bearer")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed logins per key ("email:<address>" or "ip:<address>"), shared by every worker."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -15,7 +15,10 @@ REVIEW_STATES = ("hasIssues", "edited", "approved", "rejected")
 
 class Submission(Base):
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("form_id", "instance_id"),)
+    __table_args__ = (
+        UniqueConstraint("form_id", "instance_id"),
+        Index("ix_submissions_form_listing", "form_id", "draft", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
@@ -28,6 +31,22 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The commune/ward code answered in the current version (a field named ``ma_xa``).
+    ward: Mapped[str | None] = mapped_column(String(32), index=True)
+    #: The current version's answers, lower case without diacritics, for the UI's search.
+    search_text: Mapped[str | None] = mapped_column(Text)
+
+
+class SubmissionComment(Base):
+    """A reviewer's note on a submission (Central's comments)."""
+
+    __tablename__ = "submission_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SubmissionVersion(Base):

@@ -14,6 +14,7 @@ from server.auth import tokens
 from server.auth.permissions import Principal, require
 from server.errors import NotFound
 from server.models.actors import Actor, AppUser
+from server.models.entities import AppUserWard
 from server.models.types import utcnow
 from server.services import audit, entities
 from server.services.projects import get_project
@@ -82,10 +83,12 @@ def create_app_user(
     return IssuedAppUser(actor.id, display_name, project_id, project.name, token)
 
 
-def revoke_app_user(session: Session, principal: Principal, actor_id: int) -> None:
+def revoke_app_user(
+    session: Session, principal: Principal, actor_id: int, project_id: int | None = None
+) -> None:
     """Revoke the token at once; the phone is refused on its next request."""
     app_user = session.get(AppUser, actor_id)
-    if app_user is None:
+    if app_user is None or (project_id is not None and app_user.project_id != project_id):
         raise NotFound(f"Could not find app user {actor_id}.")
     require(principal, "app_user.revoke", app_user.project_id)
     session.execute(
@@ -139,3 +142,17 @@ def set_wards(session: Session, principal: Principal, actor_id: int, wards: list
         actor_id,
         {"wards": sorted(set(wards))},
     )
+
+
+def wards_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
+    """The ward codes each app user's phone receives clients of."""
+    out: dict[int, list[str]] = {}
+    if actor_ids:
+        rows = session.execute(
+            select(AppUserWard.actor_id, AppUserWard.ward)
+            .where(AppUserWard.actor_id.in_(actor_ids))
+            .order_by(AppUserWard.ward)
+        ).all()
+        for actor_id, ward in rows:
+            out.setdefault(actor_id, []).append(ward)
+    return out

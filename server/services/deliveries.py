@@ -149,3 +149,21 @@ def list_deliveries(
     if state:
         query = query.where(Delivery.state == state)
     return list(session.scalars(query))
+
+
+def retry_for_submission(
+    session: Session, principal: Principal, project_id: int, submission_id: int, delivery_id: int
+) -> int:
+    """Retry one dead delivery of a submission the caller may review (the review page's button)."""
+    require(principal, "submission.update", project_id)
+    row = session.get(Delivery, delivery_id)
+    if row is None or row.submission_id != submission_id:
+        raise NotFound(f"Could not find delivery {delivery_id}.")
+    if row.state != DeliveryState.DEAD:
+        return 0
+    row.state, row.next_attempt_at, row.first_attempt_at = DeliveryState.PENDING, utcnow(), None
+    row.trigger, row.lease_until, row.lease_token = "retried", None, None
+    audit.record(
+        session, principal.actor_id, "delivery.retry", "delivery", delivery_id, {"count": 1}
+    )
+    return 1

@@ -149,3 +149,54 @@ def attachment_views(
         }
         for name, kind, exists, updated in drafts.draft_attachments(session, version_id)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftInfo:
+    version: str
+    title: str
+    warnings: list[str]
+    missing_files: list[str]  # media the draft expects and nobody uploaded yet
+    test_url: str
+    test_qr: str
+
+
+@dataclass(frozen=True, slots=True)
+class FormPage:
+    form: FormView
+    draft: DraftInfo | None
+    versions: list[FormView]
+    files: list[dict]  # of the published version
+
+
+def form_page(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, public_url: str
+) -> FormPage:
+    """What the form's page shows: the form, its draft with warnings, versions and files."""
+    view = form_view(session, principal, project_id, xml_form_id)
+    form = drafts.get_form(session, principal, project_id, xml_form_id)
+    draft = None
+    if form.draft_version_id is not None:
+        draft_view = form_view(session, principal, project_id, xml_form_id, True, public_url)
+        version = session.get(FormVersion, form.draft_version_id)
+        missing = [
+            name
+            for name, _kind, present, _updated in drafts.draft_attachments(session, version.id)
+            if not present
+        ]
+        draft = DraftInfo(
+            version.version,
+            version.title,
+            [w for w in (version.warnings or "").split("\n") if w.strip()],
+            missing,
+            draft_view.draft_url or "",
+            draft_view.draft_qr or "",
+        )
+    files = (
+        attachment_views(session, principal, project_id, xml_form_id, False)
+        if form.current_version_id is not None
+        else []
+    )
+    return FormPage(
+        view, draft, version_views(session, principal, project_id, xml_form_id), files
+    )

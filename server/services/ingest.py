@@ -15,7 +15,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forms import InstanceEnvelope
+import forms
+from forms import InstanceEnvelope, answers
 from server.auth.permissions import Principal, require
 from server.blobs import BlobStore
 from server.errors import (
@@ -32,6 +33,8 @@ from server.models.types import utcnow
 from server.services import audit, deliveries, entities, storage
 from server.services import forms as form_service
 from server.uploads import Part
+
+WARD_FIELD = entities.SCOPE_PROPERTY  # domain.md: the commune/ward code ("ma_xa")
 
 
 class Action(Enum):
@@ -159,6 +162,7 @@ def ingest_submission(
     )
     schema = form_service.schema_of(session, form_version)
     expected = envelope.attachment_names(schema.binary_paths)
+    listing = listing_facts(schema, envelope.root) if envelope.encrypted_key is None else {}
     instance_id = envelope.instance_id or f"uuid:{uuid.uuid4()}"
     for attempt in range(3):
         existing, deprecated = _facts(session, form.id, instance_id, envelope.deprecated_id)
@@ -197,6 +201,7 @@ def ingest_submission(
                     decision.action,
                     existing,
                     deprecated,
+                    listing,
                 )
                 if result.action is not Action.ADD_ATTACHMENTS and not draft:
                     entities.process_submission(
@@ -221,6 +226,20 @@ def ingest_submission(
                 raise
             continue  # another device stored it first: decide again with its row in view
     raise AssertionError("unreachable")
+
+
+def listing_facts(schema: forms.FormSchema, root) -> dict:
+    """The columns the web UI filters on: the ward answered (a field named ``ma_xa``, the code
+    every client carries) and the answers folded for search (special-category answers and
+    file names left out)."""
+    ward = None
+    words = []
+    for field, text in answers.leaves(schema, root):
+        if field.name == WARD_FIELD and ward is None:
+            ward = text[:32]
+        if field.sensitive != "special" and field.type != "binary":
+            words.append(text)
+    return {"ward": ward, "search_text": answers.fold(" ".join(words))[:20_000] or None}
 
 
 def _facts(session, form_id, instance_id, deprecated_id):
@@ -256,6 +275,7 @@ def _apply(
     action,
     existing,
     deprecated,
+    listing,
 ) -> IngestResult:
     now = utcnow()
     if action is Action.ADD_ATTACHMENTS:
@@ -285,6 +305,7 @@ def _apply(
                 user_agent=incoming.user_agent,
                 draft=incoming.draft_of is not None,
                 created_at=now,
+                **listing,
             )
             .returning(Submission.id)
         ).scalar_one()
@@ -298,7 +319,7 @@ def _apply(
         session.execute(
             update(Submission)
             .where(Submission.id == submission_id)
-            .values(review_state="edited", updated_at=now)
+            .values(review_state="edited", updated_at=now, **listing)
         )
         carried = dict(
             session.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.auth.permissions import Principal, can
 from server.errors import NotFound
 from server.models.projects import Project
 from server.services import audit
@@ -28,3 +29,8 @@ def get_project(session: Session, project_id: int) -> Project:
 
 def list_projects(session: Session) -> list[Project]:
     return list(session.scalars(select(Project).order_by(Project.id)))
+
+
+def list_visible_projects(session: Session, principal: Principal) -> list[Project]:
+    """The projects the caller holds a role in (every project for a site-wide role)."""
+    return [p for p in list_projects(session) if can(principal, "project.read", p.id)]

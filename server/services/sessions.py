@@ -1,4 +1,9 @@
-"""Bearer sessions for the REST API (pyodk's POST /v1/sessions): create, resolve, end."""
+"""Sessions: log in (with lock-out shared by every worker through the database), resolve a
+bearer token or the web UI's cookie, log out, log out everywhere.
+
+A failed log-in is *returned*, not raised, so that its audit row and its throttle count are
+committed; the caller raises or renders after the transaction.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,21 @@ from sqlalchemy.orm import Session
 from server.auth import tokens
 from server.auth.passwords import verify_password
 from server.auth.permissions import Principal
-from server.errors import AuthenticationFailed
-from server.models.actors import User, WebSession
+from server.models.actors import LoginThrottle, User, WebSession
 from server.models.types import utcnow
 from server.services import audit, users
 
-LIFETIME = timedelta(hours=24)  # Central's default
+BEARER_LIFETIME = timedelta(hours=24)  # Central's default for API sessions
+IP_FACTOR = 4  # one address may fail this many times the per-account limit (a shared office)
+TOUCH_EVERY = timedelta(seconds=60)  # how stale last_seen_at may get before it is written
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLimits:
+    max_failures: int = 5
+    lock: timedelta = timedelta(minutes=15)
+    cookie_lifetime: timedelta = timedelta(hours=12)
+    idle: timedelta = timedelta(hours=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,46 +42,138 @@ class IssuedSession:
     expires_at: datetime
 
 
-def create_session(session: Session, email: str, password: str) -> IssuedSession:
-    """Log in with email and password; raise AuthenticationFailed (and audit the failure)."""
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    issued: IssuedSession | None
+    locked_until: datetime | None = None  # set when refused because of too many failures
+
+
+@dataclass(frozen=True, slots=True)
+class CookieSession:
+    id: int
+    principal: Principal
+    csrf: str
+
+
+def log_in(
+    session: Session,
+    email: str,
+    password: str,
+    address: str | None,
+    kind: str = "bearer",
+    limits: LoginLimits | None = None,
+    now: datetime | None = None,
+) -> LoginResult:
+    """Check email and password and open a session of ``kind`` ("bearer" or "cookie").
+
+    Refuses without checking the password while the account or the address is locked.
+    """
+    limits = limits or LoginLimits()
+    now = now or utcnow()
+    email = email.strip().lower()[:320]
+    keys = {f"email:{email}": limits.max_failures}
+    if address:
+        keys[f"ip:{address}"] = limits.max_failures * IP_FACTOR
+    rows = {
+        r.key: r for r in session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+    }
+    locked = [r.locked_until for r in rows.values() if r.locked_until and r.locked_until > now]
     user = users.find_user(session, email)
+    actor_id = user.actor_id if user else None
+    if locked:
+        audit.record(session, actor_id, "user.session.locked", None, None, {"email": email})
+        return LoginResult(None, max(locked))
     if user is None or not verify_password(user.password_hash, password):
-        audit.record(
-            session,
-            user.actor_id if user else None,
-            "user.session.failed",
-            None,
-            None,
-            {"email": email.strip().lower()[:320]},
-        )
-        raise AuthenticationFailed()
+        until = _count_failure(session, rows, keys, limits, now)
+        audit.record(session, actor_id, "user.session.failed", None, None, {"email": email})
+        return LoginResult(None, until)
+    if f"email:{email}" in rows:
+        session.delete(rows[f"email:{email}"])
     token = tokens.new_token()
-    now = utcnow()
+    lifetime = BEARER_LIFETIME if kind == "bearer" else limits.cookie_lifetime
     row = WebSession(
         actor_id=user.actor_id,
         token_sha256=tokens.token_sha256(token),
         csrf=secrets.token_urlsafe(32),
         created_at=now,
-        expires_at=now + LIFETIME,
+        expires_at=now + lifetime,
+        kind=kind,
+        last_seen_at=now,
     )
     session.add(row)
-    audit.record(session, user.actor_id, "user.session.create", "actor", user.actor_id)
-    return IssuedSession(token, row.csrf, now, row.expires_at)
+    audit.record(
+        session, user.actor_id, "user.session.create", "actor", user.actor_id, {"kind": kind}
+    )
+    return LoginResult(IssuedSession(token, row.csrf, now, row.expires_at))
+
+
+def _count_failure(session, rows, keys, limits: LoginLimits, now) -> datetime | None:
+    """Count a failure against every key; returns the lock's end if this one locked it."""
+    locked_until = None
+    for key, maximum in keys.items():
+        row = rows.get(key)
+        if row is None:
+            row = LoginThrottle(key=key, failures=0, window_start=now)
+            session.add(row)
+        elif row.window_start + limits.lock < now:  # an old window: start counting again
+            row.failures, row.window_start, row.locked_until = 0, now, None
+        row.failures += 1
+        if row.failures >= maximum:
+            row.locked_until = now + limits.lock
+            locked_until = row.locked_until
+    session.flush()
+    return locked_until
 
 
 def principal_for_bearer(session: Session, token: str) -> Principal | None:
-    """The user of a live session token, or None."""
+    """The user of a live bearer session token, or None."""
     if not tokens.is_well_formed(token):
         return None
     user = session.scalar(
         select(User)
         .join(WebSession, WebSession.actor_id == User.actor_id)
         .where(
-            WebSession.token_sha256 == tokens.token_sha256(token), WebSession.expires_at > utcnow()
+            WebSession.token_sha256 == tokens.token_sha256(token),
+            WebSession.kind == "bearer",
+            WebSession.expires_at > utcnow(),
         )
     )
     return users.principal_for_user(session, user) if user is not None else None
 
 
+def find_cookie_session(
+    session: Session, token: str, idle: timedelta, now: datetime | None = None
+) -> CookieSession | None:
+    """The live cookie session of ``token`` (not expired, not idle too long), or None.
+
+    Marks it seen (at most once a minute, to keep page views cheap).
+    """
+    if not tokens.is_well_formed(token):
+        return None
+    now = now or utcnow()
+    row = session.scalar(
+        select(WebSession).where(
+            WebSession.token_sha256 == tokens.token_sha256(token),
+            WebSession.kind == "cookie",
+            WebSession.expires_at > now,
+        )
+    )
+    if row is None or (row.last_seen_at is not None and row.last_seen_at + idle <= now):
+        return None
+    user = session.get(User, row.actor_id)
+    if user is None or users.is_deleted(session, user):
+        return None
+    if row.last_seen_at is None or row.last_seen_at + TOUCH_EVERY < now:
+        row.last_seen_at = now
+    return CookieSession(row.id, users.principal_for_user(session, user), row.csrf)
+
+
 def end_session(session: Session, token: str) -> None:
     session.execute(delete(WebSession).where(WebSession.token_sha256 == tokens.token_sha256(token)))
+
+
+def end_all_sessions(session: Session, actor_id: int, by_actor_id: int | None) -> int:
+    """Log an actor out everywhere (every cookie and bearer session); audited."""
+    result = session.execute(delete(WebSession).where(WebSession.actor_id == actor_id))
+    audit.record(session, by_actor_id, "user.session.end_all", "actor", actor_id)
+    return result.rowcount or 0

@@ -77,3 +77,8 @@ def principal_for_user(session: Session, user: User) -> Principal:
         )
     ).all()
     return Principal(user.actor_id, "user", user.email, frozenset((r, p) for r, p in roles))
+
+
+def is_deleted(session: Session, user: User) -> bool:
+    actor = session.get(Actor, user.actor_id)
+    return actor is None or actor.deleted_at is not None

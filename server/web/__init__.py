@@ -1,0 +1,139 @@
+"""The web UI blueprint: server-rendered pages for supervisors and managers, Vietnamese by
+default and English (Flask-Babel), a cookie session with CSRF tokens, HTML error pages with a
+translated sentence. Pages live in auth.py, dashboard.py, submissions.py, publishing.py and
+people.py; HTML form input is read in inputs.py."""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from server.auth.permissions import ANONYMOUS, can
+from server.db import get_db
+from server.errors import Problem
+from server.extension import get_settings, login_limits
+from server.services import sessions
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static")
+COOKIE = "dh_session"
+SECURE_COOKIE = "__Host-dh_session"  # over HTTPS: Secure, Path=/, no Domain (a host-only cookie)
+LANG_COOKIE = "dh_lang"
+LANGUAGES = ("vi", "en")
+#: Pages anyone may open: logging in, choosing a language, static files.
+OPEN = {"web.log_in", "web.set_language", "web.static", "web.vendor"}
+
+
+def session_cookie_name() -> str:
+    return SECURE_COOKIE if is_secure() else COOKIE
+
+
+def is_secure() -> bool:
+    return request.scheme == "https" or request.headers.get("X-Forwarded-Proto", "") == "https"
+
+
+def select_locale() -> str:
+    """The language chosen with the switcher (a cookie), Vietnamese otherwise."""
+    chosen = request.cookies.get(LANG_COOKIE, "") if request else ""
+    return chosen if chosen in LANGUAGES else "vi"
+
+
+@bp.before_request
+def authenticate() -> Response | None:
+    g.principal, g.csrf, g.web_session_id = ANONYMOUS, None, None
+    token = request.cookies.get(session_cookie_name())
+    if token:
+        with get_db().transaction() as session:
+            found = sessions.find_cookie_session(session, token, login_limits(get_settings()).idle)
+        if found is not None:
+            g.principal, g.csrf, g.web_session_id = found.principal, found.csrf, found.id
+    if request.endpoint in OPEN:
+        return None
+    if g.principal.is_anonymous:
+        return redirect(url_for("web.log_in", next=safe_next(request.full_path)))
+    if request.method == "POST" and not is_valid_csrf(request.form.get("csrf_token")):
+        return render_error(400, _("This page had expired. Go back, reload it and try again."))
+    return None
+
+
+def is_valid_csrf(sent: str | None) -> bool:
+    return bool(g.csrf and sent and hmac.compare_digest(sent.encode(), g.csrf.encode()))
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never //host or a scheme), to follow after logging in."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target.rstrip("?") or "/"
+
+
+@bp.app_context_processor
+def page_globals() -> dict:
+    principal = g.get("principal", ANONYMOUS)
+    return {
+        "principal": principal,
+        "csrf_token": g.get("csrf"),
+        "can": lambda verb, project_id=None: can(principal, verb, project_id),
+        "languages": LANGUAGES,
+        "current_locale": str(get_locale() or "vi"),
+        "map_tile_url": get_settings().map_tile_url,
+        "done_messages": {
+            "reviewed": _("The review is saved."),
+            "commented": _("The comment is added."),
+            "retried": _("The delivery will be tried again in a moment."),
+            "published": _("The form is published. Phones receive it at their next update."),
+            "revoked": _("The phone's access is revoked."),
+        },
+        "review_names": {
+            "received": _("Received, not reviewed"),
+            "hasIssues": _("Has issues"),
+            "edited": _("Edited"),
+            "approved": _("Approved"),
+            "rejected": _("Rejected"),
+        },
+    }
+
+
+@bp.app_template_filter("numberformat")
+def numberformat(value) -> str:
+    return format_decimal(value)
+
+
+_SENTENCES = {
+    400: lambda: _("The request could not be understood."),
+    401: lambda: _("Please log in."),
+    403: lambda: _("You do not have permission to see or do this."),
+    404: lambda: _("This page does not exist, or you may not see it."),
+    405: lambda: _("This page cannot be used this way."),
+    409: lambda: _("This conflicts with what is already stored."),
+    413: lambda: _("The file is too large."),
+    429: lambda: _("Too many attempts. Wait a few minutes and try again."),
+}
+
+
+def render_error(status: int, sentence: str | None = None, detail: str | None = None) -> Response:
+    if sentence is None:
+        sentence = _SENTENCES.get(status, lambda: _("Something went wrong on the server."))()
+    html = render_template("web/error.html", status=status, sentence=sentence, detail=detail)
+    return Response(html, status=status, content_type="text/html; charset=utf-8")
+
+
+def render_problem(problem: Problem) -> Response:
+    """A service's problem as a page: the translated sentence for its status; the problem's own
+    words (English) only for 400 and 409, where they say what to fix."""
+    detail = problem.message if problem.status in (400, 409) else None
+    return render_error(problem.status, detail=detail)
+
+
+def render_http_error(error: HTTPException) -> Response:
+    return render_error(error.code or 500)
+
+
+bp.register_error_handler(Problem, render_problem)

@@ -1,0 +1,108 @@
+"""HTML form posts and query strings read with marshmallow ("inputs": "forms" means ODK forms)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from server.services.submissions import (
+    DELIVERY_FILTERS,
+    RECEIVED,
+    REVIEW_STATES,
+    SubmissionFilters,
+)
+
+
+class LoginInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    email = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class ReviewInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    review_state = fields.String(required=True, validate=validate.OneOf(REVIEW_STATES))
+    comment = fields.String(load_default="", validate=validate.Length(max=10_000))
+
+
+class CommentInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class AppUserInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    wards = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class FilterInput(Schema):
+    """The submission list's query string; a bad value is ignored, not an error."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    since = fields.Date(load_default=None)
+    until = fields.Date(load_default=None)
+    submitter = fields.Integer(load_default=None, strict=False)
+    ward = fields.String(load_default=None, validate=validate.Length(max=32))
+    review = fields.String(
+        load_default=None, validate=validate.OneOf((*REVIEW_STATES, RECEIVED))
+    )
+    delivery = fields.String(load_default=None, validate=validate.OneOf(DELIVERY_FILTERS))
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    before = fields.Integer(load_default=None, strict=False)
+
+
+def read_form(schema: Schema) -> tuple[dict, dict]:
+    """(data, errors) from request.form; errors is empty when the post is valid."""
+    try:
+        return schema.load(request.form), {}
+    except ValidationError as e:
+        return {}, e.messages
+
+
+def read_filters(timezone: str) -> tuple[SubmissionFilters, dict]:
+    """The list's filters; the values kept for the page. Dates are local days, made UTC."""
+    raw = {k: v for k, v in request.args.items() if v.strip()}
+    kept: dict = {}
+    for name in FilterInput().fields:
+        if name not in raw:
+            continue
+        try:
+            kept[name] = FilterInput().load({name: raw[name]})[name]
+        except ValidationError:
+            continue
+    zone = ZoneInfo(timezone)
+    since = _start_of(kept.get("since"), zone)
+    until = _start_of(kept.get("until"), zone, days=1)
+    filters = SubmissionFilters(
+        since=since,
+        until=until,
+        submitter_id=kept.get("submitter"),
+        ward=kept.get("ward"),
+        review_state=kept.get("review"),
+        delivery=kept.get("delivery"),
+        text=kept.get("q"),
+        before_id=kept.get("before"),
+    )
+    return filters, kept
+
+
+def _start_of(day: date | None, zone: ZoneInfo, days: int = 0) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=days), time.min, tzinfo=zone).astimezone(
+        ZoneInfo("UTC")
+    )
