@@ -10,7 +10,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 import forms
@@ -213,15 +213,16 @@ def list_submissions(
 
 
 def _delivery_clause(state: str):
+    """Submissions whose current version has a delivery in ``state`` (or none at all)."""
     current = (
-        select(SubmissionVersion.id)
-        .where(SubmissionVersion.submission_id == Submission.id, SubmissionVersion.current)
+        select(Delivery.id)
+        .join(SubmissionVersion, SubmissionVersion.id == Delivery.submission_version_id)
+        .where(Delivery.submission_id == Submission.id, SubmissionVersion.current)
         .correlate(Submission)
-        .scalar_subquery()
     )
     if state == "none":
-        return ~exists().where(Delivery.submission_version_id == current)
-    return exists().where(Delivery.submission_version_id == current, Delivery.state == state)
+        return ~current.exists()
+    return current.where(Delivery.state == state).exists()
 
 
 _WORST = {"dead": 0, "pending": 1, "cancelled": 2, "delivered": 3}

@@ -1,0 +1,101 @@
+"""How fast the supervisors' submission list answers with 100,000 submissions in a form.
+
+Stores the submissions through the intake service (as an app user sends them), spreads them
+over 20 wards and three review states, then times the list page as a logged-in supervisor
+sees it (the Flask view, its queries and the template) for the first page, a page deep in
+the list, and each filter. Prints the median of 5 requests per case.
+
+    python -m bench.review_list --count 100000 --db both
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+
+from bench.common import instance, terminate_on_sigterm
+from bench.forward import backlog
+
+CASES = [
+    ("first page", ""),
+    ("deep page", "before={deep}"),
+    ("ward", "ward=W07"),
+    ("review: approved", "review=approved"),
+    ("delivery: pending", "delivery=pending"),
+    ("text search", "q=nguyen+van"),
+    ("dates", "since=2000-01-01&until=2100-01-01"),
+    ("ward + text", "ward=W07&q=nguyen"),
+]
+
+
+def spread(app, count: int) -> None:
+    """Wards and review states over the stored submissions, as weeks of work would leave."""
+    from sqlalchemy import text
+
+    with app.extensions["donghanh"].db.transaction() as session:
+        session.execute(
+            text("UPDATE submissions SET ward = 'W' || lpad(CAST(id % 20 AS TEXT), 2, '0')")
+            if session.get_bind().dialect.name == "postgresql"
+            else text("UPDATE submissions SET ward = 'W' || printf('%02d', id % 20)")
+        )
+        session.execute(text("UPDATE submissions SET review_state = 'approved' WHERE id % 3 = 0"))
+        session.execute(text("UPDATE submissions SET review_state = 'rejected' WHERE id % 7 = 0"))
+
+
+def log_in(app):
+    from server.services import users
+
+    with app.extensions["donghanh"].db.transaction() as session:
+        users.create_user(
+            session, None, "sup@bench.org", "bench password 1", "donghanh", "supervisor", 1
+        )
+    client = app.test_client()
+    page = client.get("/login")
+    nonce = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    client.post(
+        "/login",
+        data={"csrf_token": nonce, "email": "sup@bench.org", "password": "bench password 1"},
+    )
+    return client
+
+
+def run(kind: str, count: int) -> list[str]:
+    with instance(kind) as (_env, app, issued):
+        started = time.perf_counter()
+        backlog(app, issued, count)
+        spread(app, count)
+        stored = time.perf_counter() - started
+        client = log_in(app)
+        base = "/projects/1/forms/bench/submissions"
+        lines = [f"{kind}: {count} submissions stored in {stored:.0f} s"]
+        for name, query in CASES:
+            url = f"{base}?{query.format(deep=count // 50)}"
+            times = []
+            for _ in range(5):
+                started = time.perf_counter()
+                response = client.get(url)
+                times.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    raise SystemExit(f"{kind} {name}: HTTP {response.status_code}")
+            matches = re.search(r'id="count">([^<]+)<', response.text).group(1)
+            lines.append(f"  {name:18} {statistics.median(times):7.1f} ms  ({matches.strip()})")
+        return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--count", type=int, default=100_000)
+    args = parser.parse_args()
+    terminate_on_sigterm()
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    for kind in kinds:
+        print("\n".join(run(kind, args.count)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
