@@ -212,7 +212,8 @@ users_group = AppGroup("users", help="Web users.")
     "--role", type=click.Choice(["admin", "manager", "supervisor", "viewer", "collector"])
 )
 @click.option("--project", "project_id", type=int, default=None)
-def users_create(email: str, role: str | None, project_id: int | None) -> None:
+@click.option("--ward", "wards", multiple=True, help="Limit the role to this ward (repeatable).")
+def users_create(email: str, role: str | None, project_id: int | None, wards) -> None:
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -220,7 +221,14 @@ def users_create(email: str, role: str | None, project_id: int | None) -> None:
     try:
         with get_db().transaction() as session:
             users.create_user(
-                session, None, email, password, get_settings().digest_realm, role, project_id
+                session,
+                None,
+                email,
+                password,
+                get_settings().digest_realm,
+                role,
+                project_id,
+                list(wards),
             )
     except (Problem, WeakPassword) as e:
         raise click.ClickException(getattr(e, "message", str(e))) from None

@@ -175,10 +175,11 @@ def make_user(db, settings):
         password: str = "correct horse battery",
         role: str | None = "collector",
         project_id: int | None = None,
+        wards: tuple[str, ...] = (),
     ):
         with db.transaction() as session:
             return users.create_user(
-                session, None, email, password, settings.digest_realm, role, project_id
+                session, None, email, password, settings.digest_realm, role, project_id, wards
             )
 
     return make

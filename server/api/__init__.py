@@ -7,13 +7,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
 
+from server.auth import routes
 from server.auth.current import resolve_principal
 from server.db import get_db
 from server.errors import AuthenticationFailed, Problem
 from server.extension import get_settings
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
-OPEN = {"api.create_session"}
 
 
 @bp.before_request
@@ -21,8 +21,9 @@ def authenticate() -> None:
     settings = get_settings()
     with get_db().transaction(write=False) as session:
         g.principal = resolve_principal(session, settings.secret_key, settings.digest_realm)
-    if g.principal.is_anonymous and request.endpoint not in OPEN:
+    if g.principal.is_anonymous and not routes.is_open(request.endpoint):
         raise AuthenticationFailed("Authentication is required.")
+    routes.enforce(g.principal, request.endpoint, request.view_args or {})
 
 
 def render_problem(problem: Problem) -> Response:

@@ -25,10 +25,14 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "app_user.list",
             "draft.read",
             "draft.submit",
+            "entity.read",
+            "entity.update",
         }
     ),
-    "supervisor": frozenset({"project.read", "form.read", "submission.read", "submission.update"}),
-    "viewer": frozenset({"project.read", "form.read", "submission.read"}),
+    "supervisor": frozenset(
+        {"project.read", "form.read", "submission.read", "submission.update", "entity.read"}
+    ),
+    "viewer": frozenset({"project.read", "form.read", "submission.read", "entity.read"}),
     "collector": frozenset(
         {"project.read", "form.read", "submission.create", "draft.read", "draft.submit"}
     ),
@@ -46,6 +50,8 @@ class Principal:
     display_name: str = ""
     roles: frozenset[tuple[str, int | None]] = field(default_factory=frozenset)
     draft_form: str | None = None  # the one form a draft test token reaches
+    #: Roles held only for some wards of a project: (role, project_id, ward code).
+    ward_roles: frozenset[tuple[str, int, str]] = field(default_factory=frozenset)
 
     @property
     def is_anonymous(self) -> bool:
@@ -57,15 +63,35 @@ ANONYMOUS = Principal(None, "anonymous")
 SYSTEM = Principal(None, "system", "command line", frozenset({("admin", None)}))
 
 
+def _grants(role: str, verb: str) -> bool:
+    verbs = ROLE_VERBS.get(role, frozenset())
+    return "*" in verbs or verb in verbs
+
+
 def can(principal: Principal, verb: str, project_id: int | None = None) -> bool:
-    """True if one of the principal's roles grants ``verb`` site-wide or in ``project_id``."""
+    """True if one of the principal's roles grants ``verb`` site-wide or in ``project_id``
+    (a role held for some wards counts here; ``ward_scope`` then narrows the records)."""
     for role, scope in principal.roles:
         if scope is not None and scope != project_id:
             continue
-        verbs = ROLE_VERBS.get(role, frozenset())
-        if "*" in verbs or verb in verbs:
+        if _grants(role, verb):
             return True
-    return False
+    return any(
+        project == project_id and _grants(role, verb) for role, project, _ in principal.ward_roles
+    )
+
+
+def ward_scope(principal: Principal, verb: str, project_id: int | None) -> frozenset[str] | None:
+    """The wards whose records ``verb`` reaches in the project: None means every ward (and
+    records with no ward); a set means only those wards (empty: none)."""
+    for role, scope in principal.roles:
+        if (scope is None or scope == project_id) and _grants(role, verb):
+            return None
+    return frozenset(
+        ward
+        for role, project, ward in principal.ward_roles
+        if project == project_id and _grants(role, verb)
+    )
 
 
 def require(

@@ -46,15 +46,17 @@ class AppUser(Base):
 
 
 class RoleAssignment(Base):
-    """A role held by an actor, site-wide (project_id NULL) or in one project."""
+    """A role held by an actor, site-wide (project_id NULL), in one project, or in one ward of
+    a project (``ward``: a supervisor of one commune sees only that commune's records)."""
 
     __tablename__ = "role_assignments"
-    __table_args__ = (UniqueConstraint("actor_id", "role", "project_id"),)
+    __table_args__ = (UniqueConstraint("actor_id", "role", "project_id", "ward"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), index=True)
     role: Mapped[str] = mapped_column(String(32))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    ward: Mapped[str | None] = mapped_column(String(32))
 
 
 class WebSession(Base):

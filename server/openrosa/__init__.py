@@ -11,7 +11,7 @@ import time
 from flask import Blueprint, Response, g, request
 from werkzeug.http import http_date
 
-from server.auth import digest
+from server.auth import digest, routes
 from server.auth.current import StaleNonce, resolve_principal
 from server.db import get_db
 from server.errors import AuthenticationFailed, BadOpenRosaVersion, Problem
@@ -44,6 +44,7 @@ def authenticate() -> None:
         g.principal = resolve_principal(session, settings.secret_key, settings.digest_realm)
     if g.principal.is_anonymous:
         raise AuthenticationFailed("Authentication is required.")
+    routes.enforce(g.principal, request.endpoint, request.view_args or {})
 
 
 @bp.after_request

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 import forms
 from forms.xml import local
-from server.auth.permissions import Principal, require
+from server.auth.permissions import Principal, require, ward_scope
 from server.errors import NotFound
 from server.models.entities import AppUserWard, Dataset, DatasetProperty, Entity, EntityVersion
 from server.models.forms import FormAttachment
@@ -309,10 +309,14 @@ def delete_entity(session: Session, principal: Principal, dataset: Dataset, enti
     )
 
 
-def wards_of(session: Session, principal: Principal) -> list[str] | None:
-    """The wards whose entities this principal's phone receives; None means all (web users)."""
+def wards_of(
+    session: Session, principal: Principal, project_id: int | None = None
+) -> list[str] | None:
+    """The wards whose entities this principal may hold: a phone's wards, or a web user's
+    ward-scoped roles in ``project_id``; None means all."""
     if principal.kind != "field_key":
-        return None
+        wards = ward_scope(principal, "entity.read", project_id)
+        return None if wards is None else sorted(wards)
     return sorted(
         session.scalars(select(AppUserWard.ward).where(AppUserWard.actor_id == principal.actor_id))
     )
@@ -322,7 +326,7 @@ def visible_entities(
     session: Session, principal: Principal, dataset: Dataset, include_deleted: bool = False
 ) -> Iterator[Entity]:
     """Entities of a dataset this principal may have on a device, in creation order."""
-    wards = wards_of(session, principal)
+    wards = wards_of(session, principal, dataset.project_id)
     query = select(Entity).where(Entity.dataset_id == dataset.id).order_by(Entity.id)
     if not include_deleted:
         query = query.where(Entity.deleted_at.is_(None))
@@ -334,7 +338,8 @@ def visible_entities(
 def openrosa_hash(session: Session, principal: Principal, dataset: Dataset) -> str:
     """Changes when the list changes or the principal's wards change (Central hashes the time
     of the last change; we add the scope, since two phones may see different rows)."""
-    state = {"latestChange": dataset.changed_at.isoformat(), "wards": wards_of(session, principal)}
+    wards = wards_of(session, principal, dataset.project_id)
+    state = {"latestChange": dataset.changed_at.isoformat(), "wards": wards}
     return hashlib.md5(
         json.dumps(state, sort_keys=True).encode(), usedforsecurity=False
     ).hexdigest()
@@ -393,7 +398,7 @@ def integrity(
             for e in visible_entities(session, principal, dataset, include_deleted=True)
         ]
     wanted = [i.strip().lower().removeprefix("uuid:") for i in ids]
-    wards = wards_of(session, principal)
+    wards = wards_of(session, principal, project_id)
     found = session.scalars(
         select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid.in_(wanted))
     ).all()

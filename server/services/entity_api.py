@@ -81,7 +81,7 @@ def create_entities(
     session: Session, principal: Principal, project_id: int, name: str, items: list[dict]
 ) -> list[Entity]:
     """Create one or many entities: {uuid?, label, data}; unknown properties are refused."""
-    require(principal, "submission.update", project_id)
+    require(principal, "entity.update", project_id)
     dataset = get_dataset(session, principal, project_id, name)
     known = set(entities.properties_of(session, dataset.id))
     created = []
@@ -118,7 +118,7 @@ def get_entity(
         )
     )
     if entity is None or not entities.in_scope(
-        entity, dataset, entities.wards_of(session, principal)
+        entity, dataset, entities.wards_of(session, principal, project_id)
     ):
         raise NotFound(f"Could not find the entity {entity_id}.")
     return dataset, entity
@@ -135,7 +135,7 @@ def update_entity(
     force: bool,
 ) -> Entity:
     """PATCH: needs ?baseVersion= equal to the current version, or ?force=true."""
-    require(principal, "submission.update", project_id)
+    require(principal, "entity.update", project_id)
     dataset, entity = get_entity(session, principal, project_id, name, entity_id)
     if not force:
         if base_version is None:
@@ -157,7 +157,7 @@ def update_entity(
 def delete_entity(
     session: Session, principal: Principal, project_id: int, name: str, entity_id: str
 ) -> None:
-    require(principal, "submission.update", project_id)
+    require(principal, "entity.update", project_id)
     dataset, entity = get_entity(session, principal, project_id, name, entity_id)
     entities.delete_entity(session, principal, dataset, entity)
 

@@ -14,6 +14,7 @@ from server.models.submissions import REVIEW_STATES, Submission, SubmissionVersi
 from server.models.types import utcnow
 from server.services import audit, deliveries, entities
 from server.services import forms as form_service
+from server.services.submissions import check_scope
 
 
 def set_review_state(
@@ -42,6 +43,7 @@ def set_review_state(
     if row is None:
         raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
     submission, form = row
+    check_scope(principal, "submission.update", project_id, submission.ward)
     previous = submission.review_state
     submission.review_state = state
     submission.updated_at = utcnow()

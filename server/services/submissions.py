@@ -17,7 +17,7 @@ import forms
 from forms import answers
 from forms.xform import Field, FormSchema
 from forms.xml import local
-from server.auth.permissions import Principal, require
+from server.auth.permissions import Principal, require, ward_scope
 from server.blobs import BlobStore
 from server.errors import MissingParameter, NotFound
 from server.models.actors import Actor
@@ -65,6 +65,9 @@ def get_attachment(
             SubmissionAttachment.name == name,
         )
     )
+    scope = in_scope_clause(principal, "submission.read", project_id)
+    if scope is not None:
+        query = query.where(scope)
     if version_id is None:
         query = query.where(SubmissionVersion.current)
     else:
@@ -136,6 +139,19 @@ def _form_or_404(session: Session, project_id: int, xml_form_id: str) -> Form:
     return form
 
 
+def in_scope_clause(principal: Principal, verb: str, project_id: int):
+    """A WHERE clause keeping the submissions of the caller's wards, or None (every ward)."""
+    wards = ward_scope(principal, verb, project_id)
+    return None if wards is None else Submission.ward.in_(sorted(wards))
+
+
+def check_scope(principal: Principal, verb: str, project_id: int, ward: str | None) -> None:
+    """NotFound (not 403: the record's existence is not told) outside the caller's wards."""
+    wards = ward_scope(principal, verb, project_id)
+    if wards is not None and ward not in wards:
+        raise NotFound("Could not find this submission.")
+
+
 def list_submissions(
     session: Session,
     principal: Principal,
@@ -155,6 +171,9 @@ def list_submissions(
         Submission.draft.is_(False),
         Submission.deleted_at.is_(None),
     ]
+    scope = in_scope_clause(principal, "submission.read", project_id)
+    if scope is not None:
+        where.append(scope)
     if filters.since is not None:
         where.append(Submission.created_at >= filters.since)
     if filters.until is not None:
@@ -256,20 +275,18 @@ def filter_options(
     """Who has submitted to the form and which wards its submissions name (with labels)."""
     require(principal, "submission.read", project_id)
     form = _form_or_404(session, project_id, xml_form_id)
+    mine = [Submission.form_id == form.id, Submission.draft.is_(False)]
+    scope = in_scope_clause(principal, "submission.read", project_id)
+    if scope is not None:
+        mine.append(scope)
     submitters = session.execute(
         select(Actor.id, Actor.display_name)
-        .where(
-            Actor.id.in_(
-                select(Submission.submitter_id).where(
-                    Submission.form_id == form.id, Submission.draft.is_(False)
-                )
-            )
-        )
+        .where(Actor.id.in_(select(Submission.submitter_id).where(*mine)))
         .order_by(Actor.display_name)
     ).all()
     codes = session.scalars(
         select(Submission.ward)
-        .where(Submission.form_id == form.id, Submission.ward.is_not(None))
+        .where(*mine, Submission.ward.is_not(None))
         .distinct()
         .order_by(Submission.ward)
     ).all()
@@ -417,6 +434,7 @@ def get_submission_detail(
     )
     if submission is None:
         raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
+    check_scope(principal, "submission.read", project_id, submission.ward)
     names = dict(session.execute(select(Actor.id, Actor.display_name)).all())
     versions = session.scalars(
         select(SubmissionVersion)
@@ -715,16 +733,9 @@ def add_comment(
     body = body.strip()
     if not body or len(body) > 10_000:
         raise MissingParameter("A comment must have between 1 and 10,000 characters.")
-    form = _form_or_404(session, project_id, xml_form_id)
-    submission_id = session.scalar(
-        select(Submission.id).where(
-            Submission.form_id == form.id,
-            Submission.instance_id == instance_id,
-            Submission.deleted_at.is_(None),
-        )
+    submission_id = get_submission_id(
+        session, principal, project_id, xml_form_id, instance_id, "submission.update"
     )
-    if submission_id is None:
-        raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
     session.add(
         SubmissionComment(submission_id=submission_id, actor_id=principal.actor_id, body=body)
     )
@@ -745,6 +756,7 @@ def counts_by_form(
 ) -> dict[str, FormCounts]:
     """Per form of the project: submissions, how many await review, the latest one's time."""
     require(principal, "submission.read", project_id)
+    scope = in_scope_clause(principal, "submission.read", project_id)
     rows = session.execute(
         select(
             Form.xml_form_id,
@@ -757,6 +769,7 @@ def counts_by_form(
             Form.project_id == project_id,
             Submission.draft.is_(False),
             Submission.deleted_at.is_(None),
+            *([scope] if scope is not None else []),
         )
         .group_by(Form.xml_form_id)
     ).all()
@@ -771,18 +784,24 @@ def counts_by_form(
 
 
 def get_submission_id(
-    session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    instance_id: str,
+    verb: str = "submission.read",
 ) -> int:
-    """The id of a live submission the caller may read; raise NotFound."""
-    require(principal, "submission.read", project_id)
+    """The id of a live submission the caller may ``verb`` (in its wards); raise NotFound."""
+    require(principal, verb, project_id)
     form = _form_or_404(session, project_id, xml_form_id)
-    submission_id = session.scalar(
-        select(Submission.id).where(
+    row = session.execute(
+        select(Submission.id, Submission.ward).where(
             Submission.form_id == form.id,
             Submission.instance_id == instance_id,
             Submission.deleted_at.is_(None),
         )
-    )
-    if submission_id is None:
+    ).first()
+    if row is None:
         raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
-    return submission_id
+    check_scope(principal, verb, project_id, row.ward)
+    return row.id

@@ -21,6 +21,7 @@ def create_user(
     realm: str,
     role: str | None = None,
     project_id: int | None = None,
+    wards: list[str] | tuple[str, ...] = (),
 ) -> User:
     """Create a web user; raise AlreadyExists, MissingParameter or passwords.WeakPassword."""
     email = email.strip().lower()
@@ -44,13 +45,75 @@ def create_user(
         digest_ha1=passwords.digest_ha1(email, realm, password),
     )
     session.add(user)
+    session.flush()
+    audit.record(session, actor_id, "user.create", "actor", actor.id, {"email": email})
     if role:
-        session.add(RoleAssignment(actor_id=actor.id, role=role, project_id=project_id))
+        assign_role(session, actor_id, actor.id, role, project_id, wards)
+    return user
+
+
+def assign_role(
+    session: Session,
+    by_actor_id: int | None,
+    actor_id: int,
+    role: str,
+    project_id: int | None,
+    wards: list[str] | tuple[str, ...] = (),
+) -> None:
+    """Give a role site-wide, in a project, or (with ``wards``) in some wards of a project."""
+    if role not in ROLE_VERBS or role == "draft_tester":
+        raise MissingParameter(f"Unknown role '{role}'.")
+    wards = sorted({w.strip() for w in wards if w.strip()})
+    if wards and project_id is None:
+        raise MissingParameter("A role limited to wards must name its project.")
+    if project_id is not None:
+        get_project(session, project_id)
+    for ward in wards or [None]:
+        exists = session.scalar(
+            select(RoleAssignment.id).where(
+                RoleAssignment.actor_id == actor_id,
+                RoleAssignment.role == role,
+                RoleAssignment.project_id.is_(None)
+                if project_id is None
+                else RoleAssignment.project_id == project_id,
+                RoleAssignment.ward.is_(None) if ward is None else RoleAssignment.ward == ward,
+            )
+        )
+        if exists is None:
+            session.add(
+                RoleAssignment(actor_id=actor_id, role=role, project_id=project_id, ward=ward)
+            )
     session.flush()
     audit.record(
-        session, actor_id, "user.create", "actor", actor.id, {"role": role, "projectId": project_id}
+        session,
+        by_actor_id,
+        "user.role.assign",
+        "actor",
+        actor_id,
+        {"role": role, "projectId": project_id, "wards": wards},
     )
-    return user
+
+
+def remove_roles(session: Session, by_actor_id: int | None, actor_id: int, project_id: int | None):
+    """Take every role the actor holds in a project (or site-wide when None) away; audited."""
+    rows = session.scalars(
+        select(RoleAssignment).where(
+            RoleAssignment.actor_id == actor_id,
+            RoleAssignment.project_id.is_(None)
+            if project_id is None
+            else RoleAssignment.project_id == project_id,
+        )
+    ).all()
+    for row in rows:
+        session.delete(row)
+    audit.record(
+        session,
+        by_actor_id,
+        "user.role.remove",
+        "actor",
+        actor_id,
+        {"projectId": project_id, "roles": sorted({r.role for r in rows})},
+    )
 
 
 def count_admins(session: Session) -> int:
@@ -72,11 +135,17 @@ def find_user(session: Session, email: str) -> User | None:
 
 def principal_for_user(session: Session, user: User) -> Principal:
     roles = session.execute(
-        select(RoleAssignment.role, RoleAssignment.project_id).where(
+        select(RoleAssignment.role, RoleAssignment.project_id, RoleAssignment.ward).where(
             RoleAssignment.actor_id == user.actor_id
         )
     ).all()
-    return Principal(user.actor_id, "user", user.email, frozenset((r, p) for r, p in roles))
+    return Principal(
+        user.actor_id,
+        "user",
+        user.email,
+        frozenset((r, p) for r, p, w in roles if w is None),
+        ward_roles=frozenset((r, p, w) for r, p, w in roles if w is not None and p is not None),
+    )
 
 
 def is_deleted(session: Session, user: User) -> bool:

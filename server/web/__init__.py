@@ -13,6 +13,7 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from server.auth import routes
 from server.auth.permissions import ANONYMOUS, can
 from server.db import get_db
 from server.errors import Problem
@@ -24,8 +25,6 @@ COOKIE = "dh_session"
 SECURE_COOKIE = "__Host-dh_session"  # over HTTPS: Secure, Path=/, no Domain (a host-only cookie)
 LANG_COOKIE = "dh_lang"
 LANGUAGES = ("vi", "en")
-#: Pages anyone may open: logging in, choosing a language, static files.
-OPEN = {"web.log_in", "web.set_language", "web.static", "web.vendor"}
 
 
 def session_cookie_name() -> str:
@@ -51,10 +50,11 @@ def authenticate() -> Response | None:
             found = sessions.find_cookie_session(session, token, login_limits(get_settings()).idle)
         if found is not None:
             g.principal, g.csrf, g.web_session_id = found.principal, found.csrf, found.id
-    if request.endpoint in OPEN:
+    if routes.is_open(request.endpoint):  # logging in, the language switcher, static files
         return None
     if g.principal.is_anonymous:
         return redirect(url_for("web.log_in", next=safe_next(request.full_path)))
+    routes.enforce(g.principal, request.endpoint, request.view_args or {})
     if request.method == "POST" and not is_valid_csrf(request.form.get("csrf_token")):
         return render_error(400, _("This page had expired. Go back, reload it and try again."))
     return None

@@ -126,7 +126,7 @@ def retry_delivery(
 ) -> Response:
     with get_db().transaction() as session:
         submission_id = submissions.get_submission_id(
-            session, g.principal, project_id, xml_form_id, instance_id
+            session, g.principal, project_id, xml_form_id, instance_id, "submission.update"
         )
         deliveries.retry_for_submission(
             session, g.principal, project_id, submission_id, delivery_id

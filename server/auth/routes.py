@@ -1,0 +1,113 @@
+"""The one place where every route of the app declares what it needs, checked by each
+blueprint right after it has resolved the caller (a route missing here is refused).
+
+Values: a verb of permissions.ROLE_VERBS (checked in the route's project, or site-wide when
+the URL names no project), OPEN (anyone), SIGNED_IN (any caller who is logged in), or
+LOOPBACK (only from this machine). tests/auth/test_permission_matrix.py walks the URL map,
+so that a new route cannot be forgotten, and tries every route with every role and scope.
+"""
+
+from __future__ import annotations
+
+from server.auth.permissions import Principal, require
+from server.errors import InsufficientRights
+
+OPEN = "open"
+SIGNED_IN = "signed-in"
+LOOPBACK = "loopback"
+
+PERMISSIONS: dict[str, str] = {
+    # --- OpenRosa: what ODK Collect calls ------------------------------------------------
+    "openrosa.form_list": "form.read",
+    "openrosa.form_xml": "form.read",
+    "openrosa.manifest": "form.read",
+    "openrosa.form_attachment": "form.read",
+    "openrosa.integrity": "form.read",  # entity lists: filtered by the app user's wards
+    "openrosa.submission_preflight": "submission.create",
+    "openrosa.post_submission": "submission.create",
+    "openrosa.draft_form_list": "draft.read",
+    "openrosa.draft_xml": "draft.read",
+    "openrosa.draft_manifest": "draft.read",
+    "openrosa.draft_attachment": "draft.read",
+    "openrosa.draft_submission_preflight": "draft.submit",
+    "openrosa.post_draft_submission": "draft.submit",
+    # --- REST API (Central's shapes) ---------------------------------------------------
+    "api.create_session": OPEN,
+    "api.end_session": SIGNED_IN,
+    "api.current_user": SIGNED_IN,
+    "api.list_forms": "form.read",
+    "api.get_form": "form.read",
+    "api.create_form": "form.create",
+    "api.update_form": "form.update",
+    "api.list_versions": "form.read",
+    "api.version_xml": "form.read",
+    "api.version_xlsform": "form.read",
+    "api.list_attachments": "form.read",
+    "api.create_draft": "form.update",
+    "api.get_draft": "draft.read",
+    "api.delete_draft": "form.update",
+    "api.publish_draft": "form.update",
+    "api.list_draft_attachments": "draft.read",
+    "api.upload_draft_attachment": "form.update",
+    "api.review_submission": "submission.update",
+    "api.submission_attachment": "submission.read",
+    "api.version_attachment": "submission.read",
+    "api.list_datasets": "form.read",
+    "api.get_dataset": "form.read",
+    "api.create_dataset": "form.create",
+    "api.add_property": "form.update",
+    "api.list_entities": "entity.read",
+    "api.get_entity": "entity.read",
+    "api.create_entities": "entity.update",
+    "api.update_entity": "entity.update",
+    "api.delete_entity": "entity.update",
+    "api.list_deliveries": "delivery.read",
+    "api.delivery_stats": "delivery.read",
+    "api.retry_delivery": "delivery.retry",
+    "api.retry_all_dead": "delivery.retry",
+    "metrics.metrics": LOOPBACK,
+    # --- Web UI ------------------------------------------------------------------------
+    "web.static": OPEN,
+    "web.vendor": OPEN,
+    "web.log_in": OPEN,
+    "web.set_language": OPEN,
+    "web.log_out": SIGNED_IN,
+    "web.log_out_everywhere": SIGNED_IN,
+    "web.home": SIGNED_IN,
+    "web.show_project": "project.read",
+    "web.list_submissions": "submission.read",
+    "web.show_submission": "submission.read",
+    "web.submission_attachment": "submission.read",
+    "web.review_submission": "submission.update",
+    "web.comment_submission": "submission.update",
+    "web.retry_delivery": "submission.update",
+    "web.upload_form": "form.create",
+    "web.show_form": "form.update",
+    "web.upload_draft": "form.update",
+    "web.publish_draft": "form.update",
+    "web.delete_draft": "form.update",
+    "web.list_app_users": "app_user.list",
+    "web.create_app_user": "app_user.create",
+    "web.revoke_app_user": "app_user.revoke",
+}
+
+
+def is_open(endpoint: str | None) -> bool:
+    return PERMISSIONS.get(endpoint or "") == OPEN
+
+
+def enforce(principal: Principal, endpoint: str | None, view_args: dict) -> None:
+    """Refuse the request unless ``principal`` holds what ``endpoint`` declares.
+
+    Raises InsufficientRights; an endpoint with no declaration is refused too (fail closed).
+    """
+    needed = PERMISSIONS.get(endpoint or "")
+    if needed is None:
+        raise InsufficientRights("This route declares no permission; it is refused.")
+    if needed in (OPEN, LOOPBACK):
+        return
+    if principal.is_anonymous:
+        raise InsufficientRights()
+    if needed == SIGNED_IN:
+        return
+    require(principal, needed, view_args.get("project_id"), view_args.get("xml_form_id"))
