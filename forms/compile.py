@@ -3,10 +3,12 @@ when java exists."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +62,8 @@ def compile_xlsform(
     suffix = Path(filename or "form.xlsx").suffix.lower()
     if suffix not in SUPPORTED:
         raise FormError(f"Unsupported file type '{suffix}': use one of {', '.join(SUPPORTED)}.")
+    if suffix == ".xlsx":
+        check_xlsx_archive(data)
     stem = fallback_form_id or Path(filename or "form").stem
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", stem):
         stem = "data"
@@ -82,6 +86,44 @@ def compile_xlsform(
         validated=validate,
         itemsets_csv=result.itemsets,
     )
+
+
+#: The largest form definition accepted (an upload of XLSForm or XForm, web or API).
+MAX_FORM_BYTES = 10_000_000
+#: An XLSForm of the program is < 1 MB unpacked; these stop a "zip bomb" before openpyxl
+#: unpacks it (the declared sizes are not trusted: every member is inflated and counted).
+MAX_XLSX_MEMBERS = 500
+MAX_XLSX_UNPACKED = 50_000_000
+MAX_XLSX_RATIO = 200
+
+
+def check_xlsx_archive(data: bytes) -> None:
+    """Refuse an .xlsx that is not a zip, has too many parts, or unpacks too large."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise FormError("The file is not an .xlsx workbook (not a valid zip archive).") from None
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise FormError(f"The workbook has {len(members)} parts; at most {MAX_XLSX_MEMBERS}.")
+    total = 0
+    with archive:
+        for member in members:
+            budget = min(
+                MAX_XLSX_UNPACKED - total, max(member.compress_size, 1) * MAX_XLSX_RATIO + 65_536
+            )
+            try:
+                with archive.open(member) as part:
+                    while chunk := part.read(65_536):
+                        total += len(chunk)
+                        budget -= len(chunk)
+                        if budget < 0:
+                            raise FormError(
+                                "The workbook unpacks to far more than a form needs "
+                                "(a damaged or hostile file); it was not read."
+                            )
+            except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, OSError) as e:
+                raise FormError(f"The workbook is damaged: {e}") from None
 
 
 def _form_error(e: PyXFormError) -> FormError:

@@ -31,12 +31,14 @@ VIEW_MODULES = (
     "server.api.deliveries",
     "server.api.forms",
     "server.api.entities",
+    "server.api.audits",
     "server.web.auth",
     "server.web.assets",
     "server.web.dashboard",
     "server.web.submissions",
     "server.web.publishing",
     "server.web.people",
+    "server.web.audits",
 )
 
 

@@ -17,6 +17,7 @@ from server.app import create_app
 from server.auth.permissions import SYSTEM
 from server.db import Base
 from server.migrate import upgrade
+from server.models import audits
 from server.services import app_users, projects, users
 from server.services import forms as form_service
 from server.settings import Settings
@@ -82,8 +83,12 @@ def empty_all_tables(db) -> None:
             conn.exec_driver_sql(
                 "UPDATE forms SET current_version_id = NULL, draft_version_id = NULL"
             )
+            for statement in audits.DROP_SQLITE:  # the log is append-only, but tests start empty
+                conn.exec_driver_sql(statement)
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
+            for statement in audits.APPEND_ONLY_SQLITE:
+                conn.exec_driver_sql(statement)
         else:
             names = ", ".join(t.name for t in Base.metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

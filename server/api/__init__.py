@@ -8,10 +8,10 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
 
 from server.auth import routes
-from server.auth.current import resolve_principal
+from server.auth.current import resolve_principal_throttled
 from server.db import get_db
 from server.errors import AuthenticationFailed, Problem
-from server.extension import get_settings
+from server.extension import get_settings, login_limits
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -19,8 +19,7 @@ bp = Blueprint("api", __name__, url_prefix="/v1")
 @bp.before_request
 def authenticate() -> None:
     settings = get_settings()
-    with get_db().transaction(write=False) as session:
-        g.principal = resolve_principal(session, settings.secret_key, settings.digest_realm)
+    g.principal = resolve_principal_throttled(get_db(), settings, login_limits(settings))
     if g.principal.is_anonymous and not routes.is_open(request.endpoint):
         raise AuthenticationFailed("Authentication is required.")
     routes.enforce(g.principal, request.endpoint, request.view_args or {})

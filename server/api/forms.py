@@ -41,7 +41,7 @@ def _definition(
     form_id: str | None,
 ) -> tuple[bytes, form_service.SourceFile | None, list[str], object]:
     """Read the body as an XForm or compile it as an XLSForm (pyxform, then ODK Validate)."""
-    spool = uploads.read_body(request.environ, get_settings().max_submission_bytes)
+    spool = uploads.read_body(request.environ, forms.MAX_FORM_BYTES)
     content_type = (request.mimetype or "").lower()
     if content_type in ("application/xml", "text/xml"):
         with open(spool.path, "rb") as f:

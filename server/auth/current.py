@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from server.auth import digest
 from server.auth.passwords import verify_password
 from server.auth.permissions import ANONYMOUS, Principal
-from server.errors import AuthenticationFailed, HttpsRequired, InsufficientRights, NotFound
+from server.errors import (
+    AuthenticationFailed,
+    HttpsRequired,
+    InsufficientRights,
+    NotFound,
+    TooManyLogins,
+)
 from server.services import app_users, drafts, sessions, users
 
 FIELD_KEY_ENVIRON = "donghanh.field_key"
@@ -90,3 +96,21 @@ def _digest(session: Session, params, secret: str) -> Principal:
     if state == "stale":
         raise StaleNonce()
     return users.principal_for_user(session, user)
+
+
+def resolve_principal_throttled(db, settings, limits) -> Principal:
+    """resolve_principal, refusing an address that keeps sending wrong keys or credentials
+    (429 for a while, counted in the database so that every worker sees it)."""
+    address = request.remote_addr
+    with db.transaction(write=False) as session:
+        if sessions.is_address_locked(session, address):
+            raise TooManyLogins("Too many wrong keys or passwords from this address; wait.")
+        try:
+            return resolve_principal(session, settings.secret_key, settings.digest_realm)
+        except StaleNonce:
+            raise
+        except (AuthenticationFailed, InsufficientRights, NotFound) as e:
+            failure = e
+    with db.transaction() as session:
+        sessions.count_guess(session, address, limits)
+    raise failure

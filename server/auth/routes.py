@@ -65,6 +65,8 @@ PERMISSIONS: dict[str, str] = {
     "api.delivery_stats": "delivery.read",
     "api.retry_delivery": "delivery.retry",
     "api.retry_all_dead": "delivery.retry",
+    "api.list_audits": "audit.read",
+    "api.export_audits": "audit.read",
     "metrics.metrics": LOOPBACK,
     # --- Web UI ------------------------------------------------------------------------
     "web.static": OPEN,
@@ -89,6 +91,15 @@ PERMISSIONS: dict[str, str] = {
     "web.list_app_users": "app_user.list",
     "web.create_app_user": "app_user.create",
     "web.revoke_app_user": "app_user.revoke",
+    "web.reissue_app_user": "app_user.create",
+    "web.list_users": "user.update",
+    "web.create_user": "user.update",
+    "web.assign_role": "user.update",
+    "web.remove_roles": "user.update",
+    "web.end_user_sessions": "user.update",
+    "web.deactivate_user": "user.update",
+    "web.list_audits": "audit.read",
+    "web.export_audits": "audit.read",
 }
 
 

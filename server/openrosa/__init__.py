@@ -12,10 +12,10 @@ from flask import Blueprint, Response, g, request
 from werkzeug.http import http_date
 
 from server.auth import digest, routes
-from server.auth.current import StaleNonce, resolve_principal
+from server.auth.current import StaleNonce, resolve_principal_throttled
 from server.db import get_db
 from server.errors import AuthenticationFailed, BadOpenRosaVersion, Problem
-from server.extension import get_settings
+from server.extension import get_settings, login_limits
 from server.openrosa import xml
 
 bp = Blueprint("openrosa", __name__, url_prefix="/v1")
@@ -40,8 +40,7 @@ def authenticate() -> None:
     if request.endpoint in VERSIONED and request.headers.get("X-OpenRosa-Version") != "1.0":
         raise BadOpenRosaVersion()
     settings = get_settings()
-    with get_db().transaction(write=False) as session:
-        g.principal = resolve_principal(session, settings.secret_key, settings.digest_realm)
+    g.principal = resolve_principal_throttled(get_db(), settings, login_limits(settings))
     if g.principal.is_anonymous:
         raise AuthenticationFailed("Authentication is required.")
     routes.enforce(g.principal, request.endpoint, request.view_args or {})

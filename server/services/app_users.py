@@ -156,3 +156,25 @@ def wards_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str
         for actor_id, ward in rows:
             out.setdefault(actor_id, []).append(ward)
     return out
+
+
+def reissue_app_user(
+    session: Session, principal: Principal, actor_id: int, project_id: int
+) -> IssuedAppUser:
+    """A new key (and QR code) for the same field user: the old key is refused at once, what
+    the phone sent before stays its own. Works on a revoked user too (a phone found again)."""
+    app_user = session.get(AppUser, actor_id)
+    if app_user is None or app_user.project_id != project_id:
+        raise NotFound(f"Could not find app user {actor_id}.")
+    require(principal, "app_user.create", project_id)
+    token = tokens.new_token()
+    session.execute(
+        update(AppUser)
+        .where(AppUser.actor_id == actor_id)
+        .values(token_sha256=tokens.token_sha256(token), revoked_at=None)
+    )
+    actor = session.get(Actor, actor_id)
+    audit.record(session, principal.actor_id, "field_key.reissue", "actor", actor_id)
+    return IssuedAppUser(
+        actor_id, actor.display_name, project_id, get_project(session, project_id).name, token
+    )

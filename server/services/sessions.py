@@ -177,3 +177,30 @@ def end_all_sessions(session: Session, actor_id: int, by_actor_id: int | None) -
     result = session.execute(delete(WebSession).where(WebSession.actor_id == actor_id))
     audit.record(session, by_actor_id, "user.session.end_all", "actor", actor_id)
     return result.rowcount or 0
+
+
+GUESS_FACTOR = 20  # wrong keys or credentials from one address before it is locked out
+
+
+def is_address_locked(session: Session, address: str | None, now: datetime | None = None) -> bool:
+    """True while an address is locked for guessing keys or credentials."""
+    if not address:
+        return False
+    row = session.get(LoginThrottle, f"guess:{address}")
+    return bool(row and row.locked_until and row.locked_until > (now or utcnow()))
+
+
+def count_guess(
+    session: Session, address: str | None, limits: LoginLimits, now: datetime | None = None
+) -> datetime | None:
+    """Count a request with a wrong app-user key or wrong credentials from ``address``."""
+    if not address:
+        return None
+    now = now or utcnow()
+    key = f"guess:{address}"
+    row = session.get(LoginThrottle, key)
+    rows = {key: row} if row is not None else {}
+    until = _count_failure(session, rows, {key: limits.max_failures * GUESS_FACTOR}, limits, now)
+    if until is not None:
+        audit.record(session, None, "user.guess.locked", None, None, {"address": address})
+    return until

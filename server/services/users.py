@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.auth import passwords
-from server.auth.permissions import ROLE_VERBS, Principal
-from server.errors import AlreadyExists, MissingParameter
-from server.models.actors import Actor, RoleAssignment, User
+from server.auth.permissions import ROLE_VERBS, Principal, require
+from server.errors import AlreadyExists, MissingParameter, NotFound
+from server.models.actors import Actor, RoleAssignment, User, WebSession
+from server.models.types import utcnow
 from server.services import audit
+from server.services.audit import record
 from server.services.projects import get_project
 
 
@@ -151,3 +156,73 @@ def principal_for_user(session: Session, user: User) -> Principal:
 def is_deleted(session: Session, user: User) -> bool:
     actor = session.get(Actor, user.actor_id)
     return actor is None or actor.deleted_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    actor_id: int
+    email: str
+    created_at: datetime
+    deactivated_at: datetime | None
+    roles: list[tuple[str, int | None, str | None]]  # (role, project_id, ward)
+
+
+def list_users(session: Session, principal: Principal) -> list[UserView]:
+    require(principal, "user.update")
+    roles: dict[int, list] = {}
+    for actor_id, role, project_id, ward in session.execute(
+        select(
+            RoleAssignment.actor_id,
+            RoleAssignment.role,
+            RoleAssignment.project_id,
+            RoleAssignment.ward,
+        ).order_by(RoleAssignment.project_id, RoleAssignment.role, RoleAssignment.ward)
+    ):
+        roles.setdefault(actor_id, []).append((role, project_id, ward))
+    return [
+        UserView(actor.id, user.email, actor.created_at, actor.deleted_at, roles.get(actor.id, []))
+        for user, actor in session.execute(
+            select(User, Actor).join(Actor, Actor.id == User.actor_id).order_by(User.email)
+        )
+    ]
+
+
+def deactivate_user(session: Session, principal: Principal, actor_id: int) -> None:
+    """Close an account at once: no more log-in, every session ended; audited."""
+    require(principal, "user.update")
+    actor = session.get(Actor, actor_id)
+    if actor is None or actor.type != "user":
+        raise NotFound(f"Could not find user {actor_id}.")
+    if actor_id == principal.actor_id:
+        raise MissingParameter("You cannot close your own account.")
+    actor.deleted_at = utcnow()
+    session.execute(delete(WebSession).where(WebSession.actor_id == actor_id))
+    record(session, principal.actor_id, "user.delete", "actor", actor_id)
+
+
+def require_admin(principal: Principal) -> None:
+    require(principal, "user.update")
+
+
+def assign_role_as(
+    session: Session,
+    principal: Principal,
+    actor_id: int,
+    role: str,
+    project_id: int | None,
+    wards: list[str],
+) -> None:
+    """assign_role by an administrator (checked here)."""
+    require(principal, "user.update")
+    if session.get(User, actor_id) is None:
+        raise NotFound(f"Could not find user {actor_id}.")
+    assign_role(session, principal.actor_id, actor_id, role, project_id, wards)
+
+
+def remove_roles_as(
+    session: Session, principal: Principal, actor_id: int, project_id: int | None
+) -> None:
+    require(principal, "user.update")
+    if actor_id == principal.actor_id and project_id is None:
+        raise MissingParameter("You cannot take your own site-wide roles away.")
+    remove_roles(session, principal.actor_id, actor_id, project_id)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from server.services.audit import AuditFilters
 from server.services.submissions import (
     DELIVERY_FILTERS,
     RECEIVED,
@@ -75,15 +76,7 @@ def read_form(schema: Schema) -> tuple[dict, dict]:
 
 def read_filters(timezone: str) -> tuple[SubmissionFilters, dict]:
     """The list's filters; the values kept for the page. Dates are local days, made UTC."""
-    raw = {k: v for k, v in request.args.items() if v.strip()}
-    kept: dict = {}
-    for name in FilterInput().fields:
-        if name not in raw:
-            continue
-        try:
-            kept[name] = FilterInput().load({name: raw[name]})[name]
-        except ValidationError:
-            continue
+    kept = _kept(FilterInput())
     zone = ZoneInfo(timezone)
     since = _start_of(kept.get("since"), zone)
     until = _start_of(kept.get("until"), zone, days=1)
@@ -106,3 +99,64 @@ def _start_of(day: date | None, zone: ZoneInfo, days: int = 0) -> datetime | Non
     return datetime.combine(day + timedelta(days=days), time.min, tzinfo=zone).astimezone(
         ZoneInfo("UTC")
     )
+
+
+class AuditFilterInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    action = fields.String(load_default=None, validate=validate.Length(max=64))
+    actor = fields.Integer(load_default=None, strict=False)
+    subject_type = fields.String(load_default=None, validate=validate.Length(max=32))
+    subject_id = fields.Integer(load_default=None, strict=False)
+    since = fields.Date(load_default=None)
+    until = fields.Date(load_default=None)
+    before = fields.Integer(load_default=None, strict=False)
+
+
+def read_audit_filters(timezone: str) -> tuple[AuditFilters, dict]:
+    kept = _kept(AuditFilterInput())
+    zone = ZoneInfo(timezone)
+    filters = AuditFilters(
+        action=kept.get("action"),
+        actor_id=kept.get("actor"),
+        subject_type=kept.get("subject_type"),
+        subject_id=kept.get("subject_id"),
+        since=_start_of(kept.get("since"), zone),
+        until=_start_of(kept.get("until"), zone, days=1),
+        before_id=kept.get("before"),
+    )
+    return filters, kept
+
+
+def _kept(schema: Schema) -> dict:
+    """The query string's valid values; a bad value is left out rather than an error."""
+    raw = {k: v for k, v in request.args.items() if v.strip()}
+    kept: dict = {}
+    for name in schema.fields:
+        if name in raw:
+            try:
+                kept[name] = schema.load({name: raw[name]})[name]
+            except ValidationError:
+                continue
+    return kept
+
+
+class UserInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    password = fields.String(required=True, validate=validate.Length(min=10, max=1024))
+    role = fields.String(load_default="", validate=validate.Length(max=32))
+    project_id = fields.Integer(load_default=None, allow_none=True)
+    wards = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RoleInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    role = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    project_id = fields.Integer(load_default=None, allow_none=True)
+    wards = fields.String(load_default="", validate=validate.Length(max=2000))

@@ -1,16 +1,20 @@
-"""Field users (app users): create one and show its QR code once, set its wards, revoke it."""
+"""Field users (app users): create one and show its QR code once, revoke it, give it a new
+QR code; web users (administrators): create, give and take roles (per project or ward), end
+their sessions, close their account."""
 
 from __future__ import annotations
 
 import segno
-from flask import Response, g, redirect, render_template, url_for
+from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from server.auth.passwords import WeakPassword
 from server.db import get_db
+from server.errors import Problem
 from server.extension import get_settings
-from server.services import app_users, projects
+from server.services import app_users, projects, sessions, users
 from server.web import bp, render_error
-from server.web.inputs import AppUserInput, read_form
+from server.web.inputs import AppUserInput, RoleInput, UserInput, read_form
 
 
 @bp.get("/projects/<int:project_id>/app-users")
@@ -35,6 +39,10 @@ def create_app_user(project_id: int) -> Response | str:
         if wards:
             app_users.set_wards(session, g.principal, issued.actor_id, wards)
         project = projects.get_project(session, project_id)
+    return _qr_page(project, issued, wards)
+
+
+def _qr_page(project, issued, wards: list[str]) -> str:
     public_url = get_settings().public_url
     qr = segno.make(issued.qr_payload(public_url), error="L")
     return render_template(
@@ -47,10 +55,133 @@ def create_app_user(project_id: int) -> Response | str:
     )
 
 
+@bp.post("/projects/<int:project_id>/app-users/<int:actor_id>/reissue")
+def reissue_app_user(project_id: int, actor_id: int) -> str:
+    """A new QR code for a field user whose key may have leaked; the old one stops at once."""
+    with get_db().transaction() as session:
+        issued = app_users.reissue_app_user(session, g.principal, actor_id, project_id)
+        project = projects.get_project(session, project_id)
+        wards = app_users.wards_by_actor(session, [actor_id]).get(actor_id, [])
+    return _qr_page(project, issued, wards)
+
+
 @bp.post("/projects/<int:project_id>/app-users/<int:actor_id>/revoke")
 def revoke_app_user(project_id: int, actor_id: int) -> Response:
     with get_db().transaction() as session:
         app_users.revoke_app_user(session, g.principal, actor_id, project_id)
-    return redirect(
-        url_for("web.list_app_users", project_id=project_id, done="revoked"), 303
+    return redirect(url_for("web.list_app_users", project_id=project_id, done="revoked"), 303)
+
+
+# --- Web users and their roles (administrators) ------------------------------------------
+
+ROLES = ("admin", "manager", "supervisor", "viewer", "collector")
+
+
+@bp.get("/users")
+def list_users() -> str:
+    with get_db().transaction(write=False) as session:
+        rows = users.list_users(session, g.principal)
+        all_projects = projects.list_projects(session)
+    return render_template(
+        "web/users.html",
+        rows=rows,
+        projects=all_projects,
+        project_names={p.id: p.name for p in all_projects},
+        roles=ROLES,
+        error=None,
     )
+
+
+@bp.post("/users")
+def create_user() -> Response | str:
+    data, errors = read_form(UserInput())
+    if errors:
+        return _users_page(_("Enter an email address and a password of at least 10 characters."))
+    try:
+        with get_db().transaction() as session:
+            users.create_user(
+                session,
+                g.principal.actor_id,
+                data["email"],
+                data["password"],
+                get_settings().digest_realm,
+                data["role"] or None,
+                data["project_id"],
+                _wards(data["wards"]),
+            )
+    except WeakPassword as e:
+        return _users_page(_("The password is too weak: %(why)s", why=str(e)))
+    except Problem as problem:
+        if problem.status in (400, 409):
+            return _users_page(problem.message)
+        raise
+    return redirect(url_for("web.list_users", done="user_created"), 303)
+
+
+@bp.post("/users/<int:actor_id>/roles")
+def assign_role(actor_id: int) -> Response | str:
+    data, errors = read_form(RoleInput())
+    if errors:
+        return _users_page(_("Choose a role."))
+    try:
+        with get_db().transaction() as session:
+            users.assign_role_as(
+                session,
+                g.principal,
+                actor_id,
+                data["role"],
+                data["project_id"],
+                _wards(data["wards"]),
+            )
+    except Problem as problem:
+        if problem.status == 400:
+            return _users_page(problem.message)
+        raise
+    return redirect(url_for("web.list_users", done="role_assigned"), 303)
+
+
+@bp.post("/users/<int:actor_id>/roles/remove")
+def remove_roles(actor_id: int) -> Response:
+    project_id = request.form.get("project_id", type=int)
+    with get_db().transaction() as session:
+        users.remove_roles_as(session, g.principal, actor_id, project_id)
+    return redirect(url_for("web.list_users", done="role_removed"), 303)
+
+
+@bp.post("/users/<int:actor_id>/sessions/end")
+def end_user_sessions(actor_id: int) -> Response:
+    with get_db().transaction() as session:
+        users.require_admin(g.principal)
+        sessions.end_all_sessions(session, actor_id, g.principal.actor_id)
+    return redirect(url_for("web.list_users", done="sessions_ended"), 303)
+
+
+@bp.post("/users/<int:actor_id>/deactivate")
+def deactivate_user(actor_id: int) -> Response | str:
+    try:
+        with get_db().transaction() as session:
+            users.deactivate_user(session, g.principal, actor_id)
+    except Problem as problem:
+        if problem.status == 400:
+            return _users_page(problem.message)
+        raise
+    return redirect(url_for("web.list_users", done="user_closed"), 303)
+
+
+def _users_page(error: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        rows = users.list_users(session, g.principal)
+        all_projects = projects.list_projects(session)
+    html = render_template(
+        "web/users.html",
+        rows=rows,
+        projects=all_projects,
+        project_names={p.id: p.name for p in all_projects},
+        roles=ROLES,
+        error=error,
+    )
+    return Response(html, status=400, content_type="text/html; charset=utf-8")
+
+
+def _wards(text: str) -> list[str]:
+    return [w.strip() for w in text.replace(";", ",").split(",") if w.strip()]

@@ -16,7 +16,6 @@ from server.services import drafts, form_reads, projects
 from server.services import forms as form_service
 from server.web import bp
 
-MAX_XLSFORM_BYTES = 10_000_000  # a program form is < 1 MB; anything near this is a mistake
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
 
@@ -36,7 +35,7 @@ def _upload(project_id: int, xml_form_id: str | None) -> Response | str:
         project = projects.get_project(session, project_id)
     if request.method == "GET":
         return render_template("web/upload.html", project=project, xml_form_id=xml_form_id)
-    request.max_content_length = MAX_XLSFORM_BYTES
+    request.max_content_length = forms.MAX_FORM_BYTES
     upload = request.files.get("xlsform")
     if upload is None or not upload.filename:
         return _refused(project, xml_form_id, _("Choose an XLSForm file (.xlsx) to upload."))

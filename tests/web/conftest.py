@@ -92,12 +92,19 @@ def log_in(client, email: str, password: str = "correct horse battery"):
 
 @pytest.fixture
 def login_as(app, make_user, project):
-    """login_as(role, project_id=project.id) -> Browser logged in with a fresh user."""
+    """login_as(role, project_id=project.id, wards=()) -> Browser logged in as a new user."""
     counter = iter(range(1000))
 
-    def make(role: str, project_id: int | None = -1, email: str | None = None) -> Browser:
+    def make(
+        role: str, project_id: int | None = -1, email: str | None = None, wards: tuple = ()
+    ) -> Browser:
         email = email or f"{role}{next(counter)}@example.org"
-        make_user(email, role=role, project_id=project.id if project_id == -1 else project_id)
+        make_user(
+            email,
+            role=role,
+            project_id=project.id if project_id == -1 else project_id,
+            wards=wards,
+        )
         client = app.test_client()
         response = log_in(client, email)
         assert response.status_code == 302, response.text
