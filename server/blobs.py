@@ -23,6 +23,7 @@ class BlobStore(Protocol):
     def put_file(self, path: str, sha256: str) -> None: ...
     def open(self, sha256: str) -> BinaryIO: ...
     def exists(self, sha256: str) -> bool: ...
+    def delete(self, sha256: str) -> None: ...
 
 
 class FileBlobStore:
@@ -62,6 +63,10 @@ class FileBlobStore:
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
 
+    def delete(self, sha256: str) -> None:
+        """Remove a blob for good (purge, erasure); a missing one is not an error."""
+        self._path(sha256).unlink(missing_ok=True)
+
 
 class S3BlobStore:
     """Blobs as objects ``<prefix>/<sha256>`` in an S3 bucket (MinIO, AWS)."""
@@ -93,6 +98,9 @@ class S3BlobStore:
         except ClientError:
             return False
         return True
+
+    def delete(self, sha256: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
 
 
 def iter_blob(store: BlobStore, sha256: str) -> Iterator[bytes]:

@@ -21,7 +21,16 @@ from server.auth.permissions import SYSTEM
 from server.db import get_db
 from server.errors import Problem, VersionConflict
 from server.extension import get_blobs, get_settings
-from server.services import app_users, drafts, entities, form_reads, projects, storage, users
+from server.services import (
+    app_users,
+    drafts,
+    entities,
+    form_reads,
+    lifecycle,
+    projects,
+    storage,
+    users,
+)
 from server.services import forms as form_service
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -29,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def register_cli(app: Flask) -> None:
-    for group in (db_group, forms_group, users_group, app_users_group):
+    for group in (db_group, forms_group, users_group, app_users_group, data_group):
         app.cli.add_command(group)
     app.cli.add_command(init)
 
@@ -304,3 +313,45 @@ def _show_app_user(issued: app_users.IssuedAppUser) -> None:
         f"also saved as {png}:"
     )
     qr.terminal(compact=True)
+
+
+data_group = AppGroup("data", help="Retention: purge deleted submissions, erase a client.")
+
+
+@data_group.command("purge", help="Remove for good what was deleted over 30 days ago.")
+@click.option(
+    "--received-before",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Also remove everything a project received before this day (retention).",
+)
+@click.option("--project", "project_id", type=int, default=None)
+@click.option("--yes", is_flag=True, help="Confirm a --received-before purge.")
+def data_purge(received_before, project_id: int | None, yes: bool) -> None:
+    from datetime import UTC
+
+    with get_db().transaction() as session:
+        count = lifecycle.purge_deleted(session, get_blobs(), SYSTEM)
+    click.echo(f"Deleted submissions purged: {count.as_dict()}")
+    if received_before is None:
+        return
+    if project_id is None or not yes:
+        raise click.ClickException("--received-before needs --project and --yes.")
+    with get_db().transaction() as session:
+        count = lifecycle.purge_received_before(
+            session, get_blobs(), SYSTEM, project_id, received_before.replace(tzinfo=UTC)
+        )
+    click.echo(f"Received before {received_before:%Y-%m-%d}, purged: {count.as_dict()}")
+
+
+@data_group.command("erase-client", help="Erase one client's data on request (entity uuid).")
+@click.argument("entity_id")
+@click.option("--project", "project_id", type=int, required=True)
+@click.option("--yes", is_flag=True, required=True, help="Confirm: this cannot be undone.")
+def data_erase_client(entity_id: str, project_id: int, yes: bool) -> None:
+    try:
+        with get_db().transaction() as session:
+            count = lifecycle.erase_client(session, get_blobs(), SYSTEM, project_id, entity_id)
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"Erased client {entity_id}: {count.as_dict()}")

@@ -9,8 +9,9 @@ from server.api import bp
 from server.api.schemas import ReviewInput, SubmissionOutput
 from server.blobs import iter_blob
 from server.db import get_db
+from server.errors import MissingParameter
 from server.extension import get_blobs, get_target_names
-from server.services import review, submissions
+from server.services import lifecycle, review, submissions
 
 BASE = "/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 
@@ -58,3 +59,30 @@ def _attachment(project_id, xml_form_id, instance_id, name, version_id) -> Respo
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.delete(BASE)
+def delete_submission(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    """Central's soft delete: hidden everywhere, restorable for 30 days, then purged."""
+    with get_db().transaction() as session:
+        lifecycle.delete_submission(session, g.principal, project_id, xml_form_id, instance_id)
+    return jsonify({"success": True})
+
+
+@bp.post(f"{BASE}/restore")
+def restore_submission(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    with get_db().transaction() as session:
+        lifecycle.restore_submission(session, g.principal, project_id, xml_form_id, instance_id)
+    return jsonify({"success": True})
+
+
+@bp.post("/projects/<int:project_id>/erasures")
+def erase_client(project_id: int) -> Response:
+    """Remove one client's data on request: body {"entityId": "<uuid of the client>"}."""
+    body = request.get_json(force=True, silent=True) or {}
+    entity_id = body.get("entityId")
+    if not isinstance(entity_id, str) or not entity_id.strip():
+        raise MissingParameter('Send {"entityId": "<the client\'s entity uuid>"}.')
+    with get_db().transaction() as session:
+        count = lifecycle.erase_client(session, get_blobs(), g.principal, project_id, entity_id)
+    return jsonify(count.as_dict())

@@ -23,6 +23,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "app_user.create",
             "app_user.revoke",
             "app_user.list",
+            "submission.delete",
             "draft.read",
             "draft.submit",
             "entity.read",

@@ -90,6 +90,8 @@ def page_globals() -> dict:
             "retried": _("The delivery will be tried again in a moment."),
             "published": _("The form is published. Phones receive it at their next update."),
             "revoked": _("The phone's access is revoked."),
+            "deleted": _("The submission is deleted. It can be restored here for 30 days."),
+            "restored": _("The submission is restored."),
             "user_created": _("The user is added."),
             "role_assigned": _("The role is given."),
             "role_removed": _("The roles are taken away."),

@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from server.blobs import iter_blob
 from server.db import get_db
 from server.extension import get_blobs, get_settings, get_target_names
-from server.services import deliveries, projects, review, submissions
+from server.services import deliveries, lifecycle, projects, review, submissions
 from server.services.submissions import REVIEW_FILTERS
 from server.web import bp, render_error
 from server.web.inputs import CommentInput, ReviewInput, read_filters, read_form
@@ -43,9 +43,7 @@ def list_submissions(project_id: int, xml_form_id: str) -> str:
     filters, kept = read_filters(get_settings().timezone)
     with get_db().transaction(write=False) as session:
         project = projects.get_project(session, project_id)
-        page = submissions.list_submissions(
-            session, g.principal, project_id, xml_form_id, filters
-        )
+        page = submissions.list_submissions(session, g.principal, project_id, xml_form_id, filters)
         options = submissions.filter_options(
             session, get_blobs(), g.principal, project_id, xml_form_id
         )
@@ -176,3 +174,28 @@ def _disposition(kind: str, name: str) -> str:
 
     ascii_name = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in name)
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+@bp.post(f"{BASE}/<instance_id>/delete")
+def delete_submission(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    with get_db().transaction() as session:
+        lifecycle.delete_submission(session, g.principal, project_id, xml_form_id, instance_id)
+    return redirect(
+        url_for("web.list_deleted", project_id=project_id, xml_form_id=xml_form_id, done="deleted"),
+        303,
+    )
+
+
+@bp.get(f"{BASE}/deleted")
+def list_deleted(project_id: int, xml_form_id: str) -> str:
+    with get_db().transaction(write=False) as session:
+        project = projects.get_project(session, project_id)
+        rows = lifecycle.list_deleted(session, g.principal, project_id, xml_form_id)
+    return render_template("web/deleted.html", project=project, xml_form_id=xml_form_id, rows=rows)
+
+
+@bp.post(f"{BASE}/<instance_id>/restore")
+def restore_submission(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    with get_db().transaction() as session:
+        lifecycle.restore_submission(session, g.principal, project_id, xml_form_id, instance_id)
+    return _back(project_id, xml_form_id, instance_id, "restored")

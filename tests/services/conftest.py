@@ -1,0 +1,1 @@
+from tests.web.conftest import login_as  # noqa: F401
