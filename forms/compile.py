@@ -9,6 +9,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +66,8 @@ def compile_xlsform(
     if suffix == ".xlsx":
         check_xlsx_archive(data)
     stem = fallback_form_id or Path(filename or "form").stem
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", stem):
-        stem = "data"
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]{0,99}", stem):
+        stem = "data"  # also when too long for a file name
     # pyxform takes the default form id from the file stem, so give it a file named after it.
     with tempfile.TemporaryDirectory(prefix="xlsform-") as tmp:
         path = Path(tmp) / f"{stem}{suffix}"
@@ -122,7 +123,14 @@ def check_xlsx_archive(data: bytes) -> None:
                                 "The workbook unpacks to far more than a form needs "
                                 "(a damaged or hostile file); it was not read."
                             )
-            except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, OSError) as e:
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                NotImplementedError,
+                RuntimeError,
+                OSError,
+            ) as e:
                 raise FormError(f"The workbook is damaged: {e}") from None
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from server import blobs
 from server.db import Database
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         targets=load_targets(settings),
     )
 
+    # Ids in URLs fit the database's 32-bit integer columns; a longer number is a 404, not a
+    # 500 from the driver.
+    app.url_map.converters["int"] = BoundedInt
     for module in VIEW_MODULES:  # importing a views module attaches its routes to its bp
         importlib.import_module(module)
     from server.api import bp as api_bp
@@ -90,6 +94,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_cli(app)
     app.wsgi_app = FieldKeyMiddleware(app.wsgi_app)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    """At most nine digits: every id fits a 32-bit column, and a longer number matches no
+    route at all (404 for every method; a failed conversion would make werkzeug say 405)."""
+
+    regex = r"\d{1,9}"
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -63,6 +63,9 @@ def _definition(
     except forms.FormError as e:
         spool.close()
         raise InvalidForm(str(e), error=str(e), sheet=e.sheet, row=e.row) from None
+    except BaseException:
+        spool.close()  # never leave the upload behind, whatever failed
+        raise
     name = f"{fallback or 'form'}{suffix}"
     return (
         compiled.xform,

@@ -3,7 +3,10 @@ register uses to fetch the files named in a forwarded payload."""
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request
+import csv
+import io
+
+from flask import Response, g, jsonify, request, stream_with_context
 
 from server.api import bp
 from server.api.schemas import ReviewInput, SubmissionOutput
@@ -12,6 +15,7 @@ from server.db import get_db
 from server.errors import MissingParameter
 from server.extension import get_blobs, get_target_names
 from server.services import lifecycle, review, submissions
+from server.services.submissions import SubmissionFilters
 
 BASE = "/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 
@@ -86,3 +90,37 @@ def erase_client(project_id: int) -> Response:
     with get_db().transaction() as session:
         count = lifecycle.erase_client(session, get_blobs(), g.principal, project_id, entity_id)
     return jsonify(count.as_dict())
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv")
+def export_submissions(project_id: int, xml_form_id: str) -> Response:
+    """Central's CSV export of the form's submissions (current versions, the caller's wards)."""
+    return submissions_csv_response(g.principal, project_id, xml_form_id, SubmissionFilters())
+
+
+def submissions_csv_response(principal, project_id, xml_form_id, filters) -> Response:
+    """Record the export, then stream it as CSV (UTF-8 with a BOM, for Excel)."""
+    with get_db().transaction() as session:
+        submissions.record_export(session, principal, project_id, xml_form_id, filters)
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"
+        with get_db().transaction(write=False) as session:
+            for row in submissions.export_rows(
+                session, principal, project_id, xml_form_id, filters
+            ):
+                buffer.seek(0)
+                buffer.truncate()
+                writer.writerow(row)
+                yield buffer.getvalue()
+
+    response = Response(stream_with_context(generate()), content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{_safe(xml_form_id)}.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)

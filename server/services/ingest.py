@@ -23,6 +23,7 @@ from server.errors import (
     AlreadyExists,
     DeprecatingOldSubmission,
     FormIdMismatch,
+    MissingParameter,
     Problem,
     SubmissionDeleted,
     UpdateTargetNotFound,
@@ -162,6 +163,11 @@ def ingest_submission(
     )
     schema = form_service.schema_of(session, form_version)
     expected = envelope.attachment_names(schema.binary_paths)
+    too_long = [
+        v for v in (envelope.instance_id, envelope.deprecated_id, *expected) if v and len(v) > 255
+    ]
+    if too_long:  # the columns hold 255 characters; no phone writes such ids or file names
+        raise MissingParameter("An instanceID, deprecatedID or file name is over 255 characters.")
     listing = listing_facts(schema, envelope.root) if envelope.encrypted_key is None else {}
     instance_id = envelope.instance_id or f"uuid:{uuid.uuid4()}"
     for attempt in range(3):

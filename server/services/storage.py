@@ -36,7 +36,7 @@ def store_file(
             sha256=sha256,
             md5=md5,
             size=size,
-            content_type=content_type,
+            content_type=content_type[:255],
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["sha256"])

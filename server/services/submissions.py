@@ -5,8 +5,11 @@ changed, deliveries, comments, refused resends), and reviewers' comments."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -152,20 +155,9 @@ def check_scope(principal: Principal, verb: str, project_id: int, ward: str | No
         raise NotFound("Could not find this submission.")
 
 
-def list_submissions(
-    session: Session,
-    principal: Principal,
-    project_id: int,
-    xml_form_id: str,
-    filters: SubmissionFilters,
-    page_size: int = PAGE_SIZE,
-) -> SubmissionPage:
-    """One page of a form's submissions, newest first, and how many match in all.
-
-    Paging is by id (keyset), so page 2,000 costs what page 1 costs.
-    """
-    require(principal, "submission.read", project_id)
-    form = _form_or_404(session, project_id, xml_form_id)
+def _filter_clauses(principal: Principal, project_id: int, form: Form, filters) -> list:
+    """WHERE clauses for a form's live submissions that match ``filters`` in the caller's
+    wards (the list and the export share them)."""
     where = [
         Submission.form_id == form.id,
         Submission.draft.is_(False),
@@ -192,6 +184,24 @@ def list_submissions(
         for word in answers.fold(filters.text).split()[:8]:
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append(Submission.search_text.like(f"%{escaped}%", escape="\\"))
+    return where
+
+
+def list_submissions(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    filters: SubmissionFilters,
+    page_size: int = PAGE_SIZE,
+) -> SubmissionPage:
+    """One page of a form's submissions, newest first, and how many match in all.
+
+    Paging is by id (keyset), so page 2,000 costs what page 1 costs.
+    """
+    require(principal, "submission.read", project_id)
+    form = _form_or_404(session, project_id, xml_form_id)
+    where = _filter_clauses(principal, project_id, form, filters)
     total = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
     if filters.before_id is not None:
         where.append(Submission.id < filters.before_id)
@@ -290,9 +300,7 @@ def filter_options(
         .distinct()
         .order_by(Submission.ward)
     ).all()
-    labels = (
-        _csv_labels(session, store, form.current_version_id) if form.current_version_id else {}
-    )
+    labels = _csv_labels(session, store, form.current_version_id) if form.current_version_id else {}
     return FilterOptions(
         [(i, n) for i, n in submitters], [(c, labels.get(c, c)) for c in codes if c]
     )
@@ -805,3 +813,154 @@ def get_submission_id(
         raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
     check_scope(principal, verb, project_id, row.ward)
     return row.id
+
+
+# --- Export ---------------------------------------------------------------------------
+
+
+def export_rows(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    filters: SubmissionFilters,
+) -> Iterator[list[str]]:
+    """The form's submissions as CSV rows (a header first): the current version's answers by
+    question (groups as ``group-question``, each repeat as one JSON column), then the
+    submission's facts. Only what the caller may read (wards); the export is audited by
+    ``record_export``. Rows are read in batches, never all at once."""
+    require(principal, "submission.read", project_id)
+    form = _form_or_404(session, project_id, xml_form_id)
+    version = session.get(FormVersion, form.current_version_id or form.draft_version_id)
+    schema = form_service.schema_of(session, version)
+    repeats = set(schema.repeats)
+    columns = [
+        f
+        for f in schema.fields
+        if f.type not in ("group", "repeat")
+        and f.repeat is None
+        and not f.path.startswith(f"/{schema.root_name}/meta/")
+    ]
+    repeat_columns = [f for f in schema.fields if f.type == "repeat" and f.repeat is None]
+    root = f"/{schema.root_name}/"
+    yield [
+        *(f.path.removeprefix(root).replace("/", "-") for f in columns),
+        *(f.path.removeprefix(root).replace("/", "-") for f in repeat_columns),
+        "instanceID",
+        "submitterName",
+        "deviceID",
+        "submissionDate",
+        "updatedAt",
+        "reviewState",
+        "ward",
+        "versionCount",
+    ]
+    where = _filter_clauses(principal, project_id, form, filters)
+    versions = (
+        select(func.count())
+        .where(SubmissionVersion.submission_id == Submission.id)
+        .correlate(Submission)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Submission,
+            SubmissionVersion.xml,
+            SubmissionVersion.encrypted_key,
+            Actor.display_name,
+            versions,
+        )
+        .join(
+            SubmissionVersion,
+            (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current,
+        )
+        .outerjoin(Actor, Actor.id == Submission.submitter_id)
+        .where(*where)
+        .order_by(Submission.id)
+        .execution_options(yield_per=500)
+    )
+    for submission, xml, encrypted, submitter, count in session.execute(query):
+        values: dict[str, object] = {}
+        if encrypted is None:
+            values = _export_values(schema, xml, repeats)
+        yield [
+            *(_cell(values.get(f.path)) for f in columns),
+            *(_cell(values.get(f.path)) for f in repeat_columns),
+            submission.instance_id,
+            submitter or "",
+            submission.device_id or "",
+            submission.created_at.isoformat(),
+            submission.updated_at.isoformat() if submission.updated_at else "",
+            submission.review_state or "",
+            submission.ward or "",
+            str(count),
+        ]
+
+
+def _export_values(schema: FormSchema, xml: bytes, repeats: set[str]) -> dict[str, object]:
+    root = forms.read_instance(xml).root
+    by_path = {f.path: f for f in schema.fields}
+    nested = answers.answers(schema, root)
+    out: dict[str, object] = {}
+
+    def walk(node: dict, prefix: str) -> None:
+        for name, value in node.items():
+            path = f"{prefix}/{name}"
+            field = by_path.get(path)
+            if field is None:
+                continue
+            if path in repeats:
+                out[path] = value
+            elif field.type == "group" and isinstance(value, dict):
+                walk(value, path)
+            else:
+                out[path] = value
+
+    walk(nested, f"/{schema.root_name}")
+    return out
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    else:
+        text = str(value)
+    return (
+        "'" + text
+        if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text)
+        else text
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def record_export(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    filters: SubmissionFilters,
+) -> None:
+    require(principal, "submission.read", project_id)
+    form = _form_or_404(session, project_id, xml_form_id)
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.export",
+        "form",
+        form.id,
+        {
+            "xmlFormId": xml_form_id,
+            **{k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
+        },
+    )

@@ -105,7 +105,7 @@ def test_detail_shows_labels_in_the_users_language_selects_repeats_photo_and_map
     page = browser.get(url).text
     assert "Xã/phường" in page
     assert "Xét nghiệm HIV, Điều trị methadone" in page  # select_multiple as labels
-    assert '<th>Ngày</th><th>Ghi chú</th>' in page  # the repeat as a table
+    assert "<th>Ngày</th><th>Ghi chú</th>" in page  # the repeat as a table
     assert 'data-lat="21.0285" data-lon="105.8542"' in page
     assert '<img class="photo" src="/projects/' in page
     browser.post("/language", {"language": "en", "next": url})
@@ -140,9 +140,7 @@ def test_photo_is_served_inline_with_a_type_from_its_name_never_the_phones(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response.headers["Content-Security-Policy"]
     with db.transaction(write=False) as session:
-        assert session.scalar(
-            select(Audit.id).where(Audit.action == "submission.attachment.read")
-        )
+        assert session.scalar(select(Audit.id).where(Audit.action == "submission.attachment.read"))
 
 
 def test_approving_with_a_comment_saves_both_and_forwards_an_on_approval_form(
@@ -276,3 +274,32 @@ def test_pages_carry_a_csp_without_unsafe_inline_and_refuse_framing(login_as):
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "<script>" not in response.text  # every script is a file
     assert " style=" not in response.text
+
+
+def test_export_follows_the_filters_and_the_wards_and_is_audited(
+    db, login_as, review_form, collect, project
+):
+    import csv
+    import io
+
+    send(collect, "uuid:e1", name="Bình", ma_xa="00004", ho_ten="Nguyễn Văn Bình")
+    send(collect, "uuid:e2", name="Hà", ma_xa="00007", ho_ten="=HYPERLINK(1)")
+    supervisor = login_as("supervisor")
+    page = supervisor.get(f"{LIST.format(p=project.id)}?ward=00007").text
+    assert f'href="{LIST.format(p=project.id)}.csv?ward=00007"' in page
+    response = supervisor.get(f"{LIST.format(p=project.id)}.csv?ward=00007")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert [r["instanceID"] for r in rows] == ["uuid:e2"]
+    assert rows[0]["ho_ten"] == "'=HYPERLINK(1)"  # no formula runs in a spreadsheet
+    assert rows[0]["nhu_cau"] == '["xn_hiv", "mmt"]'
+    assert rows[0]["lan_gap"] == '[{"ngay": "2026-11-20", "ghi_chu": "Tại nhà"}]'
+    assert rows[0]["submitterName"] == "TNV Lan"
+    ward = login_as("supervisor", wards=("00004",)).get(f"{LIST.format(p=project.id)}.csv")
+    assert [
+        r["instanceID"] for r in csv.DictReader(io.StringIO(ward.data.decode("utf-8-sig")))
+    ] == ["uuid:e1"]
+    with db.transaction(write=False) as session:
+        exports = session.scalars(select(Audit).where(Audit.action == "submission.export")).all()
+    assert len(exports) == 2
+    assert exports[0].details["ward"] == "00007"
