@@ -66,7 +66,7 @@ def _definition(
     except BaseException:
         spool.close()  # never leave the upload behind, whatever failed
         raise
-    name = f"{fallback or 'form'}{suffix}"
+    name = f"{(fallback or 'form')[:100]}{suffix}"  # the column holds 255
     return (
         compiled.xform,
         form_service.SourceFile(spool.path, name, content_type),
