@@ -17,7 +17,11 @@ class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
         UniqueConstraint("form_id", "instance_id"),
-        Index("ix_submissions_form_listing", "form_id", "draft", "id"),
+        # The review list: count and page a form's live submissions from the index alone, and
+        # offer its wards and submitters as filters without reading the table.
+        Index("ix_submissions_form_live", "form_id", "draft", "deleted_at", "id"),
+        Index("ix_submissions_form_ward", "form_id", "ward"),
+        Index("ix_submissions_form_submitter", "form_id", "submitter_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,7 +36,7 @@ class Submission(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The commune/ward code answered in the current version (a field named ``ma_xa``).
-    ward: Mapped[str | None] = mapped_column(String(32), index=True)
+    ward: Mapped[str | None] = mapped_column(String(32))
     #: The current version's answers, lower case without diacritics, for the UI's search.
     search_text: Mapped[str | None] = mapped_column(Text)
 

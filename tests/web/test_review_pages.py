@@ -303,3 +303,17 @@ def test_export_follows_the_filters_and_the_wards_and_is_audited(
         exports = session.scalars(select(Audit).where(Audit.action == "submission.export")).all()
     assert len(exports) == 2
     assert exports[0].details["ward"] == "00007"
+
+
+def test_a_recording_plays_in_the_page(login_as, review_form, collect, project):
+    recording = b"\x00\x00\x00\x18ftypM4A " + b"\x00" * 64
+    send(collect, "uuid:a1", {"proof.png": PNG, "tieng.m4a": recording}, ghi_am="tieng.m4a")
+    browser = login_as("supervisor")
+    url = f"{LIST.format(p=project.id)}/uuid:a1"
+    assert (
+        f'<audio controls preload="none" src="{url}/attachments/tieng.m4a">'
+        in browser.get(url).text
+    )
+    response = browser.get(f"{url}/attachments/tieng.m4a")
+    assert response.headers["Content-Type"] == "audio/mp4"
+    assert response.data == recording
