@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BIND ?= 127.0.0.1:8080
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint bench-ingest bench-forward clean
+.PHONY: run test test-sqlite test-postgres lint bench-ingest bench-forward bench-review audit-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ bench-ingest: $(VENV)/.dev
 
 bench-forward: $(VENV)/.dev
 	$(BIN)/python -m bench.forward
+
+bench-review: $(VENV)/.dev
+	$(BIN)/python -m bench.review_list
+
+## audit-deps: known vulnerabilities in the pinned dependencies (needs the OSV or PyPI
+## vulnerability service; --strict fails when a package cannot be checked). Not in `make test`:
+## the development machine cannot reach either service.
+audit-deps: $(VENV)/.dev
+	$(BIN)/pip install -q pip-audit==2.10.1
+	$(BIN)/pip-audit --strict -r requirements.txt
 
 clean:
 	rm -rf $(VENV) test-artifacts

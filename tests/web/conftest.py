@@ -12,28 +12,28 @@ from tests.support.xmls import instance
 from tests.sync.conftest import register, settings  # noqa: F401  (forward to a loopback register)
 
 REVIEW_MD = """
-| survey   |                 |          |                          |                        |
-|          | type            | name     | label::Tiếng Việt (vi)   | label::English (en)    |
-|          | text            | ma_xa    | Xã/phường                | Commune/ward           |
-|          | text            | ho_ten   | Họ tên                   | Full name              |
-|          | select_one yn   | gap      | Gặp được?                | Met?                   |
-|          | select_multiple nc | nhu_cau | Nhu cầu               | Needs                  |
-|          | geopoint        | vi_tri   | Vị trí                   | Location               |
-|          | image           | anh      | Ảnh minh chứng           | Proof photo            |
-|          | audio           | ghi_am   | Ghi âm                   | Recording              |
-|          | begin_repeat    | lan_gap  | Lần gặp                  | Contacts               |
-|          | date            | ngay     | Ngày                     | Date                   |
-|          | text            | ghi_chu  | Ghi chú                  | Note                   |
-|          | end_repeat      |          |                          |                        |
-| choices  |                 |          |                          |                        |
-|          | list_name       | name     | label::Tiếng Việt (vi)   | label::English (en)    |
-|          | yn              | co       | Có                       | Yes                    |
-|          | yn              | khong    | Không                    | No                     |
-|          | nc              | xn_hiv   | Xét nghiệm HIV           | HIV testing            |
-|          | nc              | mmt      | Điều trị methadone       | Methadone              |
-| settings |                 |          |                          |                        |
-|          | form_id         | version  | form_title               |                        |
-|          | review          | 1        | Phiếu thăm               |                        |
+| survey   |                 |          |                          |                        |                     |
+|          | type            | name     | label::Tiếng Việt (vi)   | label::English (en)    | bind::dh:sensitive  |
+|          | text            | ma_xa    | Xã/phường                | Commune/ward           |                     |
+|          | text            | ho_ten   | Họ tên                   | Full name              | identifying         |
+|          | select_one yn   | gap      | Gặp được?                | Met?                   |                     |
+|          | select_multiple nc | nhu_cau | Nhu cầu               | Needs                  | special             |
+|          | geopoint        | vi_tri   | Vị trí                   | Location               |                     |
+|          | image           | anh      | Ảnh minh chứng           | Proof photo            |                     |
+|          | audio           | ghi_am   | Ghi âm                   | Recording              |                     |
+|          | begin_repeat    | lan_gap  | Lần gặp                  | Contacts               |                     |
+|          | date            | ngay     | Ngày                     | Date                   |                     |
+|          | text            | ghi_chu  | Ghi chú                  | Note                   |                     |
+|          | end_repeat      |          |                          |                        |                     |
+| choices  |                 |          |                          |                        |                     |
+|          | list_name       | name     | label::Tiếng Việt (vi)   | label::English (en)    |                     |
+|          | yn              | co       | Có                       | Yes                    |                     |
+|          | yn              | khong    | Không                    | No                     |                     |
+|          | nc              | xn_hiv   | Xét nghiệm HIV           | HIV testing            |                     |
+|          | nc              | mmt      | Điều trị methadone       | Methadone              |                     |
+| settings |                 |          |                          |                        |                     |
+|          | form_id         | version  | form_title               | namespaces             |                     |
+|          | review          | 1        | Phiếu thăm               | dh="https://donghanh.vn/xforms" |            |
 """
 # A 1x1 PNG, so that browsers really decode the photo.
 PNG = bytes.fromhex(

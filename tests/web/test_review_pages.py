@@ -105,6 +105,8 @@ def test_detail_shows_labels_in_the_users_language_selects_repeats_photo_and_map
     page = browser.get(url).text
     assert "Xã/phường" in page
     assert "Xét nghiệm HIV, Điều trị methadone" in page  # select_multiple as labels
+    # A special-category answer is folded away until tapped (a phone in a shared office).
+    assert '<details class="reveal"><summary>Thông tin nhạy cảm: bấm để xem</summary>' in page
     assert "<th>Ngày</th><th>Ghi chú</th>" in page  # the repeat as a table
     assert 'data-lat="21.0285" data-lon="105.8542"' in page
     assert '<img class="photo" src="/projects/' in page
