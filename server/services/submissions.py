@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
@@ -502,7 +503,7 @@ def get_submission_detail(
     deliveries = tuple(
         DeliveryView(
             d.id,
-            d.target,
+            _shown_target(d.target),
             d.state,
             instance_by_version.get(d.submission_version_id, ""),
             d.attempts,
@@ -576,6 +577,16 @@ def get_submission_detail(
         comments=comments,
         conflicts=conflicts,
     )
+
+
+def _shown_target(target: str) -> str:
+    """A register target as a page may show it: no user, password or query (they may hold
+    credentials)."""
+    parts = urlsplit(target)
+    if not parts.netloc:
+        return target
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _entity_labels(session: Session, form_version_id: int) -> dict[str, str]:

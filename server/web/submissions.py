@@ -12,7 +12,7 @@ from server.api.submissions import submissions_csv_response
 from server.blobs import iter_blob
 from server.db import get_db
 from server.extension import get_blobs, get_settings, get_target_names
-from server.services import deliveries, lifecycle, projects, review, submissions
+from server.services import deliveries, form_reads, lifecycle, projects, review, submissions
 from server.services.submissions import REVIEW_FILTERS
 from server.web import bp, render_error
 from server.web.inputs import CommentInput, ReviewInput, read_filters, read_form
@@ -48,6 +48,7 @@ def list_submissions(project_id: int, xml_form_id: str) -> str:
         options = submissions.filter_options(
             session, get_blobs(), g.principal, project_id, xml_form_id
         )
+        form = form_reads.form_view(session, g.principal, project_id, xml_form_id)
     query = {k: v for k, v in request.args.items() if k != "before" and v.strip()}
     next_url = (
         f"{request.path}?{urlencode({**query, 'before': page.next_before_id})}"
@@ -59,6 +60,7 @@ def list_submissions(project_id: int, xml_form_id: str) -> str:
         "web/submissions.html",
         project=project,
         xml_form_id=xml_form_id,
+        form_title=form.name or xml_form_id,
         page=page,
         options=options,
         kept=kept,

@@ -319,3 +319,11 @@ def test_a_recording_plays_in_the_page(login_as, review_form, collect, project):
     response = browser.get(f"{url}/attachments/tieng.m4a")
     assert response.headers["Content-Type"] == "audio/mp4"
     assert response.data == recording
+
+
+def test_a_register_address_is_shown_without_its_credentials():
+    from server.services.submissions import _shown_target
+
+    shown = _shown_target("https://intake:s3cret@register.example.org:8443/v1/in?key=abc")
+    assert shown == "https://register.example.org:8443/v1/in"
+    assert _shown_target("dir:/srv/register") == "dir:/srv/register"
