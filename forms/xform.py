@@ -22,7 +22,7 @@ DONGHANH = "https://donghanh.vn/xforms"
 SENSITIVITY = ("identifying", "special")
 _ITEXT = re.compile(r"jr:itext\(\s*'([^']*)'\s*\)")
 _JR_FILE = re.compile(r"jr://(?:file|file-csv|images|audio|video)/([^\s'\"]+)")
-_SEARCH = re.compile(r"search\(\s*'([^']+)'")
+_SEARCH = re.compile(r"search\s*\(\s*[\"']([^\"']+)[\"']")
 _CONTROLS = {"input", "select1", "select", "upload", "range", "rank", "trigger", "odk:rank"}
 _MEDIA_FORMS = {"image": "image", "big-image": "image", "audio": "audio", "video": "video"}
 
@@ -136,7 +136,7 @@ def _read_itext(model: etree._Element) -> tuple[dict[str, dict[str, str]], tuple
         for text in translation.findall(f"{{{XF}}}text"):
             for value in text.findall(f"{{{XF}}}value"):
                 if value.get("form") in (None, "long", "short"):
-                    content = "".join(value.itertext()).strip()
+                    content = _text_with_outputs(value)
                     if lang == "default" and content == "-":  # pyxform's filler, not a label
                         continue
                     texts.setdefault(text.get("id"), {})[lang] = content
@@ -151,8 +151,22 @@ def _label(el: etree._Element | None, itext: dict[str, dict[str, str]], lookup: 
         return dict(itext.get(m.group(1), {}))
     if lookup is not None:
         return dict(itext.get(lookup, {}))
-    text = "".join(el.itertext()).strip()
+    text = _text_with_outputs(el)
     return {"": text} if text else {}
+
+
+def _text_with_outputs(el: etree._Element) -> str:
+    """A label's text, each <output value="/data/x"/> written as ${x} (what the XLSForm said),
+    so that a label never reads with a hole where an answer goes."""
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and local(child.tag) == "output":
+            ref = (child.get("value") or "").strip()
+            parts.append("${" + ref.rstrip("/ ").rsplit("/", 1)[-1].strip() + "}" if ref else "")
+        elif isinstance(child.tag, str):
+            parts.append(_text_with_outputs(child))
+        parts.append(child.tail or "")
+    return "".join(parts).strip()
 
 
 def _read_body(body, itext, model) -> dict[str, tuple[str, dict, tuple[Choice, ...]]]:
@@ -258,12 +272,23 @@ def _expected_media(model, root) -> tuple[MediaFile, ...]:
             form = value.get("form")
             if form in _MEDIA_FORMS and value.text and (m := _JR_FILE.match(value.text.strip())):
                 found.setdefault(m.group(1), _MEDIA_FORMS[form])
+    instances = model.findall(f"{{{XF}}}instance")
+    if instances:  # defaults in the primary instance, e.g. a default image jr://images/x.png
+        for el in instances[0].iter():
+            text = (el.text or "").strip() if isinstance(el.tag, str) else ""
+            if text.startswith("jr://") and (m := _JR_FILE.fullmatch(text)):
+                kind = text[5:].split("/", 1)[0]
+                found.setdefault(
+                    m.group(1),
+                    {"images": "image", "audio": "audio", "video": "video"}.get(kind, "file"),
+                )
     for el in root.iter(f"{{{XF}}}input"):
         if el.get("query"):
             found.setdefault("itemsets.csv", "file")
     for el in root.iter():  # search('name') appearances read name.csv (Central's rule)
-        if (m := _SEARCH.search(el.get("appearance") or "")):
-            found.setdefault(f"{m.group(1)}.csv", "file")
+        if m := _SEARCH.search(el.get("appearance") or ""):
+            name = m.group(1).strip()
+            found.setdefault(name if name.lower().endswith(".csv") else f"{name}.csv", "file")
     return tuple(MediaFile(name, kind) for name, kind in found.items())
 
 

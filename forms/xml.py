@@ -20,7 +20,11 @@ _PARSER = etree.XMLParser(
 
 
 def parse(source: bytes | BinaryIO) -> etree._Element:
-    """Parse XML bytes or a binary file; refuse any DOCTYPE (entities are never expanded)."""
+    """Parse XML bytes or a binary file; refuse any DOCTYPE (entities are never expanded).
+
+    Text (``str``) is refused: lxml would read it as a file name."""
+    if isinstance(source, str):
+        raise TypeError("forms.xml.parse takes bytes or a binary file, not text")
     try:
         if isinstance(source, bytes | bytearray):
             tree = etree.fromstring(bytes(source), _PARSER).getroottree()
