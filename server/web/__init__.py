@@ -69,7 +69,14 @@ def safe_next(target: str | None) -> str:
     if not target:
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target  # browsers read /\host as //host
+        or any(ord(c) < 32 for c in target)
+    ):
         return "/"
     return target.rstrip("?") or "/"
 

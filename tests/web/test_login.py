@@ -150,3 +150,11 @@ def test_session_ends_after_the_idle_timeout(login_as, db):
             update(WebSession).values(last_seen_at=utcnow() - timedelta(minutes=121))
         )
     assert browser.get("/").status_code == 302
+
+
+def test_next_refuses_every_way_out_of_the_site():
+    from server.web import safe_next
+
+    for target in ("//evil.example", "/\\evil.example", "https://evil.example/", "evil", "/\t/x"):
+        assert safe_next(target) == "/"
+    assert safe_next("/projects/1?x=1") == "/projects/1?x=1"
