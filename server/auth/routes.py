@@ -88,6 +88,7 @@ PERMISSIONS: dict[str, str] = {
     "web.comment_submission": "submission.update",
     "web.retry_delivery": "submission.update",
     "web.export_submissions": "submission.read",
+    "web.map_submissions": "submission.read",
     "web.delete_submission": "submission.delete",
     "web.list_deleted": "submission.delete",
     "web.restore_submission": "submission.delete",

@@ -983,3 +983,85 @@ def record_export(
             **{k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
         },
     )
+
+
+# --- Map -------------------------------------------------------------------------------
+
+MAP_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class MapPoint:
+    instance_id: str
+    name: str
+    lat: float
+    lon: float
+    review_state: str | None
+
+
+def map_points(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    filters: SubmissionFilters,
+) -> tuple[list[MapPoint], int]:
+    """The first GPS answer of the newest matching submissions (at most MAP_LIMIT) in the
+    caller's wards, and how many matched in all. Locations say where clients live or meet:
+    the look is audited like a submission's."""
+    require(principal, "submission.read", project_id)
+    form = _form_or_404(session, project_id, xml_form_id)
+    version = session.get(FormVersion, form.current_version_id or form.draft_version_id)
+    schema = form_service.schema_of(session, version)
+    paths = [f.path for f in schema.fields if f.type == "geopoint" and f.repeat is None]
+    where = _filter_clauses(principal, project_id, form, filters)
+    total = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
+    points: list[MapPoint] = []
+    if paths:
+        rows = session.execute(
+            select(
+                Submission.instance_id,
+                Submission.review_state,
+                SubmissionVersion.xml,
+                SubmissionVersion.instance_name,
+            )
+            .join(
+                SubmissionVersion,
+                (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current,
+            )
+            .where(*where, SubmissionVersion.encrypted_key.is_(None))
+            .order_by(Submission.id.desc())
+            .limit(MAP_LIMIT)
+        )
+        for instance_id, state, xml, name in rows:
+            point = _first_point(forms.read_instance(xml).root, paths)
+            if point is not None:
+                points.append(MapPoint(instance_id, name or instance_id, *point, state))
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.map.read",
+        "form",
+        form.id,
+        {"xmlFormId": xml_form_id, "points": len(points)},
+    )
+    return points, total
+
+
+def _first_point(root, paths: list[str]) -> tuple[float, float] | None:
+    for path in paths:
+        node = root
+        for name in path.strip("/").split("/")[1:]:
+            node = next((c for c in node if isinstance(c.tag, str) and local(c.tag) == name), None)
+            if node is None:
+                break
+        if node is None or not (node.text or "").strip():
+            continue
+        parts = node.text.split()
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+        except (ValueError, IndexError):
+            continue
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return lat, lon
+    return None

@@ -3,7 +3,7 @@ review with a comment, comments, and retrying a delivery that failed for good.""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -69,6 +69,7 @@ def list_submissions(project_id: int, xml_form_id: str) -> str:
         first_url=first_url,
         filtered=bool(query),
         export_url=f"{request.path}.csv?{urlencode(query)}",
+        map_url=f"{request.path}/map?{urlencode(query)}",
     )
 
 
@@ -210,3 +211,29 @@ def export_submissions(project_id: int, xml_form_id: str) -> Response:
     """The list's submissions (with its filters) as CSV; the export is audited."""
     filters, _kept = read_filters(get_settings().timezone)
     return submissions_csv_response(g.principal, project_id, xml_form_id, filters)
+
+
+@bp.get(f"{BASE}/map")
+def map_submissions(project_id: int, xml_form_id: str) -> str:
+    """Where the list's submissions were made (their first GPS answer), on one map."""
+    filters, _kept = read_filters(get_settings().timezone)
+    with get_db().transaction() as session:  # writes the audit row of this look
+        project = projects.get_project(session, project_id)
+        points, total = submissions.map_points(
+            session, g.principal, project_id, xml_form_id, filters
+        )
+        form = form_reads.form_view(session, g.principal, project_id, xml_form_id)
+    base = url_for("web.list_submissions", project_id=project_id, xml_form_id=xml_form_id)
+    data = [
+        {"lat": p.lat, "lon": p.lon, "name": p.name, "url": f"{base}/{quote(p.instance_id)}"}
+        for p in points
+    ]
+    return render_template(
+        "web/map.html",
+        project=project,
+        xml_form_id=xml_form_id,
+        form_title=form.name or xml_form_id,
+        points=data,
+        total=total,
+        limit=submissions.MAP_LIMIT,
+    )

@@ -327,3 +327,26 @@ def test_a_register_address_is_shown_without_its_credentials():
     shown = _shown_target("https://intake:s3cret@register.example.org:8443/v1/in?key=abc")
     assert shown == "https://register.example.org:8443/v1/in"
     assert _shown_target("dir:/srv/register") == "dir:/srv/register"
+
+
+def test_the_map_shows_the_wards_points_and_is_audited(db, login_as, review_form, collect, project):
+    import json
+    import re
+
+    send(collect, "uuid:m1", name="<b>Bình</b>", ma_xa="00004", vi_tri="21.03 105.85 10 4")
+    send(collect, "uuid:m2", name="Hà", ma_xa="00007", vi_tri="21.04 105.80 10 4")
+    send(collect, "uuid:m3", name="Không GPS", ma_xa="00004", vi_tri="")
+    page = login_as("supervisor").get(f"{LIST.format(p=project.id)}/map")
+    assert page.status_code == 200
+    raw = re.search(r"data-points='([^']*)'", page.text).group(1)
+    assert "<b>" not in raw  # names travel escaped, and map.js writes them as text
+    points = json.loads(raw.replace("&#39;", "'").replace("&amp;", "&"))
+    assert sorted(p["name"] for p in points) == ["<b>Bình</b>", "Hà"]
+    assert "2 địa điểm · 3 phiếu" in page.text
+    ward = login_as("supervisor", wards=("00007",)).get(f"{LIST.format(p=project.id)}/map")
+    assert [
+        p["name"] for p in json.loads(re.search(r"data-points='([^']*)'", ward.text).group(1))
+    ] == ["Hà"]
+    with db.transaction(write=False) as session:
+        looks = session.scalars(select(Audit).where(Audit.action == "submission.map.read")).all()
+    assert [a.details["points"] for a in looks] == [2, 1]

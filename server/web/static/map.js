@@ -16,4 +16,21 @@
     L.control.scale({ imperial: false }).addTo(map);
     el.classList.add("map-ready");
   });
+  document.querySelectorAll(".map-all[data-points]").forEach(function (el) {
+    var points = JSON.parse(el.getAttribute("data-points"));
+    var map = L.map(el, { attributionControl: !!tiles });
+    if (tiles) { L.tileLayer(tiles, { maxZoom: 19 }).addTo(map); }
+    var bounds = [];
+    points.forEach(function (p) {
+      var link = document.createElement("a");  // built as DOM, never as HTML text
+      link.href = p.url;
+      link.textContent = p.name;
+      L.circleMarker([p.lat, p.lon], { radius: 7, weight: 2, fillOpacity: 0.8 })
+        .bindPopup(link).addTo(map);
+      bounds.push([p.lat, p.lon]);
+    });
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+    L.control.scale({ imperial: false }).addTo(map);
+    el.classList.add("map-ready");
+  });
 })();

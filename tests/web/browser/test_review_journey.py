@@ -1,6 +1,6 @@
 """A supervisor's journey in a real browser, on a phone-sized screen and on a desktop: log in,
-filter the list, open a submission with a photo and a map, approve it with a comment, and
-watch its delivery to the register change state. Screenshots go to test-artifacts/."""
+filter the list, open a submission with a photo and a map, approve it with a comment,
+watch its delivery to the register change state, and see the form's submissions on a map. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -100,6 +100,10 @@ def test_supervisor_reviews_a_visit_and_sees_it_reach_the_register(
         assert page.locator("#deliveries .delivery").get_attribute("data-state") == "delivered"
         assert "Đã chuyển" in page.locator("#deliveries").inner_text()
         snap("delivered")
+        page.goto(f"{live_server}/projects/{project.id}/forms/review/submissions/map")
+        page.wait_for_selector(".map-all.map-ready")
+        assert page.locator(".map-all .leaflet-interactive").count() == 2  # both visits
+        snap("map")
         page_width = page.evaluate("document.documentElement.scrollWidth")
         assert page_width <= width  # nothing overflows sideways, even at 390 px
     finally:
