@@ -28,6 +28,7 @@ VIEW_MODULES = (
     "server.openrosa.submissions",
     "server.openrosa.drafts",
     "server.api.sessions",
+    "server.api.projects",
     "server.api.submissions",
     "server.api.deliveries",
     "server.api.forms",

@@ -80,7 +80,9 @@ def init(admin_email: str, forms_dir: str) -> None:
         issued = (
             None
             if has_app_user
-            else app_users.create_app_user(session, SYSTEM, project_id, "Thiết bị 1")
+            else app_users.create_app_user(
+                session, SYSTEM, project_id, "Thiết bị 1", all_forms=True
+            )
         )
     if admin_needed:
         click.echo(f"Administrator: {admin_email}  password: {password}  (shown once)")
@@ -256,10 +258,21 @@ app_users_group = AppGroup("app-users", help="App users: devices set up with a Q
     multiple=True,
     help="A ward code whose clients this phone receives (repeat for several).",
 )
-def app_users_create(name: str, project_id: int, wards: tuple[str, ...]) -> None:
+@click.option(
+    "--form",
+    "forms",
+    multiple=True,
+    help="A form (xmlFormId) this phone receives (repeat for several); without it, every form "
+    "of the project, including forms published later.",
+)
+def app_users_create(
+    name: str, project_id: int, wards: tuple[str, ...], forms: tuple[str, ...]
+) -> None:
     try:
         with get_db().transaction() as session:
-            issued = app_users.create_app_user(session, SYSTEM, project_id, name)
+            issued = app_users.create_app_user(
+                session, SYSTEM, project_id, name, all_forms=not forms, forms=forms
+            )
             app_users.set_wards(session, SYSTEM, issued.actor_id, list(wards))
     except Problem as e:
         raise click.ClickException(e.message) from None
@@ -276,6 +289,19 @@ def app_users_wards(actor_id: int, wards: tuple[str, ...]) -> None:
     except Problem as e:
         raise click.ClickException(e.message) from None
     click.echo(f"App user {actor_id} now receives the clients of: {', '.join(wards) or 'no ward'}.")
+
+
+@app_users_group.command("forms", help="Set the forms an app user receives (none: every form).")
+@click.argument("actor_id", type=int)
+@click.argument("forms", nargs=-1)
+@click.option("--project", "project_id", type=int, default=1, show_default=True)
+def app_users_forms(actor_id: int, forms: tuple[str, ...], project_id: int) -> None:
+    try:
+        with get_db().transaction() as session:
+            app_users.set_forms(session, SYSTEM, project_id, actor_id, not forms, forms)
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"App user {actor_id} now receives: {', '.join(forms) or 'every form'}.")
 
 
 @app_users_group.command("revoke", help="Revoke an app user's token at once.")

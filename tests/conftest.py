@@ -164,7 +164,7 @@ def visit_form(make_form):
 @pytest.fixture
 def app_user(db, project):
     with db.transaction() as session:
-        return app_users.create_app_user(session, SYSTEM, project.id, "TNV Lan")
+        return app_users.create_app_user(session, SYSTEM, project.id, "TNV Lan", all_forms=True)
 
 
 @pytest.fixture

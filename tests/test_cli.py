@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from server.models.actors import AppUser, User
 from server.models.forms import Form, FormVersion
+from server.services import app_users
 from tests.conftest import VISIT_MD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +127,31 @@ def test_app_users_create_prints_url_and_collect_qr_settings_then_revoke(app, db
     revoked = runner.invoke(args=["app-users", "revoke", str(app_user.actor_id)])
     assert revoked.exit_code == 0, revoked.output
     assert "revoked" in runner.invoke(args=["app-users", "list"]).output
+
+
+def test_app_users_get_every_form_or_the_forms_named(app, db, project, visit_form):
+    runner = app.test_cli_runner()
+    every = runner.invoke(args=["app-users", "create", "TNV Hoa", "--project", str(project.id)])
+    named = runner.invoke(
+        args=["app-users", "create", "Công an", "--project", str(project.id), "--form", "visit"]
+    )
+    assert every.exit_code == 0, every.output
+    assert named.exit_code == 0, named.output
+    unknown = runner.invoke(
+        args=["app-users", "create", "X", "--project", str(project.id), "--form", "nope"]
+    )
+    assert unknown.exit_code != 0
+    assert "nope" in unknown.output
+    with db.transaction(write=False) as session:
+        rows = {a.actor_id: a for a in session.scalars(select(AppUser))}
+        hoa, police = sorted(rows)
+        assert rows[hoa].all_forms is True
+        assert rows[police].all_forms is False
+        assert app_users.assigned_forms(session, [police]) == {police: ["visit"]}
+    cleared = runner.invoke(args=["app-users", "forms", str(police), "--project", str(project.id)])
+    assert "every form" in cleared.output
+    with db.transaction(write=False) as session:
+        assert session.get(AppUser, police).all_forms is True
 
 
 def test_collect_qr_payload_is_base64_zlib_json_with_general_and_admin(app_user):

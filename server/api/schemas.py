@@ -28,7 +28,8 @@ class ReviewInput(Schema):
 
 class SubmissionOutput(Schema):
     instance_id = fields.String(data_key="instanceId")
-    submitter_id = fields.Integer(data_key="submitterId")
+    submitter_id = fields.Integer(data_key="submitterId", allow_none=True)
+    instance_name = fields.String(data_key="instanceName", allow_none=True)
     device_id = fields.String(data_key="deviceId", allow_none=True)
     user_agent = fields.String(data_key="userAgent", allow_none=True)
     review_state = fields.String(data_key="reviewState", allow_none=True)
@@ -85,3 +86,47 @@ class FormStateInput(Schema):
     forward_policy = fields.String(
         data_key="forwardPolicy", validate=validate.OneOf(FORWARD_POLICIES)
     )
+
+
+class ProjectOutput(Schema):
+    """Central's Project (pyodk reads id, name, createdAt; the rest may be null)."""
+
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    archived = fields.Boolean()
+    key_id = fields.Constant(None, data_key="keyId")
+    created_at = fields.DateTime(data_key="createdAt")
+    updated_at = fields.Constant(None, data_key="updatedAt")
+    deleted_at = fields.Constant(None, data_key="deletedAt")
+
+
+class AppUserInput(Schema):
+    display_name = fields.String(
+        data_key="displayName", required=True, validate=validate.Length(min=1, max=255)
+    )
+
+
+class AppUserOutput(Schema):
+    """Central's ProjectAppUser; ``token`` only in the answer that creates it."""
+
+    project_id = fields.Integer(data_key="projectId")
+    id = fields.Integer()
+    display_name = fields.String(data_key="displayName")
+    created_at = fields.DateTime(data_key="createdAt")
+    type = fields.Constant("field_key")
+    token = fields.String(load_default=None, dump_default=None, allow_none=True)
+    updated_at = fields.Constant(None, data_key="updatedAt")
+    deleted_at = fields.Constant(None, data_key="deletedAt")
+
+
+class CommentInput(Schema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class CommentOutput(Schema):
+    """Central's Comment (pyodk reads body, actorId, createdAt)."""
+
+    body = fields.String()
+    actor_id = fields.Integer(data_key="actorId", allow_none=True)
+    created_at = fields.DateTime(data_key="createdAt")

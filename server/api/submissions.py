@@ -1,5 +1,7 @@
-"""Submissions in the REST API: review (pyodk's PATCH) and attachment downloads, which the
-register uses to fetch the files named in a forwarded payload."""
+"""Submissions in the REST API, in Central's shapes: list and read them (pyodk's
+``submissions.list/get``), their XML, attachments and comments, review (pyodk's PATCH),
+soft delete and restore, CSV export; attachment downloads are also what the register uses
+to fetch the files named in a forwarded payload. Every read is in the caller's wards."""
 
 from __future__ import annotations
 
@@ -9,15 +11,64 @@ import io
 from flask import Response, g, jsonify, request, stream_with_context
 
 from server.api import bp
-from server.api.schemas import ReviewInput, SubmissionOutput
+from server.api.schemas import CommentInput, CommentOutput, ReviewInput, SubmissionOutput
 from server.blobs import iter_blob
 from server.db import get_db
 from server.errors import MissingParameter
 from server.extension import get_blobs, get_target_names
-from server.services import lifecycle, review, submissions
+from server.services import lifecycle, review, submission_api, submissions
 from server.services.submissions import SubmissionFilters
 
-BASE = "/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
+FORM_SUBMISSIONS = "/projects/<int:project_id>/forms/<xml_form_id>/submissions"
+BASE = f"{FORM_SUBMISSIONS}/<instance_id>"
+
+
+@bp.get(FORM_SUBMISSIONS)
+def list_submissions(project_id: int, xml_form_id: str) -> Response:
+    with get_db().transaction() as session:
+        views = submission_api.list_views(session, g.principal, project_id, xml_form_id)
+    return jsonify(SubmissionOutput(many=True).dump(views))
+
+
+@bp.get(BASE)
+def get_submission(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    with get_db().transaction() as session:
+        view = submission_api.get_view(session, g.principal, project_id, xml_form_id, instance_id)
+    return jsonify(SubmissionOutput().dump(view))
+
+
+@bp.get(f"{FORM_SUBMISSIONS}/<instance_id>.xml")
+def submission_xml(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    with get_db().transaction() as session:
+        xml = submission_api.current_xml(session, g.principal, project_id, xml_form_id, instance_id)
+    return Response(xml, content_type="application/xml; charset=utf-8")
+
+
+@bp.get(f"{BASE}/attachments")
+def list_submission_attachments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        states = submission_api.attachment_states(
+            session, g.principal, project_id, xml_form_id, instance_id
+        )
+    return jsonify([{"name": name, "exists": arrived} for name, arrived in states])
+
+
+@bp.get(f"{BASE}/comments")
+def list_comments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        rows = submission_api.comments(session, g.principal, project_id, xml_form_id, instance_id)
+    return jsonify(CommentOutput(many=True).dump(rows))
+
+
+@bp.post(f"{BASE}/comments")
+def add_comment(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    data = CommentInput().load(request.get_json(force=True, silent=True) or {})
+    with get_db().transaction() as session:
+        row = submissions.add_comment(
+            session, g.principal, project_id, xml_form_id, instance_id, data["body"]
+        )
+        out = CommentOutput().dump(row)
+    return jsonify(out)
 
 
 @bp.patch(BASE)

@@ -1,6 +1,7 @@
 """Roles, verbs and the one check every route calls. Pure.
 
-Issue 6 grows this into ward/site scopes; today a role is held site-wide or per project.
+A role is held site-wide, in a project, or in some wards of a project (``ward_scope``); an app
+user also reaches only the forms assigned to it (``Principal.forms``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Principal:
     draft_form: str | None = None  # the one form a draft test token reaches
     #: Roles held only for some wards of a project: (role, project_id, ward code).
     ward_roles: frozenset[tuple[str, int, str]] = field(default_factory=frozenset)
+    #: An app user's forms (xmlFormIds): None means every form of its project.
+    forms: frozenset[str] | None = None
 
     @property
     def is_anonymous(self) -> bool:
@@ -98,8 +101,16 @@ def ward_scope(principal: Principal, verb: str, project_id: int | None) -> froze
 def require(
     principal: Principal, verb: str, project_id: int | None = None, xml_form_id: str | None = None
 ) -> None:
-    """Raise InsufficientRights unless ``can`` (and, for a draft token, it is that form)."""
+    """Raise InsufficientRights unless ``can`` (and, for a draft token, it is that form; for an
+    app user, a form assigned to it)."""
     if not can(principal, verb, project_id):
         raise InsufficientRights()
     if principal.draft_form is not None and principal.draft_form != xml_form_id:
         raise InsufficientRights()
+    if xml_form_id is not None and not reaches_form(principal, xml_form_id):
+        raise InsufficientRights()
+
+
+def reaches_form(principal: Principal, xml_form_id: str) -> bool:
+    """False only for an app user to whom this form is not assigned."""
+    return principal.forms is None or xml_form_id in principal.forms

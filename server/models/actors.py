@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -43,6 +43,20 @@ class AppUser(Base):
     token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: True: every form of the project, published now or later. False: only the forms in
+    #: form_assignments (Central's behaviour, where a new app user has no form).
+    all_forms: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class FormAssignment(Base):
+    """A form an app user's phone receives and may submit to (Central's form assignment with
+    the app-user role, role id 2)."""
+
+    __tablename__ = "form_assignments"
+
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RoleAssignment(Base):

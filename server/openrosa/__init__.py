@@ -16,7 +16,7 @@ from server.auth.current import StaleNonce, resolve_principal_throttled
 from server.db import get_db
 from server.errors import AuthenticationFailed, BadOpenRosaVersion, Problem
 from server.extension import get_settings, login_limits
-from server.openrosa import xml
+from server.openrosa import messages, xml
 
 bp = Blueprint("openrosa", __name__, url_prefix="/v1")
 
@@ -52,16 +52,20 @@ def openrosa_headers(response: Response) -> Response:
     response.headers["X-OpenRosa-Accept-Content-Length"] = str(get_settings().max_submission_bytes)
     response.headers["Date"] = http_date(time.time())
     response.headers.setdefault("Cache-Control", "private, no-cache")
-    response.headers["Content-Language"] = "en"
+    response.headers.setdefault("Content-Language", "en")
+    response.headers.add("Vary", "Accept-Language")
     return response
 
 
 def render_problem(problem: Problem) -> Response:
-    """An OpenRosaResponse envelope with the problem's status (and a challenge on 401)."""
+    """An OpenRosaResponse envelope with the problem's status (and a challenge on 401), in
+    the phone's language."""
+    message, language = messages.for_problem(problem)
     response = Response(
-        xml.response(problem.message, error=True),
+        xml.response(message, error=True),
         status=problem.status,
         content_type="text/xml; charset=utf-8",
+        headers={"Content-Language": language},
     )
     tokened = "donghanh.field_key" in request.environ or "donghanh.draft_token" in request.environ
     if problem.status == 401 and not tokened:

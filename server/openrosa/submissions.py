@@ -9,10 +9,9 @@ from server import uploads
 from server.db import get_db
 from server.errors import MalformedXml, MissingParameter
 from server.extension import get_blobs, get_settings, get_target_names
-from server.openrosa import bp, xml
+from server.openrosa import bp, messages, xml
 from server.services import ingest, projects
 
-SUCCESS = "full submission upload was successful!"
 XML_TYPE = "text/xml; charset=utf-8"
 
 
@@ -42,7 +41,13 @@ def receive(project_id: int, draft_of: str | None) -> Response:
         body.close()
     if result.problem is not None:
         raise result.problem  # after the commit, so the refused resend is in the audit log
-    return Response(xml.response(SUCCESS), status=201, content_type=XML_TYPE)
+    message, language = messages.success()
+    return Response(
+        xml.response(message),
+        status=201,
+        content_type=XML_TYPE,
+        headers={"Content-Language": language},
+    )
 
 
 def _incoming(body: uploads.SubmissionBody, draft_of: str | None) -> ingest.Incoming:

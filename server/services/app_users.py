@@ -5,16 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from server.auth import tokens
 from server.auth.permissions import Principal, require
-from server.errors import NotFound
-from server.models.actors import Actor, AppUser
+from server.errors import AlreadyExists, NotFound
+from server.models.actors import Actor, AppUser, FormAssignment
 from server.models.entities import AppUserWard
+from server.models.forms import Form
 from server.models.types import utcnow
 from server.services import audit, entities
 from server.services.projects import get_project
@@ -55,8 +57,16 @@ def collect_qr_payload(server_url: str, project_name: str, icon: str | None = No
 
 
 def create_app_user(
-    session: Session, principal: Principal, project_id: int, display_name: str
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    display_name: str,
+    *,
+    all_forms: bool = False,
+    forms: Iterable[str] = (),
 ) -> IssuedAppUser:
+    """A new app user. As in Central it receives no form until forms are assigned to it;
+    ``all_forms`` gives it every form of the project, including forms published later."""
     require(principal, "app_user.create", project_id)
     project = get_project(session, project_id)
     token = tokens.new_token()
@@ -69,6 +79,7 @@ def create_app_user(
             project_id=project_id,
             token_sha256=tokens.token_sha256(token),
             created_by_id=principal.actor_id,
+            all_forms=all_forms,
         )
     )
     audit.record(
@@ -79,6 +90,19 @@ def create_app_user(
         actor.id,
         {"projectId": project_id},
     )
+    session.flush()
+    form_ids = _form_ids(session, project_id, forms)
+    for form_id in form_ids.values():
+        session.add(FormAssignment(form_id=form_id, actor_id=actor.id))
+    if form_ids:
+        audit.record(
+            session,
+            principal.actor_id,
+            "field_key.update.forms",
+            "actor",
+            actor.id,
+            {"forms": sorted(form_ids)},
+        )
     session.flush()
     return IssuedAppUser(actor.id, display_name, project_id, project.name, token)
 
@@ -111,19 +135,35 @@ def list_app_users(session: Session, principal: Principal, project_id: int) -> l
     )
 
 
+def created_at(session: Session, actor_id: int):
+    return session.get(Actor, actor_id).created_at
+
+
+def actors(session: Session, actor_ids: list[int]) -> list[Actor]:
+    """The actors with these ids, in id order (each once)."""
+    if not actor_ids:
+        return []
+    return list(session.scalars(select(Actor).where(Actor.id.in_(actor_ids)).order_by(Actor.id)))
+
+
 def principal_for_token(session: Session, token: str) -> Principal | None:
     """The app user whose live token this is, or None (unknown, revoked or malformed)."""
     if not tokens.is_well_formed(token):
         return None
     row = session.execute(
-        select(Actor.id, Actor.display_name, AppUser.project_id)
+        select(Actor.id, Actor.display_name, AppUser.project_id, AppUser.all_forms)
         .join(AppUser, AppUser.actor_id == Actor.id)
         .where(AppUser.token_sha256 == tokens.token_sha256(token), Actor.deleted_at.is_(None))
     ).first()
     if row is None:
         return None
+    forms = None if row.all_forms else frozenset(assigned_forms(session, [row.id]).get(row.id, ()))
     return Principal(
-        row.id, "field_key", row.display_name, frozenset({("collector", row.project_id)})
+        row.id,
+        "field_key",
+        row.display_name,
+        frozenset({("collector", row.project_id)}),
+        forms=forms,
     )
 
 
@@ -178,3 +218,181 @@ def reissue_app_user(
     return IssuedAppUser(
         actor_id, actor.display_name, project_id, get_project(session, project_id).name, token
     )
+
+
+# --- Forms an app user receives (Central's form assignments, role "app-user", id 2) --------
+
+
+def _form_ids(session: Session, project_id: int, xml_form_ids: Iterable[str]) -> dict[str, int]:
+    """{xmlFormId: forms.id} for the named forms of the project; NotFound for one it lacks."""
+    wanted = list(dict.fromkeys(xml_form_ids))
+    if not wanted:
+        return {}
+    found = dict(
+        session.execute(
+            select(Form.xml_form_id, Form.id).where(
+                Form.project_id == project_id, Form.xml_form_id.in_(wanted)
+            )
+        ).all()
+    )
+    missing = [f for f in wanted if f not in found]
+    if missing:
+        raise NotFound(f"Could not find the form '{missing[0]}' in project {project_id}.")
+    return found
+
+
+def _app_user_of(session: Session, project_id: int, actor_id: int) -> AppUser:
+    app_user = session.get(AppUser, actor_id)
+    if app_user is None or app_user.project_id != project_id:
+        raise NotFound(f"Could not find app user {actor_id} in project {project_id}.")
+    return app_user
+
+
+def assigned_forms(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
+    """The xmlFormIds explicitly assigned to each app user (not counting ``all_forms``)."""
+    out: dict[int, list[str]] = {}
+    if actor_ids:
+        rows = session.execute(
+            select(FormAssignment.actor_id, Form.xml_form_id)
+            .join(Form, Form.id == FormAssignment.form_id)
+            .where(FormAssignment.actor_id.in_(actor_ids))
+            .order_by(Form.xml_form_id)
+        ).all()
+        for actor_id, xml_form_id in rows:
+            out.setdefault(actor_id, []).append(xml_form_id)
+    return out
+
+
+def all_forms_actors(session: Session, actor_ids: list[int]) -> set[int]:
+    """Those of these app users that receive every form of their project."""
+    if not actor_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(AppUser.actor_id).where(
+                AppUser.actor_id.in_(actor_ids), AppUser.all_forms.is_(True)
+            )
+        )
+    )
+
+
+def set_forms(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    actor_id: int,
+    all_forms: bool,
+    xml_form_ids: Iterable[str] = (),
+) -> None:
+    """Replace the forms an app user's phone receives: every form, or exactly these."""
+    require(principal, "app_user.create", project_id)
+    app_user = _app_user_of(session, project_id, actor_id)
+    form_ids = {} if all_forms else _form_ids(session, project_id, xml_form_ids)
+    app_user.all_forms = all_forms
+    session.execute(delete(FormAssignment).where(FormAssignment.actor_id == actor_id))
+    for form_id in form_ids.values():
+        session.add(FormAssignment(form_id=form_id, actor_id=actor_id))
+    audit.record(
+        session,
+        principal.actor_id,
+        "field_key.update.forms",
+        "actor",
+        actor_id,
+        {"allForms": True} if all_forms else {"forms": sorted(form_ids)},
+    )
+    session.flush()
+
+
+def form_assignees(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str | None = None
+) -> list[tuple[int, str]]:
+    """(actorId, xmlFormId) for every live app user of the project and every form it receives,
+    one form or all; an app user holding every form is listed with each of them."""
+    require(principal, "app_user.list", project_id)
+    forms_query = select(Form.id, Form.xml_form_id).where(Form.project_id == project_id)
+    if xml_form_id is not None:
+        forms_query = forms_query.where(Form.xml_form_id == xml_form_id)
+    forms = session.execute(forms_query.order_by(Form.xml_form_id)).all()
+    if xml_form_id is not None and not forms:
+        raise NotFound(f"Could not find the form '{xml_form_id}' in project {project_id}.")
+    live = (
+        select(AppUser.actor_id)
+        .join(Actor, Actor.id == AppUser.actor_id)
+        .where(
+            AppUser.project_id == project_id,
+            AppUser.revoked_at.is_(None),
+            Actor.deleted_at.is_(None),
+        )
+    )
+    every = list(session.scalars(live.where(AppUser.all_forms.is_(True))))
+    explicit = set(
+        session.execute(
+            select(FormAssignment.actor_id, FormAssignment.form_id).where(
+                FormAssignment.actor_id.in_(live.where(AppUser.all_forms.is_(False))),
+                FormAssignment.form_id.in_([f.id for f in forms]),
+            )
+        ).all()
+    )
+    out = [(a, f.xml_form_id) for f in forms for a in every]
+    out += [(a, f.xml_form_id) for f in forms for a, fid in explicit if fid == f.id]
+    return sorted(out, key=lambda pair: (pair[1], pair[0]))
+
+
+def assign_form(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, actor_id: int
+) -> None:
+    """Give one form to an app user's phone; 409 when it has it already."""
+    require(principal, "app_user.create", project_id)
+    app_user = _app_user_of(session, project_id, actor_id)
+    form_id = _form_ids(session, project_id, [xml_form_id])[xml_form_id]
+    if app_user.all_forms or session.get(FormAssignment, (form_id, actor_id)) is not None:
+        raise AlreadyExists(f"App user {actor_id} already receives the form '{xml_form_id}'.")
+    session.add(FormAssignment(form_id=form_id, actor_id=actor_id))
+    audit.record(
+        session,
+        principal.actor_id,
+        "form.assignment.create",
+        "form",
+        form_id,
+        {"actorId": actor_id, "roleId": APP_USER_ROLE_ID},
+    )
+    session.flush()
+
+
+def unassign_form(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, actor_id: int
+) -> None:
+    """Take one form away from an app user's phone (Collect removes it at its next update when
+    the phone matches the server exactly). An app user holding every form keeps all the
+    project's other forms of today."""
+    require(principal, "app_user.create", project_id)
+    app_user = _app_user_of(session, project_id, actor_id)
+    form_id = _form_ids(session, project_id, [xml_form_id])[xml_form_id]
+    if app_user.all_forms:
+        app_user.all_forms = False
+        for other in session.scalars(
+            select(Form.id).where(Form.project_id == project_id, Form.id != form_id)
+        ):
+            session.add(FormAssignment(form_id=other, actor_id=actor_id))
+    else:
+        removed = session.execute(
+            delete(FormAssignment).where(
+                FormAssignment.form_id == form_id, FormAssignment.actor_id == actor_id
+            )
+        ).rowcount
+        if not removed:
+            raise NotFound(f"App user {actor_id} does not receive the form '{xml_form_id}'.")
+    audit.record(
+        session,
+        principal.actor_id,
+        "form.assignment.delete",
+        "form",
+        form_id,
+        {"actorId": actor_id, "roleId": APP_USER_ROLE_ID},
+    )
+    session.flush()
+
+
+#: Central's role id (and system name) for the form role an app user holds.
+APP_USER_ROLE_ID = 2
+APP_USER_ROLE = "app-user"

@@ -21,7 +21,7 @@ from forms.xml import local
 from server.auth.permissions import Principal, require, ward_scope
 from server.errors import NotFound
 from server.models.entities import AppUserWard, Dataset, DatasetProperty, Entity, EntityVersion
-from server.models.forms import FormAttachment
+from server.models.forms import Form, FormAttachment
 from server.models.types import utcnow
 from server.services import audit
 
@@ -390,7 +390,7 @@ def integrity(
     from the phone."""
     require(principal, "form.read", project_id)
     dataset = find_dataset(session, project_id, dataset_name)
-    if dataset is None:
+    if dataset is None or not _reaches_dataset(session, principal, dataset):
         raise NotFound(f"Could not find the entity list '{dataset_name}'.")
     if not ids:
         return [
@@ -403,6 +403,25 @@ def integrity(
         select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid.in_(wanted))
     ).all()
     return [(e.uuid, e.deleted_at is not None or not in_scope(e, dataset, wards)) for e in found]
+
+
+def _reaches_dataset(session: Session, principal: Principal, dataset: Dataset) -> bool:
+    """An app user limited to some forms reaches only the entity lists those forms use."""
+    if principal.forms is None:
+        return True
+    return (
+        session.scalar(
+            select(FormAttachment.form_version_id)
+            .join(Form, Form.current_version_id == FormAttachment.form_version_id)
+            .where(
+                FormAttachment.dataset_id == dataset.id,
+                Form.project_id == dataset.project_id,
+                Form.xml_form_id.in_(sorted(principal.forms)),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def in_scope(entity: Entity, dataset: Dataset, wards: list[str] | None) -> bool:

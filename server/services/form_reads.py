@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.auth.permissions import Principal, require
+from server.auth.permissions import Principal, reaches_form, require
 from server.errors import NotFound
 from server.models.blobs import Blob
 from server.models.forms import Form, FormVersion
@@ -84,6 +84,7 @@ def list_form_views(session: Session, principal: Principal, project_id: int) -> 
     forms = session.scalars(
         select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id)
     ).all()
+    forms = [f for f in forms if reaches_form(principal, f.xml_form_id)]
     return [
         _view(f, session.get(FormVersion, f.current_version_id or f.draft_version_id))
         for f in forms
@@ -197,6 +198,4 @@ def form_page(
         if form.current_version_id is not None
         else []
     )
-    return FormPage(
-        view, draft, version_views(session, principal, project_id, xml_form_id), files
-    )
+    return FormPage(view, draft, version_views(session, principal, project_id, xml_form_id), files)

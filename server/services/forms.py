@@ -244,6 +244,8 @@ def list_for_collect(
     )
     if xml_form_id:
         query = query.where(Form.xml_form_id == xml_form_id)
+    if principal.forms is not None:  # an app user: only its assigned forms
+        query = query.where(Form.xml_form_id.in_(sorted(principal.forms)))
     rows = session.execute(query).all()
     with_media = (
         set(
@@ -263,7 +265,7 @@ def get_published(
     session: Session, principal: Principal, project_id: int, xml_form_id: str
 ) -> FormVersion:
     """The current published version of a form the principal may read; raise NotFound."""
-    require(principal, "form.read", project_id)
+    require(principal, "form.read", project_id, xml_form_id)
     version = session.scalar(
         select(FormVersion)
         .join(Form, Form.current_version_id == FormVersion.id)

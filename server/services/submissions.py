@@ -134,7 +134,7 @@ class SubmissionPage:
     next_before_id: int | None
 
 
-def _form_or_404(session: Session, project_id: int, xml_form_id: str) -> Form:
+def form_or_404(session: Session, project_id: int, xml_form_id: str) -> Form:
     form = session.scalar(
         select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
     )
@@ -201,7 +201,7 @@ def list_submissions(
     Paging is by id (keyset), so page 2,000 costs what page 1 costs.
     """
     require(principal, "submission.read", project_id)
-    form = _form_or_404(session, project_id, xml_form_id)
+    form = form_or_404(session, project_id, xml_form_id)
     where = _filter_clauses(principal, project_id, form, filters)
     total = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
     if filters.before_id is not None:
@@ -285,7 +285,7 @@ def filter_options(
 ) -> FilterOptions:
     """Who has submitted to the form and which wards its submissions name (with labels)."""
     require(principal, "submission.read", project_id)
-    form = _form_or_404(session, project_id, xml_form_id)
+    form = form_or_404(session, project_id, xml_form_id)
     # form and ward only, so that both lists come from an index (draft test submissions,
     # purged on publish, may add a name or a ward meanwhile).
     mine = [Submission.form_id == form.id]
@@ -441,7 +441,7 @@ def get_submission_detail(
 ) -> SubmissionDetail:
     """Everything the review page shows; the look is recorded in the audit log."""
     require(principal, "submission.read", project_id)
-    form = _form_or_404(session, project_id, xml_form_id)
+    form = form_or_404(session, project_id, xml_form_id)
     submission = session.scalar(
         select(Submission).where(
             Submission.form_id == form.id,
@@ -754,7 +754,7 @@ def add_comment(
     xml_form_id: str,
     instance_id: str,
     body: str,
-) -> None:
+) -> SubmissionComment:
     """Add a reviewer's comment (1 to 10,000 characters); audited."""
     require(principal, "submission.update", project_id)
     body = body.strip()
@@ -763,12 +763,13 @@ def add_comment(
     submission_id = get_submission_id(
         session, principal, project_id, xml_form_id, instance_id, "submission.update"
     )
-    session.add(
-        SubmissionComment(submission_id=submission_id, actor_id=principal.actor_id, body=body)
-    )
+    comment = SubmissionComment(submission_id=submission_id, actor_id=principal.actor_id, body=body)
+    session.add(comment)
     audit.record(
         session, principal.actor_id, "submission.comment", "submission", submission_id, None
     )
+    session.flush()
+    return comment
 
 
 @dataclass(frozen=True, slots=True)
@@ -776,12 +777,15 @@ class FormCounts:
     total: int
     unreviewed: int
     last_at: datetime | None
+    waiting: int = 0  # submissions whose current version still waits for a register
+    failed: int = 0  # ... or failed for good at one (dead): a supervisor can send it again
 
 
 def counts_by_form(
     session: Session, principal: Principal, project_id: int
 ) -> dict[str, FormCounts]:
-    """Per form of the project: submissions, how many await review, the latest one's time."""
+    """Per form of the project, in the caller's wards: submissions, how many await review, the
+    latest one's time, and how many still wait for (or failed at) a register."""
     require(principal, "submission.read", project_id)
     scope = in_scope_clause(principal, "submission.read", project_id)
     rows = session.execute(
@@ -807,6 +811,25 @@ def counts_by_form(
         if last_at is not None and last_at.tzinfo is None:
             last_at = last_at.replace(tzinfo=UTC)
         out[xml_form_id] = FormCounts(int(total), int(unreviewed or 0), last_at)
+    forwarding = session.execute(
+        select(Form.xml_form_id, Delivery.state, func.count(func.distinct(Delivery.submission_id)))
+        .join(Submission, Submission.id == Delivery.submission_id)
+        .join(Form, Form.id == Submission.form_id)
+        .join(SubmissionVersion, SubmissionVersion.id == Delivery.submission_version_id)
+        .where(
+            Form.project_id == project_id,
+            Delivery.state.in_(("pending", "dead")),
+            SubmissionVersion.current,
+            Submission.draft.is_(False),
+            Submission.deleted_at.is_(None),
+            *([scope] if scope is not None else []),
+        )
+        .group_by(Form.xml_form_id, Delivery.state)
+    ).all()
+    for xml_form_id, state, count in forwarding:
+        if xml_form_id in out:
+            field = "waiting" if state == "pending" else "failed"
+            out[xml_form_id] = dataclasses.replace(out[xml_form_id], **{field: int(count)})
     return out
 
 
@@ -820,7 +843,7 @@ def get_submission_id(
 ) -> int:
     """The id of a live submission the caller may ``verb`` (in its wards); raise NotFound."""
     require(principal, verb, project_id)
-    form = _form_or_404(session, project_id, xml_form_id)
+    form = form_or_404(session, project_id, xml_form_id)
     row = session.execute(
         select(Submission.id, Submission.ward).where(
             Submission.form_id == form.id,
@@ -849,7 +872,7 @@ def export_rows(
     submission's facts. Only what the caller may read (wards); the export is audited by
     ``record_export``. Rows are read in batches, never all at once."""
     require(principal, "submission.read", project_id)
-    form = _form_or_404(session, project_id, xml_form_id)
+    form = form_or_404(session, project_id, xml_form_id)
     version = session.get(FormVersion, form.current_version_id or form.draft_version_id)
     schema = form_service.schema_of(session, version)
     repeats = set(schema.repeats)
@@ -971,7 +994,7 @@ def record_export(
     filters: SubmissionFilters,
 ) -> None:
     require(principal, "submission.read", project_id)
-    form = _form_or_404(session, project_id, xml_form_id)
+    form = form_or_404(session, project_id, xml_form_id)
     audit.record(
         session,
         principal.actor_id,
@@ -1010,7 +1033,7 @@ def map_points(
     caller's wards, and how many matched in all. Locations say where clients live or meet:
     the look is audited like a submission's."""
     require(principal, "submission.read", project_id)
-    form = _form_or_404(session, project_id, xml_form_id)
+    form = form_or_404(session, project_id, xml_form_id)
     version = session.get(FormVersion, form.current_version_id or form.draft_version_id)
     schema = form_service.schema_of(session, version)
     paths = [f.path for f in schema.fields if f.type == "geopoint" and f.repeat is None]

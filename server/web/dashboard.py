@@ -14,9 +14,7 @@ from server.web import bp
 def home() -> str:
     with get_db().transaction(write=False) as session:
         visible = projects.list_visible_projects(session, g.principal)
-        summary = [
-            (p, form_reads.list_form_views(session, g.principal, p.id)) for p in visible
-        ]
+        summary = [(p, form_reads.list_form_views(session, g.principal, p.id)) for p in visible]
     return render_template("web/home.html", projects=summary)
 
 

@@ -58,9 +58,7 @@ class FilterInput(Schema):
     until = fields.Date(load_default=None)
     submitter = fields.Integer(load_default=None, strict=False)
     ward = fields.String(load_default=None, validate=validate.Length(max=32))
-    review = fields.String(
-        load_default=None, validate=validate.OneOf((*REVIEW_STATES, RECEIVED))
-    )
+    review = fields.String(load_default=None, validate=validate.OneOf((*REVIEW_STATES, RECEIVED)))
     delivery = fields.String(load_default=None, validate=validate.OneOf(DELIVERY_FILTERS))
     q = fields.String(load_default=None, validate=validate.Length(max=200))
     before = fields.Integer(load_default=None, strict=False)

@@ -12,7 +12,7 @@ from server.auth.passwords import WeakPassword
 from server.db import get_db
 from server.errors import Problem
 from server.extension import get_settings
-from server.services import app_users, projects, sessions, users
+from server.services import app_users, form_reads, projects, sessions, users
 from server.web import bp, render_error
 from server.web.inputs import AppUserInput, RoleInput, UserInput, read_form
 
@@ -23,7 +23,25 @@ def list_app_users(project_id: int) -> str:
         project = projects.get_project(session, project_id)
         rows = app_users.list_app_users(session, g.principal, project_id)
         wards = app_users.wards_by_actor(session, [r.id for r in rows])
-    return render_template("web/app_users.html", project=project, rows=rows, wards=wards)
+        assigned = app_users.assigned_forms(session, [r.id for r in rows])
+        all_forms = app_users.all_forms_actors(session, [r.id for r in rows])
+        forms = form_reads.list_form_views(session, g.principal, project_id)
+    return render_template(
+        "web/app_users.html",
+        project=project,
+        rows=rows,
+        wards=wards,
+        assigned=assigned,
+        all_forms=all_forms,
+        forms=forms,
+        form_names={f.xml_form_id: f.name or f.xml_form_id for f in forms},
+    )
+
+
+def _chosen_forms() -> tuple[bool, list[str]]:
+    """(every form?, the forms ticked) from the form-access part of a field-user form."""
+    every = request.form.get("form_access", "all") == "all"
+    return every, [] if every else request.form.getlist("forms")
 
 
 @bp.post("/projects/<int:project_id>/app-users")
@@ -32,9 +50,17 @@ def create_app_user(project_id: int) -> Response | str:
     if errors:
         return render_error(400, _("Give the field user a name (for example the volunteer's)."))
     wards = [w.strip() for w in data["wards"].replace(";", ",").split(",") if w.strip()]
+    every, chosen = _chosen_forms()
+    if not every and not chosen:
+        return render_error(400, _("Tick at least one form for this phone, or choose every form."))
     with get_db().transaction() as session:
         issued = app_users.create_app_user(
-            session, g.principal, project_id, data["display_name"].strip()
+            session,
+            g.principal,
+            project_id,
+            data["display_name"].strip(),
+            all_forms=every,
+            forms=chosen,
         )
         if wards:
             app_users.set_wards(session, g.principal, issued.actor_id, wards)
@@ -63,6 +89,18 @@ def reissue_app_user(project_id: int, actor_id: int) -> str:
         project = projects.get_project(session, project_id)
         wards = app_users.wards_by_actor(session, [actor_id]).get(actor_id, [])
     return _qr_page(project, issued, wards)
+
+
+@bp.post("/projects/<int:project_id>/app-users/<int:actor_id>/forms")
+def set_app_user_forms(project_id: int, actor_id: int) -> Response | str:
+    """The forms a phone receives: every form of the project, or the ones ticked. Collect,
+    set to match the server exactly, removes a form taken away at its next update."""
+    every, chosen = _chosen_forms()
+    if not every and not chosen:
+        return render_error(400, _("Tick at least one form for this phone, or choose every form."))
+    with get_db().transaction() as session:
+        app_users.set_forms(session, g.principal, project_id, actor_id, every, chosen)
+    return redirect(url_for("web.list_app_users", project_id=project_id, done="forms"), 303)
 
 
 @bp.post("/projects/<int:project_id>/app-users/<int:actor_id>/revoke")

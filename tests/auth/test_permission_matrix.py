@@ -13,7 +13,7 @@ import pytest
 
 import forms
 from server.auth import routes
-from server.auth.permissions import ANONYMOUS, SYSTEM, can
+from server.auth.permissions import ANONYMOUS, SYSTEM, can, reaches_form
 from server.models.deliveries import Delivery
 from server.services import app_users, drafts, ingest, projects, sessions, users
 from server.services.app_users import principal_for_token
@@ -23,6 +23,7 @@ from tests.web.conftest import REVIEW_MD
 CALLERS = [
     "anonymous",
     "app_user",
+    "app_user_without_forms",
     "admin",
     "manager",
     "supervisor",
@@ -81,7 +82,8 @@ def world(app, db, project, make_form, settings):
     make_form(REVIEW_MD)
     with db.transaction() as session:
         other = projects.create_project(session, None, "Dự án khác")
-        issued = app_users.create_app_user(session, SYSTEM, project.id, "TNV Lan")
+        issued = app_users.create_app_user(session, SYSTEM, project.id, "TNV Lan", all_forms=True)
+        formless = app_users.create_app_user(session, SYSTEM, project.id, "Công an phường")
     draft = forms.compile_xlsform(
         REVIEW_MD.replace("| review          | 1 ", "| review          | 2 ").encode(),
         filename="f.md",
@@ -114,6 +116,7 @@ def world(app, db, project, make_form, settings):
         "project": project,
         "other": other,
         "app_user": issued,
+        "app_user_without_forms": formless,
         "delivery_id": delivery_id,
     }
 
@@ -129,6 +132,7 @@ def values_for(rule, world) -> dict:
             "version": "1",
             "delivery_id": world["delivery_id"],
             "actor_id": world["app_user"].actor_id,
+            "role_id": "2",
             "entity_id": "12345678-1234-4234-8234-123456789012",
             "filename": "leaflet.js" if "vendor" in rule.rule else "app.css",
             "name": "clients" if "datasets" in rule.rule else "proof.png",
@@ -140,8 +144,8 @@ def caller_setup(caller: str, world, db, app, make_user):
     """(principal, bearer token, cookie session (token, csrf), key prefix or '')."""
     if caller == "anonymous":
         return ANONYMOUS, None, None, ""
-    if caller == "app_user":
-        token = world["app_user"].token
+    if caller in ("app_user", "app_user_without_forms"):
+        token = world[caller].token
         with db.transaction(write=False) as session:
             principal = principal_for_token(session, token)
         return principal, None, None, f"/v1/key/{token}"
@@ -191,7 +195,7 @@ def test_every_route_answers_each_caller_as_declared(caller, app, db, world, mak
         values = values_for(rule, world)
         path = rule.build(values, append_unknown=False)[1]
         seen_as = principal
-        if is_web and caller == "app_user":
+        if is_web and caller.startswith("app_user"):
             seen_as = ANONYMOUS  # a phone's key opens no web page
         if path.startswith("/v1/") and prefix:
             path = prefix + path[3:]
@@ -207,7 +211,11 @@ def test_every_route_answers_each_caller_as_declared(caller, app, db, world, mak
         elif needed == routes.SIGNED_IN:
             allowed = not seen_as.is_anonymous
         else:
-            allowed = not seen_as.is_anonymous and can(seen_as, needed, values.get("project_id"))
+            allowed = (
+                not seen_as.is_anonymous
+                and can(seen_as, needed, values.get("project_id"))
+                and ("xml_form_id" not in values or reaches_form(seen_as, values["xml_form_id"]))
+            )
         if not allowed:
             expected = {"refused"}
         elif caller == "other_ward_supervisor" and "instance_id" in values:

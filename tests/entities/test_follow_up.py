@@ -157,7 +157,7 @@ def test_an_update_from_an_old_version_is_applied_and_flagged_as_a_conflict(
 
 def test_a_phone_with_no_ward_receives_no_clients(db, forms_published, live_server, project):
     with db.transaction() as session:
-        issued = app_users.create_app_user(session, SYSTEM, project.id, "no ward")
+        issued = app_users.create_app_user(session, SYSTEM, project.id, "no ward", all_forms=True)
     phone = Collect(issued.server_url(live_server))
     phone.submit(registration("uuid:x", str(uuid.uuid4()), "LAHU1M1990", "00118"))
     listing = {f["formID"]: f for f in phone.form_list()}

@@ -89,7 +89,9 @@ class Watch:
         bytes sent, when we know them); anything else is a clean refusal with nothing kept."""
         if response.status_code != 201:
             return self.assert_refused(response)
-        assert openrosa_message(response) == "full submission upload was successful!"
+        assert (
+            openrosa_message(response) == "Đã gửi phiếu lên máy chủ."
+        )  # Collect sends no Accept-Language
         delta = self.delta()
         assert delta["submissions"] in (0, 1), delta
         assert delta["submission_versions"] in (0, 1), delta

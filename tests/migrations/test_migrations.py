@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 import server.models  # noqa: F401
 from server.db import Base
-from server.migrate import alembic_config
+from server.migrate import alembic_config, upgrade
 
 
 def test_migrations_have_a_single_head(database_url):
@@ -24,3 +25,51 @@ def test_migrated_schema_matches_the_models(migrated):
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+@pytest.fixture
+def scratch_url(database_url, tmp_path):
+    """An empty database beside the test one: a file on SQLite, a schema on PostgreSQL."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite'}"
+        return
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS migration_scratch CASCADE"))
+        conn.execute(text("CREATE SCHEMA migration_scratch"))
+    separator = "&" if "?" in database_url else "?"
+    yield f"{database_url}{separator}options=-csearch_path%3Dmigration_scratch"
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA migration_scratch CASCADE"))
+    engine.dispose()
+
+
+def test_phones_set_up_before_form_assignments_keep_every_form(scratch_url):
+    upgrade(scratch_url, "0010")
+    engine = create_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO projects (id, name, created_at, archived) "
+                "VALUES (1, 'P', CURRENT_TIMESTAMP, false)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO actors (id, type, display_name, created_at) "
+                "VALUES (1, 'field_key', 'TNV', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(text("INSERT INTO app_users (actor_id, project_id) VALUES (1, 1)"))
+    upgrade(scratch_url, "0011")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO actors (id, type, display_name, created_at) "
+                "VALUES (2, 'field_key', 'Mới', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(text("INSERT INTO app_users (actor_id, project_id) VALUES (2, 1)"))
+        rows = conn.execute(text("SELECT actor_id, all_forms FROM app_users ORDER BY 1")).all()
+    engine.dispose()
+    assert [(a, bool(f)) for a, f in rows] == [(1, True), (2, False)]

@@ -82,7 +82,7 @@ def test_form_id_filter_returns_only_that_form(collect, make_form, visit_form):
 def test_app_user_sees_only_its_own_project(db, live_server, project, visit_form):
     with db.transaction() as session:
         other = projects.create_project(session, None, "Xã khác")
-        issued = app_users.create_app_user(session, SYSTEM, other.id, "TNV khác")
+        issued = app_users.create_app_user(session, SYSTEM, other.id, "TNV khác", all_forms=True)
     other_collect = Collect(issued.server_url(live_server))
     assert other_collect.form_list() == []
     # and its key cannot read the first project's list at all

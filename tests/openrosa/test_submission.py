@@ -25,6 +25,13 @@ UUID2 = "uuid:8a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 UUID3 = "uuid:1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 
 
+@pytest.fixture
+def collect(live_server, app_user):
+    """A phone set to English: it reads ODK Central's own messages, with their specifics
+    (tests/openrosa/test_messages.py has the Vietnamese ones Collect gets by default)."""
+    return Collect(app_user.server_url(live_server), language="en")
+
+
 def rows(db, model, **where):
     with db.transaction(write=False) as session:
         return session.scalars(select(model).filter_by(**where)).all()
@@ -177,7 +184,7 @@ def test_submission_to_another_projects_form_is_404(db, live_server, visit_form)
         other = projects.create_project(session, None, "Other")
         from server.services import app_users
 
-        issued = app_users.create_app_user(session, SYSTEM, other.id, "x")
+        issued = app_users.create_app_user(session, SYSTEM, other.id, "x", all_forms=True)
     [reply] = Collect(issued.server_url(live_server)).submit(visit())
     assert reply.status == 404
     assert rows(db, Submission) == []

@@ -37,13 +37,17 @@ class Collect:
         password: str | None = None,
         device_id: str = "collect:AbCdEfGh12345678",
         version: str = "v2026.3.3",
+        language: str | None = None,
     ):
+        """``language``: an Accept-Language to send (Collect itself sends none)."""
         self.server_url = server_url.rstrip("/")
         self.device_id = device_id
         self.http = requests.Session()
         self.http.headers["User-Agent"] = (
             f"org.odk.collect.android/{version} Dalvik/2.1.0 (Linux; U; Android 14; Pixel 7)"
         )
+        if language is not None:
+            self.http.headers["Accept-Language"] = language
         if username is not None:
             self.http.auth = HTTPDigestAuth(username, password or "")
 

@@ -41,7 +41,9 @@ def test_upload_makes_a_draft_that_shows_warnings_then_publishes(
 ):
     browser = login_as("manager")
     response = upload(
-        browser, f"/projects/{project.id}/forms/new", visit_xlsx(form_id="tham", extra_rows=WARNING_ROWS)
+        browser,
+        f"/projects/{project.id}/forms/new",
+        visit_xlsx(form_id="tham", extra_rows=WARNING_ROWS),
     )
     assert response.status_code == 303
     assert response.headers["Location"] == f"/projects/{project.id}/forms/tham"
@@ -153,3 +155,54 @@ def test_a_supervisor_cannot_manage_field_users(login_as, project, app_user):
     assert browser.get(f"/projects/{project.id}/app-users").status_code == 403
     revoke = browser.post(f"/projects/{project.id}/app-users/{app_user.actor_id}/revoke")
     assert revoke.status_code == 403
+
+
+SESSION_MD = """
+| survey   |         |         |         |
+|          | type    | name    | label   |
+|          | integer | so_nguoi | Số người |
+| settings |         |         |         |
+|          | form_id | version | form_title |
+|          | sinh_hoat | 1     | Sinh hoạt nhóm |
+"""
+
+
+def test_a_field_user_receives_only_the_forms_ticked_then_every_form(
+    login_as, project, visit_form, make_form, live_server, settings
+):
+    make_form(SESSION_MD)
+    browser = login_as("manager")
+    page = browser.get(f"/projects/{project.id}/app-users").text
+    assert "Sinh hoạt nhóm" in page  # each form is offered with its title
+    created = browser.post(
+        f"/projects/{project.id}/app-users",
+        {"display_name": "TNV Hoa", "form_access": "chosen", "forms": ["sinh_hoat"]},
+    )
+    assert created.status_code == 200
+    server_url = re.search(r'<code class="wrap">([^<]+)</code>', created.text).group(1)
+    phone = Collect(server_url.replace(settings.public_url, live_server))
+    assert [f["formID"] for f in phone.form_list()] == ["sinh_hoat"]
+    assert phone.get(f"{phone.server_url}/forms/visit.xml").status_code == 403
+
+    actor_id = int(
+        re.search(
+            r"/app-users/(\d+)/forms", browser.get(f"/projects/{project.id}/app-users").text
+        ).group(1)
+    )
+    saved = browser.post(
+        f"/projects/{project.id}/app-users/{actor_id}/forms", {"form_access": "all"}
+    )
+    assert saved.status_code == 303
+    assert "Đã lưu các biểu mẫu" in browser.get(saved.headers["Location"]).text
+    assert sorted(f["formID"] for f in phone.form_list()) == ["sinh_hoat", "visit"]
+    assert "mọi biểu mẫu" in browser.get(f"/projects/{project.id}/app-users").text
+
+
+def test_a_field_user_with_no_form_ticked_is_refused_with_a_sentence(login_as, project, visit_form):
+    browser = login_as("manager")
+    response = browser.post(
+        f"/projects/{project.id}/app-users", {"display_name": "TNV Hoa", "form_access": "chosen"}
+    )
+    assert response.status_code == 400
+    assert "Hãy chọn ít nhất một biểu mẫu" in response.text
+    assert "TNV Hoa" not in browser.get(f"/projects/{project.id}/app-users").text

@@ -146,9 +146,7 @@ def test_session_ends_after_the_idle_timeout(login_as, db):
     browser = login_as("supervisor")
     assert browser.get("/").status_code == 200
     with db.transaction() as session:  # the last request was 2 h 1 min ago; the limit is 2 h
-        session.execute(
-            update(WebSession).values(last_seen_at=utcnow() - timedelta(minutes=121))
-        )
+        session.execute(update(WebSession).values(last_seen_at=utcnow() - timedelta(minutes=121)))
     assert browser.get("/").status_code == 302
 
 

@@ -350,3 +350,24 @@ def test_the_map_shows_the_wards_points_and_is_audited(db, login_as, review_form
     with db.transaction(write=False) as session:
         looks = session.scalars(select(Audit).where(Audit.action == "submission.map.read")).all()
     assert [a.details["points"] for a in looks] == [2, 1]
+
+
+def test_the_project_page_counts_what_waits_for_or_failed_at_the_register_in_the_wards(
+    app, login_as, review_form, collect, project, register
+):
+    send(collect, "uuid:a1", ma_xa="00004")
+    send(collect, "uuid:a2", ma_xa="00007")
+    send(collect, "uuid:a3", ma_xa="00007")
+    register.refuse["uuid:a3"] = 400
+    drain(app)  # a1 and a2 delivered, a3 dead
+    send(collect, "uuid:a4", ma_xa="00007")  # not yet sent
+    send(collect, "uuid:a5", ma_xa="00004")  # not yet sent
+
+    page = login_as("supervisor").get(f"/projects/{project.id}").text
+    assert "2 phiếu chờ gửi lên sổ đăng ký" in page
+    assert "1 phiếu sổ đăng ký không nhận" in page
+    assert f"{LIST.format(p=project.id)}?delivery=dead" in page  # the list of them, a tap away
+
+    ward = login_as("supervisor", wards=("00004",)).get(f"/projects/{project.id}").text
+    assert "1 phiếu chờ gửi lên sổ đăng ký" in ward  # a5 only: 00007 is not this ward's
+    assert "không nhận" not in ward

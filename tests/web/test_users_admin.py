@@ -44,7 +44,9 @@ def test_a_short_password_is_refused_with_a_sentence(login_as):
 def test_roles_are_given_and_taken_away(login_as, project):
     admin = login_as("admin", project_id=None)
     admin.post("/users", {"email": "lan@example.org", "password": "a long password 1"})
-    actor_id = re.search(r'/users/(\d+)/roles"', admin.get("/users").text.split("lan@example.org")[1])
+    actor_id = re.search(
+        r'/users/(\d+)/roles"', admin.get("/users").text.split("lan@example.org")[1]
+    )
     actor_id = actor_id.group(1)
     given = admin.post(
         f"/users/{actor_id}/roles", {"role": "viewer", "project_id": str(project.id), "wards": ""}

@@ -17,8 +17,17 @@ VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 @pytest.mark.parametrize("screen", list(VIEWPORTS))
 def test_supervisor_reviews_a_visit_and_sees_it_reach_the_register(
-    screen, chromium, screenshots, app, db, live_server, make_user, review_form, collect,
-    project, register,
+    screen,
+    chromium,
+    screenshots,
+    app,
+    db,
+    live_server,
+    make_user,
+    review_form,
+    collect,
+    project,
+    register,
 ):
     with db.transaction() as session:
         form_service.set_forward_policy(session, SYSTEM, project.id, "review", "on_approval")
@@ -28,8 +37,12 @@ def test_supervisor_reviews_a_visit_and_sees_it_reach_the_register(
         {"proof.png": PNG},
     )
     assert sent[-1].status == 201
-    assert collect.submit(review_instance("uuid:b2", name="Thăm chị Hà", ho_ten="Trần Thị Hà"),
-                          {"proof.png": PNG})[-1].status == 201
+    assert (
+        collect.submit(
+            review_instance("uuid:b2", name="Thăm chị Hà", ho_ten="Trần Thị Hà"), {"proof.png": PNG}
+        )[-1].status
+        == 201
+    )
     width, height = VIEWPORTS[screen]
     context = chromium.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
     page = context.new_page()

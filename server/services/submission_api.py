@@ -1,0 +1,143 @@
+"""Submissions as Central's REST API shows them (pyodk's ``submissions.list/get``, the XML of
+a submission, its attachments and comments), in the caller's wards. A listing and every look
+at one submission are recorded in the audit log, as the web pages' are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.auth.permissions import Principal, require
+from server.models.submissions import (
+    Submission,
+    SubmissionAttachment,
+    SubmissionComment,
+    SubmissionVersion,
+)
+from server.services import audit
+from server.services.submissions import (
+    form_or_404,
+    get_submission_id,
+    in_scope_clause,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionView:
+    """Central's Submission: ``submitter_id`` is the actor (app user or web user) who sent it."""
+
+    instance_id: str
+    submitter_id: int | None
+    device_id: str | None
+    user_agent: str | None
+    review_state: str | None
+    instance_name: str | None
+    created_at: datetime
+    updated_at: datetime | None
+
+
+def _views(session: Session, where: list) -> list[SubmissionView]:
+    rows = session.execute(
+        select(Submission, SubmissionVersion.instance_name)
+        .join(
+            SubmissionVersion,
+            (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current,
+        )
+        .where(*where)
+        .order_by(Submission.id.desc())
+    ).all()
+    return [
+        SubmissionView(
+            s.instance_id,
+            s.submitter_id,
+            s.device_id,
+            s.user_agent,
+            s.review_state,
+            name,
+            s.created_at,
+            s.updated_at,
+        )
+        for s, name in rows
+    ]
+
+
+def list_views(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str
+) -> list[SubmissionView]:
+    """The form's live submissions in the caller's wards, newest first."""
+    require(principal, "submission.read", project_id)
+    form = form_or_404(session, project_id, xml_form_id)
+    where = [
+        Submission.form_id == form.id,
+        Submission.draft.is_(False),
+        Submission.deleted_at.is_(None),
+    ]
+    scope = in_scope_clause(principal, "submission.read", project_id)
+    if scope is not None:
+        where.append(scope)
+    views = _views(session, where)
+    audit.record(
+        session, principal.actor_id, "submission.list", "form", form.id, {"count": len(views)}
+    )
+    return views
+
+
+def get_view(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
+) -> SubmissionView:
+    submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
+    [view] = _views(session, [Submission.id == submission_id])
+    audit.record(session, principal.actor_id, "submission.read", "submission", submission_id)
+    return view
+
+
+def current_xml(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
+) -> bytes:
+    """The exact XML of the submission's current version."""
+    submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
+    xml = session.scalar(
+        select(SubmissionVersion.xml).where(
+            SubmissionVersion.submission_id == submission_id, SubmissionVersion.current
+        )
+    )
+    audit.record(
+        session, principal.actor_id, "submission.read", "submission", submission_id, {"xml": True}
+    )
+    return xml
+
+
+def attachment_states(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
+) -> list[tuple[str, bool]]:
+    """(name, arrived) of each file the current version names (Central's attachment list)."""
+    submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
+    return [
+        (name, blob_id is not None)
+        for name, blob_id in session.execute(
+            select(SubmissionAttachment.name, SubmissionAttachment.blob_id)
+            .join(
+                SubmissionVersion,
+                SubmissionVersion.id == SubmissionAttachment.submission_version_id,
+            )
+            .where(SubmissionVersion.submission_id == submission_id, SubmissionVersion.current)
+            .order_by(SubmissionAttachment.name)
+        ).all()
+    ]
+
+
+def comments(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
+) -> list[SubmissionComment]:
+    """The comments on a submission, oldest first."""
+    submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
+    return list(
+        session.scalars(
+            select(SubmissionComment)
+            .where(SubmissionComment.submission_id == submission_id)
+            .order_by(SubmissionComment.id)
+        )
+    )
