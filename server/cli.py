@@ -259,6 +259,12 @@ app_users_group = AppGroup("app-users", help="App users: devices set up with a Q
     help="A ward code whose clients this phone receives (repeat for several).",
 )
 @click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    help="A facility code whose referrals this phone receives (repeat for several).",
+)
+@click.option(
     "--form",
     "forms",
     multiple=True,
@@ -266,7 +272,11 @@ app_users_group = AppGroup("app-users", help="App users: devices set up with a Q
     "of the project, including forms published later.",
 )
 def app_users_create(
-    name: str, project_id: int, wards: tuple[str, ...], forms: tuple[str, ...]
+    name: str,
+    project_id: int,
+    wards: tuple[str, ...],
+    sites: tuple[str, ...],
+    forms: tuple[str, ...],
 ) -> None:
     try:
         with get_db().transaction() as session:
@@ -274,6 +284,8 @@ def app_users_create(
                 session, SYSTEM, project_id, name, all_forms=not forms, forms=forms
             )
             app_users.set_wards(session, SYSTEM, issued.actor_id, list(wards))
+            if sites:
+                app_users.set_sites(session, SYSTEM, issued.actor_id, list(sites))
     except Problem as e:
         raise click.ClickException(e.message) from None
     _show_app_user(issued)
@@ -289,6 +301,20 @@ def app_users_wards(actor_id: int, wards: tuple[str, ...]) -> None:
     except Problem as e:
         raise click.ClickException(e.message) from None
     click.echo(f"App user {actor_id} now receives the clients of: {', '.join(wards) or 'no ward'}.")
+
+
+@app_users_group.command("sites", help="Set the facilities whose referrals an app user receives.")
+@click.argument("actor_id", type=int)
+@click.argument("sites", nargs=-1)
+def app_users_sites(actor_id: int, sites: tuple[str, ...]) -> None:
+    try:
+        with get_db().transaction() as session:
+            app_users.set_sites(session, SYSTEM, actor_id, list(sites))
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    click.echo(
+        f"App user {actor_id} now receives the referrals to: {', '.join(sites) or 'no site'}."
+    )
 
 
 @app_users_group.command("forms", help="Set the forms an app user receives (none: every form).")

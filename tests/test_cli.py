@@ -133,7 +133,17 @@ def test_app_users_get_every_form_or_the_forms_named(app, db, project, visit_for
     runner = app.test_cli_runner()
     every = runner.invoke(args=["app-users", "create", "TNV Hoa", "--project", str(project.id)])
     named = runner.invoke(
-        args=["app-users", "create", "Công an", "--project", str(project.id), "--form", "visit"]
+        args=[
+            "app-users",
+            "create",
+            "Công an",
+            "--project",
+            str(project.id),
+            "--form",
+            "visit",
+            "--site",
+            "VCT-01",
+        ]
     )
     assert every.exit_code == 0, every.output
     assert named.exit_code == 0, named.output
@@ -148,6 +158,7 @@ def test_app_users_get_every_form_or_the_forms_named(app, db, project, visit_for
         assert rows[hoa].all_forms is True
         assert rows[police].all_forms is False
         assert app_users.assigned_forms(session, [police]) == {police: ["visit"]}
+        assert app_users.sites_by_actor(session, [police]) == {police: ["VCT-01"]}
     cleared = runner.invoke(args=["app-users", "forms", str(police), "--project", str(project.id)])
     assert "every form" in cleared.output
     with db.transaction(write=False) as session:

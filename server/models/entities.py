@@ -22,6 +22,9 @@ class Dataset(Base):
     approval_required: Mapped[bool] = mapped_column(default=False)
     # The property whose value is a ward code; app users receive only their wards' entities.
     scope_property: Mapped[str | None] = mapped_column(String(255))
+    # The property whose value is a site (facility) code, e.g. where a referral is sent: a
+    # phone serving that site receives the entity too, whatever its ward.
+    site_property: Mapped[str | None] = mapped_column(String(255))
     # A reference list with no personal data (facilities, clubs): every device gets all of it.
     shared: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -70,6 +73,18 @@ class EntityVersion(Base):
     submission_version_id: Mapped[int | None] = mapped_column(ForeignKey("submission_versions.id"))
     creator_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppUserSite(Base):
+    """A site (facility) code an app user serves: its phone also gets the entities sent to
+    that site (the referrals addressed to a clinic), whatever their ward."""
+
+    __tablename__ = "app_user_sites"
+    __table_args__ = (UniqueConstraint("actor_id", "site"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), index=True)
+    site: Mapped[str] = mapped_column(String(64))
 
 
 class AppUserWard(Base):

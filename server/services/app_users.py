@@ -15,7 +15,7 @@ from server.auth import tokens
 from server.auth.permissions import Principal, require
 from server.errors import AlreadyExists, NotFound
 from server.models.actors import Actor, AppUser, FormAssignment
-from server.models.entities import AppUserWard
+from server.models.entities import AppUserSite, AppUserWard
 from server.models.forms import Form
 from server.models.types import utcnow
 from server.services import audit, entities
@@ -182,6 +182,37 @@ def set_wards(session: Session, principal: Principal, actor_id: int, wards: list
         actor_id,
         {"wards": sorted(set(wards))},
     )
+
+
+def set_sites(session: Session, principal: Principal, actor_id: int, sites: list[str]) -> None:
+    """Replace the sites (facility codes) whose referrals this app user's phone receives."""
+    app_user = session.get(AppUser, actor_id)
+    if app_user is None:
+        raise NotFound(f"Could not find app user {actor_id}.")
+    require(principal, "app_user.create", app_user.project_id)
+    entities.set_sites(session, actor_id, sites)
+    audit.record(
+        session,
+        principal.actor_id,
+        "field_key.update.sites",
+        "actor",
+        actor_id,
+        {"sites": sorted({s.strip() for s in sites if s.strip()})},
+    )
+
+
+def sites_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
+    """The site codes each app user serves."""
+    out: dict[int, list[str]] = {}
+    if actor_ids:
+        rows = session.execute(
+            select(AppUserSite.actor_id, AppUserSite.site)
+            .where(AppUserSite.actor_id.in_(actor_ids))
+            .order_by(AppUserSite.site)
+        ).all()
+        for actor_id, site in rows:
+            out.setdefault(actor_id, []).append(site)
+    return out
 
 
 def wards_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:

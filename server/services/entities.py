@@ -20,13 +20,21 @@ import forms
 from forms.xml import local
 from server.auth.permissions import Principal, require, ward_scope
 from server.errors import NotFound
-from server.models.entities import AppUserWard, Dataset, DatasetProperty, Entity, EntityVersion
+from server.models.entities import (
+    AppUserSite,
+    AppUserWard,
+    Dataset,
+    DatasetProperty,
+    Entity,
+    EntityVersion,
+)
 from server.models.forms import Form, FormAttachment
 from server.models.types import utcnow
 from server.services import audit
 
 UUID_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SCOPE_PROPERTY = "ma_xa"  # domain.md: the commune/ward code every client carries
+SITE_PROPERTY = "co_so"  # domain.md: the facility a referral is sent to
 
 
 class EntityError(ValueError):
@@ -46,6 +54,7 @@ def ensure_datasets(
                 project_id=project_id,
                 name=declaration.dataset,
                 scope_property=SCOPE_PROPERTY if SCOPE_PROPERTY in saveto else None,
+                site_property=SITE_PROPERTY if SITE_PROPERTY in saveto else None,
             )
             session.add(dataset)
             session.flush()
@@ -74,6 +83,8 @@ def add_properties(session: Session, dataset: Dataset, names: list[str]) -> None
     session.flush()
     if dataset.scope_property is None and SCOPE_PROPERTY in names:
         dataset.scope_property = SCOPE_PROPERTY
+    if dataset.site_property is None and SITE_PROPERTY in names and not dataset.shared:
+        dataset.site_property = SITE_PROPERTY
 
 
 def ensure_reference_list(
@@ -322,16 +333,26 @@ def wards_of(
     )
 
 
+def sites_of(session: Session, principal: Principal) -> list[str]:
+    """The sites (facility codes) a phone serves; web users serve none."""
+    if principal.kind != "field_key":
+        return []
+    return sorted(
+        session.scalars(select(AppUserSite.site).where(AppUserSite.actor_id == principal.actor_id))
+    )
+
+
 def visible_entities(
     session: Session, principal: Principal, dataset: Dataset, include_deleted: bool = False
 ) -> Iterator[Entity]:
     """Entities of a dataset this principal may have on a device, in creation order."""
     wards = wards_of(session, principal, dataset.project_id)
+    sites = sites_of(session, principal)
     query = select(Entity).where(Entity.dataset_id == dataset.id).order_by(Entity.id)
     if not include_deleted:
         query = query.where(Entity.deleted_at.is_(None))
     for entity in session.scalars(query.execution_options(yield_per=500)):
-        if in_scope(entity, dataset, wards):
+        if in_scope(entity, dataset, wards, sites):
             yield entity
 
 
@@ -339,7 +360,11 @@ def openrosa_hash(session: Session, principal: Principal, dataset: Dataset) -> s
     """Changes when the list changes or the principal's wards change (Central hashes the time
     of the last change; we add the scope, since two phones may see different rows)."""
     wards = wards_of(session, principal, dataset.project_id)
-    state = {"latestChange": dataset.changed_at.isoformat(), "wards": wards}
+    state = {
+        "latestChange": dataset.changed_at.isoformat(),
+        "wards": wards,
+        "sites": sites_of(session, principal),
+    }
     return hashlib.md5(
         json.dumps(state, sort_keys=True).encode(), usedforsecurity=False
     ).hexdigest()
@@ -354,6 +379,14 @@ def set_wards(session: Session, actor_id: int, wards: list[str]) -> None:
     session.execute(AppUserWard.__table__.delete().where(AppUserWard.actor_id == actor_id))
     for ward in dict.fromkeys(w.strip() for w in wards if w.strip()):
         session.add(AppUserWard(actor_id=actor_id, ward=ward))
+    session.flush()
+
+
+def set_sites(session: Session, actor_id: int, sites: list[str]) -> None:
+    """Replace the sites (facility codes) an app user serves."""
+    session.execute(AppUserSite.__table__.delete().where(AppUserSite.actor_id == actor_id))
+    for site in dict.fromkeys(s.strip() for s in sites if s.strip()):
+        session.add(AppUserSite(actor_id=actor_id, site=site))
     session.flush()
 
 
@@ -399,10 +432,13 @@ def integrity(
         ]
     wanted = [i.strip().lower().removeprefix("uuid:") for i in ids]
     wards = wards_of(session, principal, project_id)
+    sites = sites_of(session, principal)
     found = session.scalars(
         select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid.in_(wanted))
     ).all()
-    return [(e.uuid, e.deleted_at is not None or not in_scope(e, dataset, wards)) for e in found]
+    return [
+        (e.uuid, e.deleted_at is not None or not in_scope(e, dataset, wards, sites)) for e in found
+    ]
 
 
 def _reaches_dataset(session: Session, principal: Principal, dataset: Dataset) -> bool:
@@ -424,8 +460,13 @@ def _reaches_dataset(session: Session, principal: Principal, dataset: Dataset) -
     )
 
 
-def in_scope(entity: Entity, dataset: Dataset, wards: list[str] | None) -> bool:
-    """True when a phone limited to ``wards`` (None: no limit) may hold this entity."""
+def in_scope(
+    entity: Entity, dataset: Dataset, wards: list[str] | None, sites: list[str] | tuple = ()
+) -> bool:
+    """True when a phone limited to ``wards`` (None: no limit), serving ``sites``, may hold
+    this entity: one of its wards', or one sent to one of its sites (a referral to a clinic)."""
     if wards is None or dataset.shared:
         return True
-    return bool(dataset.scope_property) and entity.data.get(dataset.scope_property) in wards
+    if dataset.scope_property and entity.data.get(dataset.scope_property) in wards:
+        return True
+    return bool(sites and dataset.site_property) and entity.data.get(dataset.site_property) in sites

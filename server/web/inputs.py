@@ -46,6 +46,7 @@ class AppUserInput(Schema):
 
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     wards = fields.String(load_default="", validate=validate.Length(max=2000))
+    sites = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class FilterInput(Schema):

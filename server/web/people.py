@@ -23,6 +23,7 @@ def list_app_users(project_id: int) -> str:
         project = projects.get_project(session, project_id)
         rows = app_users.list_app_users(session, g.principal, project_id)
         wards = app_users.wards_by_actor(session, [r.id for r in rows])
+        sites = app_users.sites_by_actor(session, [r.id for r in rows])
         assigned = app_users.assigned_forms(session, [r.id for r in rows])
         all_forms = app_users.all_forms_actors(session, [r.id for r in rows])
         forms = form_reads.list_form_views(session, g.principal, project_id)
@@ -31,11 +32,17 @@ def list_app_users(project_id: int) -> str:
         project=project,
         rows=rows,
         wards=wards,
+        sites=sites,
         assigned=assigned,
         all_forms=all_forms,
         forms=forms,
         form_names={f.xml_form_id: f.name or f.xml_form_id for f in forms},
     )
+
+
+def _codes(text: str) -> list[str]:
+    """Codes typed in one box, separated by commas or semicolons."""
+    return [c.strip() for c in text.replace(";", ",").split(",") if c.strip()]
 
 
 def _chosen_forms() -> tuple[bool, list[str]]:
@@ -49,7 +56,8 @@ def create_app_user(project_id: int) -> Response | str:
     data, errors = read_form(AppUserInput())
     if errors:
         return render_error(400, _("Give the field user a name (for example the volunteer's)."))
-    wards = [w.strip() for w in data["wards"].replace(";", ",").split(",") if w.strip()]
+    wards = _codes(data["wards"])
+    sites = _codes(data["sites"])
     every, chosen = _chosen_forms()
     if not every and not chosen:
         return render_error(400, _("Tick at least one form for this phone, or choose every form."))
@@ -64,11 +72,13 @@ def create_app_user(project_id: int) -> Response | str:
         )
         if wards:
             app_users.set_wards(session, g.principal, issued.actor_id, wards)
+        if sites:
+            app_users.set_sites(session, g.principal, issued.actor_id, sites)
         project = projects.get_project(session, project_id)
-    return _qr_page(project, issued, wards)
+    return _qr_page(project, issued, wards, sites)
 
 
-def _qr_page(project, issued, wards: list[str]) -> str:
+def _qr_page(project, issued, wards: list[str], sites: list[str]) -> str:
     public_url = get_settings().public_url
     qr = segno.make(issued.qr_payload(public_url), error="L")
     return render_template(
@@ -76,6 +86,7 @@ def _qr_page(project, issued, wards: list[str]) -> str:
         project=project,
         issued=issued,
         wards=wards,
+        sites=sites,
         server_url=issued.server_url(public_url),
         qr_data_uri=qr.svg_data_uri(scale=4, border=2),
     )
@@ -88,7 +99,8 @@ def reissue_app_user(project_id: int, actor_id: int) -> str:
         issued = app_users.reissue_app_user(session, g.principal, actor_id, project_id)
         project = projects.get_project(session, project_id)
         wards = app_users.wards_by_actor(session, [actor_id]).get(actor_id, [])
-    return _qr_page(project, issued, wards)
+        sites = app_users.sites_by_actor(session, [actor_id]).get(actor_id, [])
+    return _qr_page(project, issued, wards, sites)
 
 
 @bp.post("/projects/<int:project_id>/app-users/<int:actor_id>/forms")

@@ -98,3 +98,36 @@ def test_referral_is_made_and_closed_with_the_real_forms(
         data = session.scalar(select(Entity).where(Entity.uuid == ref)).data
     assert "kq_hiv" not in data
     assert "am_tinh" not in data.values()
+
+
+def test_a_clinic_phone_receives_the_referrals_sent_to_it_and_no_client(
+    app, db, live_server, app_user, project
+):
+    """The receiving facility's phone (site VCT-01, no ward) gets the referral addressed to
+    it, so the nurse can record the outcome; not the referring ward's client list, and not
+    the referrals sent to another facility."""
+    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    with db.transaction() as session:
+        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
+        clinic = app_users.create_app_user(session, SYSTEM, project.id, "VCT", all_forms=True)
+        app_users.set_sites(session, SYSTEM, clinic.actor_id, ["VCT-01"])
+        other = app_users.create_app_user(session, SYSTEM, project.id, "PrEP", all_forms=True)
+        app_users.set_sites(session, SYSTEM, other.actor_id, ["PREP-02"])
+    volunteer = Collect(app_user.server_url(live_server))
+    client, ref = str(uuid.uuid4()), str(uuid.uuid4())
+    assert volunteer.submit(registration("uuid:r-1", client))[0].status == 201
+    assert volunteer.submit(referral("uuid:f3-1", ref, client))[0].status == 201  # to VCT-01
+
+    nurse = Collect(clinic.server_url(live_server))
+    forms = {f["formID"]: f for f in nurse.form_list()}
+    [row] = csv_rows(nurse, forms["f4_ket_qua_cg"], "referrals.csv")
+    assert (row["name"], row["co_so"], row["ma_xa"]) == (ref, "VCT-01", "00118")
+    assert csv_rows(nurse, forms["f5_tham_nha"], "clients.csv") == []
+    integrity = nurse.get(f"{nurse.server_url}/datasets/referrals/integrity?id={ref}")
+    assert f'<entity id="{ref}"><deleted>false</deleted></entity>' in integrity.text
+
+    elsewhere = Collect(other.server_url(live_server))
+    others = {f["formID"]: f for f in elsewhere.form_list()}
+    assert csv_rows(elsewhere, others["f4_ket_qua_cg"], "referrals.csv") == []
+    told = elsewhere.get(f"{elsewhere.server_url}/datasets/referrals/integrity?id={ref}")
+    assert f'<entity id="{ref}"><deleted>true</deleted></entity>' in told.text  # dropped

@@ -73,3 +73,36 @@ def test_phones_set_up_before_form_assignments_keep_every_form(scratch_url):
         rows = conn.execute(text("SELECT actor_id, all_forms FROM app_users ORDER BY 1")).all()
     engine.dispose()
     assert [(a, bool(f)) for a, f in rows] == [(1, True), (2, False)]
+
+
+def test_lists_naming_a_facility_reach_the_phones_serving_it_after_migrating(scratch_url):
+    upgrade(scratch_url, "0011")
+    engine = create_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO projects (id, name, created_at, archived) "
+                "VALUES (1, 'P', CURRENT_TIMESTAMP, false)"
+            )
+        )
+        for dataset_id, name, shared in ((1, "referrals", False), (2, "sites", True)):
+            conn.execute(
+                text(
+                    "INSERT INTO datasets (id, project_id, name, approval_required, shared, "
+                    "created_at, changed_at) VALUES (:id, 1, :name, false, :shared, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": dataset_id, "name": name, "shared": shared},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO dataset_properties (dataset_id, name, created_at) "
+                    "VALUES (:id, 'co_so', CURRENT_TIMESTAMP)"
+                ),
+                {"id": dataset_id},
+            )
+    upgrade(scratch_url, "0012")
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT name, site_property FROM datasets ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("referrals", "co_so"), ("sites", None)]

@@ -113,7 +113,8 @@ def test_a_field_user_gets_a_qr_code_that_sets_collect_up(
 ):
     browser = login_as("manager")
     response = browser.post(
-        f"/projects/{project.id}/app-users", {"display_name": "TNV Hoa", "wards": "00004, 00007"}
+        f"/projects/{project.id}/app-users",
+        {"display_name": "TNV Hoa", "wards": "00004, 00007", "sites": "VCT-01; PREP-02"},
     )
     assert response.status_code == 200
     assert "TNV Hoa" in response.text
@@ -127,6 +128,7 @@ def test_a_field_user_gets_a_qr_code_that_sets_collect_up(
     listing = browser.get(f"/projects/{project.id}/app-users").text
     assert "TNV Hoa" in listing
     assert "00004, 00007" in listing
+    assert "cơ sở PREP-02, VCT-01" in listing  # the referrals sent there reach this phone
 
 
 def test_the_qr_payload_is_collects_settings_for_that_address(login_as, project, settings):
