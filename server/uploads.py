@@ -186,3 +186,10 @@ def read_body(environ: dict, max_bytes: int) -> HashingSpool:
         spool.close()
         raise
     return spool
+
+
+def user_agent(request) -> str:
+    """What the client says it is: Collect's ODK-Client header and its User-Agent."""
+    return " ".join(
+        filter(None, (request.headers.get("ODK-Client"), request.headers.get("User-Agent")))
+    )

@@ -10,13 +10,14 @@ import io
 
 from flask import Response, g, jsonify, request, stream_with_context
 
+from server import uploads
 from server.api import bp
 from server.api.schemas import CommentInput, CommentOutput, ReviewInput, SubmissionOutput
 from server.blobs import iter_blob
 from server.db import get_db
-from server.errors import MissingParameter
-from server.extension import get_blobs, get_target_names
-from server.services import lifecycle, review, submission_api, submissions
+from server.errors import AlreadyExists, FormIdMismatch, MissingParameter
+from server.extension import get_blobs, get_settings, get_target_names
+from server.services import ingest, lifecycle, review, submission_api, submissions
 from server.services.submissions import SubmissionFilters
 
 FORM_SUBMISSIONS = "/projects/<int:project_id>/forms/<xml_form_id>/submissions"
@@ -28,6 +29,81 @@ def list_submissions(project_id: int, xml_form_id: str) -> Response:
     with get_db().transaction() as session:
         views = submission_api.list_views(session, g.principal, project_id, xml_form_id)
     return jsonify(SubmissionOutput(many=True).dump(views))
+
+
+@bp.post(FORM_SUBMISSIONS)
+def create_submission(project_id: int, xml_form_id: str) -> Response:
+    """A submission sent as XML (pyodk's ``submissions.create``); its files follow one by one
+    through POST .../attachments/{name}. An instanceID already used is a 409, as in Central."""
+    return _write(project_id, xml_form_id, None)
+
+
+@bp.put(BASE)
+def edit_submission(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    """A new version of the submission (pyodk's ``submissions.edit``): the XML names the
+    version it replaces in meta/deprecatedID; photos it keeps are carried forward."""
+    return _write(project_id, xml_form_id, instance_id)
+
+
+def _write(project_id: int, xml_form_id: str, edited: str | None) -> Response:
+    if (request.mimetype or "").lower() not in ("application/xml", "text/xml"):
+        raise MissingParameter("Send the submission XML with Content-Type: application/xml.")
+    spool = uploads.read_body(request.environ, get_settings().max_submission_bytes)
+    try:
+        xml = uploads.Part("xml_submission_file", None, "application/xml", spool)
+        incoming = ingest.incoming_from(
+            xml, {}, request.args.get("deviceID"), uploads.user_agent(request)
+        )
+        if incoming.envelope.form_id != xml_form_id:
+            raise FormIdMismatch(
+                f"The submission is for the form '{incoming.envelope.form_id}', "
+                f"not '{xml_form_id}'."
+            )
+        with get_db().transaction() as session:
+            if edited is not None:
+                submission_api.check_edit_target(
+                    session,
+                    g.principal,
+                    project_id,
+                    xml_form_id,
+                    edited,
+                    incoming.envelope.deprecated_id,
+                )
+            result = ingest.ingest_submission(
+                session,
+                get_blobs(),
+                g.principal,
+                project_id,
+                incoming,
+                get_target_names(),
+                "submission.create" if edited is None else "submission.update",
+            )
+            if result.problem is None and result.action is ingest.Action.ADD_ATTACHMENTS:
+                raise AlreadyExists(
+                    f"A submission already exists with the instanceID {result.instance_id}."
+                )
+            view = None if result.problem else submission_api.view_of(session, result.submission_id)
+    finally:
+        spool.close()
+    if result.problem is not None:
+        raise result.problem  # after the commit, so the refused resend is in the audit log
+    return jsonify(SubmissionOutput().dump(view))
+
+
+@bp.post(f"{BASE}/attachments/<name>")
+def upload_submission_attachment(
+    project_id: int, xml_form_id: str, instance_id: str, name: str
+) -> Response:
+    spool = uploads.read_body(request.environ, get_settings().max_submission_bytes)
+    try:
+        part = uploads.Part(name, name, request.mimetype or "application/octet-stream", spool)
+        with get_db().transaction() as session:
+            submission_api.put_attachment(
+                session, get_blobs(), g.principal, project_id, xml_form_id, instance_id, name, part
+            )
+    finally:
+        spool.close()
+    return jsonify({"success": True})
 
 
 @bp.get(BASE)

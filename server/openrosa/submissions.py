@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask import Response, g, request
 
-import forms
 from server import uploads
 from server.db import get_db
-from server.errors import MalformedXml, MissingParameter
 from server.extension import get_blobs, get_settings, get_target_names
 from server.openrosa import bp, messages, xml
 from server.services import ingest, projects
@@ -32,7 +30,13 @@ def receive(project_id: int, draft_of: str | None) -> Response:
     """Stream, parse and ingest one POST; respond after the commit."""
     body = uploads.read_submission(request.environ, get_settings().max_submission_bytes)
     try:
-        incoming = _incoming(body, draft_of)
+        incoming = ingest.incoming_from(
+            body.xml,
+            body.attachments,
+            request.args.get("deviceID"),
+            uploads.user_agent(request),
+            draft_of,
+        )
         with get_db().transaction() as session:
             result = ingest.ingest_submission(
                 session, get_blobs(), g.principal, project_id, incoming, get_target_names()
@@ -47,26 +51,4 @@ def receive(project_id: int, draft_of: str | None) -> Response:
         status=201,
         content_type=XML_TYPE,
         headers={"Content-Language": language},
-    )
-
-
-def _incoming(body: uploads.SubmissionBody, draft_of: str | None) -> ingest.Incoming:
-    raw = body.xml.read_all()
-    try:
-        envelope = forms.read_instance(raw)
-    except forms.XmlError as e:
-        raise MalformedXml(str(e)) from None
-    except forms.InstanceError as e:
-        raise MissingParameter(str(e)) from None
-    agent = " ".join(
-        filter(None, (request.headers.get("ODK-Client"), request.headers.get("User-Agent")))
-    )
-    return ingest.Incoming(
-        envelope=envelope,
-        xml=raw,
-        xml_sha256=body.xml.sha256,
-        parts=body.attachments,
-        device_id=(request.args.get("deviceID") or "").strip()[:255] or None,
-        user_agent=agent[:255] or None,
-        draft_of=draft_of,
     )

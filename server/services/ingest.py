@@ -23,6 +23,7 @@ from server.errors import (
     AlreadyExists,
     DeprecatingOldSubmission,
     FormIdMismatch,
+    MalformedXml,
     MissingParameter,
     Problem,
     SubmissionDeleted,
@@ -132,6 +133,34 @@ class Incoming:
     draft_of: str | None = None  # the form id whose draft this POST tests
 
 
+def incoming_from(
+    xml: Part,
+    parts: dict[str, Part],
+    device_id: str | None,
+    user_agent: str | None,
+    draft_of: str | None = None,
+) -> Incoming:
+    """Parse the submission XML (Collect's multipart part or the REST API's body).
+
+    Raises MalformedXml or MissingParameter (no form id, an encrypted one without meta)."""
+    raw = xml.read_all()
+    try:
+        envelope = forms.read_instance(raw)
+    except forms.XmlError as e:
+        raise MalformedXml(str(e)) from None
+    except forms.InstanceError as e:
+        raise MissingParameter(str(e)) from None
+    return Incoming(
+        envelope=envelope,
+        xml=raw,
+        xml_sha256=xml.sha256,
+        parts=parts,
+        device_id=(device_id or "").strip()[:255] or None,
+        user_agent=(user_agent or "")[:255] or None,
+        draft_of=draft_of,
+    )
+
+
 def ingest_submission(
     session: Session,
     store: BlobStore,
@@ -139,6 +168,7 @@ def ingest_submission(
     project_id: int,
     incoming: Incoming,
     targets: list[str] | tuple[str, ...] = (),
+    verb: str = "submission.create",
 ) -> IngestResult:
     """Store one submission POST by the rules; a conflict comes back in ``result.problem``.
 
@@ -158,9 +188,8 @@ def ingest_submission(
     form, form_version = form_service.get_for_submission(
         session, project_id, envelope.form_id, envelope.version, draft
     )
-    require(
-        principal, "draft.submit" if draft else "submission.create", project_id, envelope.form_id
-    )
+    # Collect and the REST API's POST create; the REST API's PUT edits with submission.update.
+    require(principal, "draft.submit" if draft else verb, project_id, envelope.form_id)
     schema = form_service.schema_of(session, form_version)
     expected = envelope.attachment_names(schema.binary_paths)
     too_long = [

@@ -1,6 +1,7 @@
 """Submissions as Central's REST API shows them (pyodk's ``submissions.list/get``, the XML of
-a submission, its attachments and comments), in the caller's wards. A listing and every look
-at one submission are recorded in the audit log, as the web pages' are."""
+a submission, its attachments and comments), in the caller's wards, and the REST API's ways
+to add to them (a file of a submission sent as XML). A listing and every look at one
+submission are recorded in the audit log, as the web pages' are."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require
+from server.blobs import BlobStore
+from server.errors import MissingParameter, NotFound
 from server.models.submissions import (
     Submission,
     SubmissionAttachment,
     SubmissionComment,
     SubmissionVersion,
 )
-from server.services import audit
+from server.services import audit, storage
 from server.services.submissions import (
     form_or_404,
     get_submission_id,
     in_scope_clause,
 )
+from server.uploads import Part
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,12 @@ def _views(session: Session, where: list) -> list[SubmissionView]:
     ]
 
 
+def view_of(session: Session, submission_id: int) -> SubmissionView:
+    """One submission as Central shows it (for the answer to a write; no audit row)."""
+    [view] = _views(session, [Submission.id == submission_id])
+    return view
+
+
 def list_views(
     session: Session, principal: Principal, project_id: int, xml_form_id: str
 ) -> list[SubmissionView]:
@@ -89,9 +99,8 @@ def get_view(
     session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
 ) -> SubmissionView:
     submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
-    [view] = _views(session, [Submission.id == submission_id])
     audit.record(session, principal.actor_id, "submission.read", "submission", submission_id)
-    return view
+    return view_of(session, submission_id)
 
 
 def current_xml(
@@ -141,3 +150,69 @@ def comments(
             .order_by(SubmissionComment.id)
         )
     )
+
+
+def put_attachment(
+    session: Session,
+    store: BlobStore,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    instance_id: str,
+    name: str,
+    file: Part,
+) -> None:
+    """Store a file the submission's current version names (Central's REST upload); a file it
+    does not name is refused, as Central does."""
+    submission_id = get_submission_id(
+        session, principal, project_id, xml_form_id, instance_id, "submission.update"
+    )
+    slot = session.scalar(
+        select(SubmissionAttachment)
+        .join(SubmissionVersion, SubmissionVersion.id == SubmissionAttachment.submission_version_id)
+        .where(
+            SubmissionVersion.submission_id == submission_id,
+            SubmissionVersion.current,
+            SubmissionAttachment.name == name,
+        )
+    )
+    if slot is None:
+        raise NotFound(f"The submission {instance_id} does not name a file '{name}'.")
+    slot.blob_id = storage.store_file(
+        session, store, file.path, file.sha256, file.md5, file.size, file.content_type
+    )
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.attachment.update",
+        "submission",
+        submission_id,
+        {"instanceId": instance_id, "count": 1},
+    )
+
+
+def check_edit_target(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    instance_id: str,
+    deprecated_id: str | None,
+) -> None:
+    """A REST edit (PUT) must replace a version of the submission its URL names."""
+    submission_id = get_submission_id(
+        session, principal, project_id, xml_form_id, instance_id, "submission.update"
+    )
+    if not deprecated_id:
+        raise MissingParameter("An edit must carry meta/deprecatedID: the instanceID it replaces.")
+    owner = session.scalar(
+        select(SubmissionVersion.submission_id).where(
+            SubmissionVersion.form_id == form_or_404(session, project_id, xml_form_id).id,
+            SubmissionVersion.instance_id == deprecated_id,
+        )
+    )
+    if owner is not None and owner != submission_id:
+        raise MissingParameter(
+            f"The deprecatedID {deprecated_id} is a version of another submission, not of "
+            f"{instance_id}."
+        )

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models.audits import Audit
+from server.models.submissions import SubmissionAttachment, SubmissionVersion
 from tests.support.central_client import central_client
 from tests.web.conftest import PNG, review_form, review_instance  # noqa: F401  (fixture)
 
@@ -96,3 +97,82 @@ def test_a_viewer_reads_but_cannot_comment(live_server, make_user, project, sent
         assert viewer.post(f"{base}/comments", json={"body": "x"}).status_code == 403
         empty = viewer.get(f"{base}/comments")
         assert empty.json() == []
+
+
+@pytest.fixture
+def manager(live_server, make_user, project, tmp_path: Path, review_form):  # noqa: F811
+    make_user("quanly@example.org", role="manager", project_id=project.id)
+    with central_client(live_server, "quanly@example.org", tmp_path, project.id) as client:
+        yield client
+
+
+def test_pyodk_creates_a_submission_with_its_photo_then_edits_it(manager, db, tmp_path, project):
+    photo = tmp_path / "proof.png"
+    photo.write_bytes(PNG)
+    created = manager.submissions.create(
+        xml=review_instance(A1, name="Nhập từ văn phòng").decode(),
+        form_id="review",
+        device_id="office:1",
+        attachments=[photo],
+    )
+    assert (created.instanceId, created.deviceId) == (A1, "office:1")
+    with db.transaction(write=False) as session:
+        [slot] = session.scalars(select(SubmissionAttachment)).all()
+        assert slot.blob_id is not None  # the photo arrived through the REST upload
+
+    manager.submissions.edit(
+        instance_id=A1,
+        xml=review_instance(A2, deprecated_id=A1, ho_ten="Nguyễn Văn Bính").decode(),
+        form_id="review",
+        comment="Sửa tên theo CCCD",
+    )
+    edited = manager.submissions.get(form_id="review", instance_id=A1)
+    assert edited.reviewState == "edited"
+    with db.transaction(write=False) as session:
+        versions = session.scalars(
+            select(SubmissionVersion.instance_id).order_by(SubmissionVersion.id)
+        ).all()
+        carried = session.scalars(
+            select(SubmissionAttachment.blob_id).order_by(SubmissionAttachment.id)
+        ).all()
+    assert versions == [A1, A2]
+    assert carried[0] == carried[1]  # the photo is carried to the new version
+    xml = manager.get(f"projects/{project.id}/forms/review/submissions/{A1}.xml")
+    assert "Bính" in xml.text
+
+
+def test_rest_writes_refuse_what_central_refuses(manager, project, db):
+    base = f"projects/{project.id}/forms/review/submissions"
+    xml = review_instance(A1)
+    assert manager.post(base, data=xml, headers={"Content-Type": "application/xml"}).ok
+    again = manager.post(base, data=xml, headers={"Content-Type": "application/xml"})
+    assert again.status_code == 409  # an instanceID already used
+    as_text = manager.post(base, data=xml, headers={"Content-Type": "text/plain"})
+    assert as_text.status_code == 400
+    other_form = manager.post(
+        f"projects/{project.id}/forms/visit/submissions",
+        data=review_instance(A2),
+        headers={"Content-Type": "application/xml"},
+    )
+    assert other_form.status_code in (400, 404)  # the XML names another form
+    stray = manager.post(f"{base}/{A1}/attachments/not-named.jpg", data=b"x")
+    assert stray.status_code == 404  # a file the submission does not name
+    no_deprecated = manager.put(
+        f"{base}/{A1}", data=review_instance(A2), headers={"Content-Type": "application/xml"}
+    )
+    assert no_deprecated.status_code == 400
+    with db.transaction(write=False) as session:
+        assert session.scalars(select(SubmissionVersion.instance_id)).all() == [A1]
+
+
+def test_a_ward_supervisor_cannot_edit_another_wards_submission(
+    live_server, make_user, project, sent, tmp_path
+):
+    make_user("phuong4@example.org", role="supervisor", project_id=project.id, wards=("00004",))
+    with central_client(live_server, "phuong4@example.org", tmp_path, project.id) as ward:
+        response = ward.put(
+            f"projects/{project.id}/forms/review/submissions/{A2}",
+            data=review_instance("uuid:5d0b6a1e-1c1f-4f5a-9c3e-0a0b0c0d0e03", deprecated_id=A2),
+            headers={"Content-Type": "application/xml"},
+        )
+        assert response.status_code == 404

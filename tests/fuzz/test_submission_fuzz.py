@@ -22,6 +22,7 @@ from tests.fuzz.support import (
     SUBMISSION_TABLES,
     Field,
     assert_blob_store_sound,
+    assert_clean_json_refusal,
     assert_clean_openrosa_refusal,
     count_rows,
     files_under,
@@ -208,6 +209,32 @@ def test_hostile_or_broken_xml_is_refused_and_nothing_is_stored(field, watch):
 
     check()
     field.still_serves()
+
+
+def test_the_rest_api_refuses_hostile_xml_cleanly_and_stores_nothing(admin, field, watch, project):
+    """The same bodies sent to the REST API (pyodk's create and edit): a JSON problem, never
+    a 5xx, nothing stored; then a valid submission is still stored."""
+    base = f"/projects/{project.id}/forms/visit/submissions"
+
+    @fuzz_settings(40)
+    @given(
+        xml=refused_xml(),
+        edit=st.booleans(),
+        content_type=st.sampled_from(["application/xml", "text/xml"]),
+    )
+    def check(xml, edit, content_type):
+        method, path = ("PUT", f"{base}/uuid:x") if edit else ("POST", base)
+        response = admin(method, path, data=xml, headers={"Content-Type": content_type})
+        assert_clean_json_refusal(response)
+        assert watch.delta() == dict.fromkeys(SUBMISSION_TABLES, 0)
+        watch.assert_files_confined()
+
+    check()
+    stored = admin(
+        "POST", base, data=valid_xml(f"uuid:{uuid.uuid4()}"), headers={"Content-Type": "text/xml"}
+    )
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["instanceId"].startswith("uuid:")
 
 
 @pytest.mark.parametrize(
