@@ -34,6 +34,7 @@ VIEW_MODULES = (
     "server.api.forms",
     "server.api.entities",
     "server.api.audits",
+    "server.api.odata",
     "server.web.auth",
     "server.web.assets",
     "server.web.dashboard",

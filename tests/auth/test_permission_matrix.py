@@ -133,6 +133,7 @@ def values_for(rule, world) -> dict:
             "delivery_id": world["delivery_id"],
             "actor_id": world["app_user"].actor_id,
             "role_id": "2",
+            "table": "Submissions",
             "entity_id": "12345678-1234-4234-8234-123456789012",
             "filename": "leaflet.js" if "vendor" in rule.rule else "app.css",
             "name": "clients" if "datasets" in rule.rule else "proof.png",

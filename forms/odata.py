@@ -1,0 +1,337 @@
+"""ODK Central's OData shape of a form's submissions (pure): the tables (Submissions and one
+per repeat), each submission's rows in every table, and the EDMX metadata document that
+Excel, Power BI and pyodk's ``get_table`` read first.
+
+Rows follow Central: ``__id`` (the submission's instanceID, or a hash for a repeat row),
+groups as nested objects, a repeat as ``name@odata.navigationLink``, a repeat row's parent in
+``__Submissions-id`` (or ``__Submissions.parent-id`` when nested), numbers as numbers,
+selects as space-separated text, geopoints as GeoJSON or, with ``$wkt=true``, as WKT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from lxml import etree
+
+from forms.answers import typed
+from forms.xform import Field, FormSchema
+from forms.xml import local
+
+SUBMISSIONS = "Submissions"
+EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
+EDM = "http://docs.oasis-open.org/odata/ns/edm"
+SYSTEM_TYPE = "org.opendatakit.submission.metadata"
+#: __system's fields and their EDM types, in Central's order.
+SYSTEM_FIELDS = (
+    ("submissionDate", "Edm.DateTimeOffset"),
+    ("updatedAt", "Edm.DateTimeOffset"),
+    ("submitterId", "Edm.String"),
+    ("submitterName", "Edm.String"),
+    ("attachmentsPresent", "Edm.Int64"),
+    ("attachmentsExpected", "Edm.Int64"),
+    ("status", "Edm.String"),
+    ("reviewState", "Edm.String"),
+    ("deviceId", "Edm.String"),
+    ("edits", "Edm.Int64"),
+    ("formVersion", "Edm.String"),
+)
+EDM_TYPES = {
+    "int": "Edm.Int64",
+    "decimal": "Edm.Decimal",
+    "date": "Edm.Date",
+    "dateTime": "Edm.DateTimeOffset",
+    "geopoint": "Edm.GeographyPoint",
+    "geotrace": "Edm.GeographyLineString",
+    "geoshape": "Edm.GeographyPolygon",
+}
+
+
+def odata_name(name: str) -> str:
+    """A property name OData accepts (Central replaces what is not a letter, digit or _)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str  # Submissions, Submissions.lan_gap, Submissions.lan_gap.con
+    path: str  # the root's path, or the repeat's
+    parent: str | None  # the parent table's name
+
+
+def _parent(path: str) -> str:
+    return path.rsplit("/", 1)[0]
+
+
+def tables(schema: FormSchema) -> list[Table]:
+    """Submissions, then one table per repeat, named by the repeat's path below the root."""
+    root = f"/{schema.root_name}"
+    out = [Table(SUBMISSIONS, root, None)]
+    by_path = {root: SUBMISSIONS}
+    for field in schema.fields:
+        if field.type != "repeat":
+            continue
+        below = field.path[len(root) + 1 :].split("/")
+        name = ".".join([SUBMISSIONS, *(odata_name(seg) for seg in below)])
+        by_path[field.path] = name
+        parent = by_path[field.repeat] if field.repeat else SUBMISSIONS
+        out.append(Table(name, field.path, parent))
+    return out
+
+
+class _Layout:
+    """The schema's fields by parent path, in form order."""
+
+    def __init__(self, schema: FormSchema):
+        self.children: dict[str, list[Field]] = {}
+        for field in schema.fields:
+            self.children.setdefault(_parent(field.path), []).append(field)
+        self.tables = {t.path: t for t in tables(schema)}
+
+
+def explode(
+    schema: FormSchema, root: etree._Element, instance_id: str, wkt: bool = False
+) -> dict[str, list[dict]]:
+    """Every row this submission puts in every table (without ``__system``)."""
+    layout = _Layout(schema)
+    out: dict[str, list[dict]] = {t.name: [] for t in layout.tables.values()}
+    link = f"{SUBMISSIONS}('{quote(instance_id, safe='')}')"
+    row = {"__id": instance_id}
+    row.update(_level(root, f"/{schema.root_name}", layout, link, instance_id, out, wkt))
+    out[SUBMISSIONS].append(row)
+    return out
+
+
+def _level(node, path, layout, link, row_id, out, wkt) -> dict:
+    values: dict = {}
+    elements: dict[str, list] = {}
+    for child in node if node is not None else ():
+        if isinstance(child.tag, str):
+            elements.setdefault(local(child.tag), []).append(child)
+    for field in layout.children.get(path, ()):
+        key = odata_name(field.name)
+        found = elements.get(field.name, [])
+        if field.type == "repeat":
+            table = layout.tables[field.path]
+            values[f"{key}@odata.navigationLink"] = f"{link}/{key}"
+            parent_key = (
+                "__Submissions-id" if table.parent == SUBMISSIONS else (f"__{table.parent}-id")
+            )
+            for index, element in enumerate(found):
+                child_id = hashlib.sha1(
+                    f"{row_id}/{field.name}[{index}]".encode(), usedforsecurity=False
+                ).hexdigest()
+                child_link = f"{link}/{key}('{child_id}')"
+                child = {"__id": child_id}
+                child.update(_level(element, field.path, layout, child_link, child_id, out, wkt))
+                child[parent_key] = row_id
+                out[table.name].append(child)
+        elif field.type == "group":
+            values[key] = _level(
+                found[0] if found else None, field.path, layout, link, row_id, out, wkt
+            )
+        else:
+            values[key] = _value(field, found[0].text if found else None, wkt)
+    return values
+
+
+def _value(field: Field, text: str | None, wkt: bool) -> object:
+    value = typed(field, text)
+    if isinstance(value, list):  # select_multiple: Central keeps the space-separated text
+        return " ".join(value)
+    if wkt and isinstance(value, dict) and value.get("type") == "Point":
+        return "POINT (" + " ".join(str(c) for c in value["coordinates"]) + ")"
+    return value
+
+
+def metadata(schema: FormSchema) -> bytes:
+    """The EDMX document: an entity type per table (groups as complex types), __system's
+    type, and a container with an entity set per table."""
+    layout = _Layout(schema)
+    namespace = f"org.opendatakit.user.{odata_name(schema.form_id)}"
+    edmx = etree.Element(f"{{{EDMX}}}Edmx", nsmap={"edmx": EDMX}, Version="4.0")
+    services = etree.SubElement(edmx, f"{{{EDMX}}}DataServices")
+    system = etree.SubElement(
+        services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace="org.opendatakit.submission"
+    )
+    meta = etree.SubElement(system, f"{{{EDM}}}ComplexType", Name="metadata")
+    for name, kind in SYSTEM_FIELDS:
+        etree.SubElement(meta, f"{{{EDM}}}Property", Name=name, Type=kind)
+    user = etree.SubElement(services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace=namespace)
+    for table in layout.tables.values():
+        entity = etree.SubElement(user, f"{{{EDM}}}EntityType", Name=_type_name(table.name))
+        key = etree.SubElement(entity, f"{{{EDM}}}Key")
+        etree.SubElement(key, f"{{{EDM}}}PropertyRef", Name="__id")
+        etree.SubElement(entity, f"{{{EDM}}}Property", Name="__id", Type="Edm.String")
+        if table.parent is None:
+            etree.SubElement(entity, f"{{{EDM}}}Property", Name="__system", Type=SYSTEM_TYPE)
+        else:
+            parent_key = (
+                "__Submissions-id" if table.parent == SUBMISSIONS else (f"__{table.parent}-id")
+            )
+            etree.SubElement(entity, f"{{{EDM}}}Property", Name=parent_key, Type="Edm.String")
+        _properties(user, entity, table.path, _type_name(table.name), layout, namespace)
+    container = etree.SubElement(user, f"{{{EDM}}}EntityContainer", Name=odata_name(schema.form_id))
+    for table in layout.tables.values():
+        etree.SubElement(
+            container,
+            f"{{{EDM}}}EntitySet",
+            Name=table.name,
+            EntityType=f"{namespace}.{_type_name(table.name)}",
+        )
+    return etree.tostring(edmx, xml_declaration=True, encoding="UTF-8")
+
+
+def _type_name(table_or_group: str) -> str:
+    return table_or_group.replace(".", "_")
+
+
+def _properties(schema_el, owner, path, owner_name, layout, namespace) -> None:
+    for field in layout.children.get(path, ()):
+        key = odata_name(field.name)
+        if field.type == "repeat":
+            target = _type_name(layout.tables[field.path].name)
+            etree.SubElement(
+                owner,
+                f"{{{EDM}}}NavigationProperty",
+                Name=key,
+                Type=f"Collection({namespace}.{target})",
+            )
+        elif field.type == "group":
+            group_name = f"{owner_name}_{key}"
+            group = etree.SubElement(schema_el, f"{{{EDM}}}ComplexType", Name=group_name)
+            etree.SubElement(
+                owner, f"{{{EDM}}}Property", Name=key, Type=f"{namespace}.{group_name}"
+            )
+            _properties(schema_el, group, field.path, group_name, layout, namespace)
+        else:
+            kind = EDM_TYPES.get(field.type, "Edm.String")
+            etree.SubElement(owner, f"{{{EDM}}}Property", Name=key, Type=kind)
+
+
+# --- $filter: the subset Central supports on submissions ------------------------------------
+
+
+class FilterError(ValueError):
+    """A $filter this server cannot read; the message says what."""
+
+
+#: What $filter may compare: __system fields (with or without Central's $root/Submissions/).
+FILTER_FIELDS = (
+    "submissionDate",
+    "updatedAt",
+    "submitterId",
+    "reviewState",
+    "deviceId",
+)
+_OPS = ("eq", "ne", "gt", "ge", "lt", "le")
+_FLIP = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>'(?:[^']|'')*')
+      | (?P<date>\d{4}-\d{2}-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?)
+      | (?P<number>-?\d+(?:\.\d+)?)
+      | (?P<paren>[()])
+      | (?P<word>[$A-Za-z_][$A-Za-z0-9_/]*)
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    kind: str  # string | date | number | null | boolean
+    text: str
+
+
+def parse_filter(text: str):
+    """The $filter as a tree: ("and"|"or", a, b), ("not", a), ("cmp", op, field, Literal)."""
+    tokens = _tokens(text)
+    tree, rest = _or(tokens)
+    if rest:
+        raise FilterError(f"Unexpected '{rest[0][1]}' in $filter.")
+    return tree
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, at = [], 0
+    text = text.strip()
+    while at < len(text):
+        match = _TOKEN.match(text, at)
+        if match is None or match.end() == at:
+            raise FilterError(f"$filter cannot be read at '{text[at : at + 20]}'.")
+        kind = match.lastgroup
+        out.append((kind, match.group(kind)))
+        at = match.end()
+        while at < len(text) and text[at].isspace():
+            at += 1
+    return out
+
+
+def _or(tokens):
+    left, tokens = _and(tokens)
+    while tokens and tokens[0] == ("word", "or"):
+        right, tokens = _and(tokens[1:])
+        left = ("or", left, right)
+    return left, tokens
+
+
+def _and(tokens):
+    left, tokens = _not(tokens)
+    while tokens and tokens[0] == ("word", "and"):
+        right, tokens = _not(tokens[1:])
+        left = ("and", left, right)
+    return left, tokens
+
+
+def _not(tokens):
+    if tokens and tokens[0] == ("word", "not"):
+        inner, tokens = _not(tokens[1:])
+        return ("not", inner), tokens
+    if tokens and tokens[0] == ("paren", "("):
+        inner, tokens = _or(tokens[1:])
+        if not tokens or tokens[0] != ("paren", ")"):
+            raise FilterError("A '(' in $filter is not closed.")
+        return inner, tokens[1:]
+    return _comparison(tokens)
+
+
+def _comparison(tokens):
+    if len(tokens) < 3:
+        raise FilterError("$filter ends before its comparison does.")
+    left, (kind, op), right = tokens[0], tokens[1], tokens[2]
+    if kind != "word" or op not in _OPS:
+        raise FilterError(f"'{op}' is not a comparison ({', '.join(_OPS)}).")
+    left_field, right_field = _field(left), _field(right)
+    if left_field and not right_field:
+        return ("cmp", op, left_field, _literal(right)), tokens[3:]
+    if right_field and not left_field:
+        return ("cmp", _FLIP[op], right_field, _literal(left)), tokens[3:]
+    raise FilterError("Each comparison in $filter needs one field and one value.")
+
+
+def _field(token) -> str | None:
+    kind, text = token
+    if kind != "word" or text in ("null", "true", "false"):
+        return None
+    name = text.removeprefix("$root/Submissions/").removeprefix("__system/")
+    if name not in FILTER_FIELDS or not text.endswith(f"__system/{name}"):
+        raise FilterError(
+            f"$filter can compare {', '.join('__system/' + f for f in FILTER_FIELDS)}, "
+            f"not '{text}'."
+        )
+    return name
+
+
+def _literal(token) -> Literal:
+    kind, text = token
+    if kind == "string":
+        return Literal("string", text[1:-1].replace("''", "'"))
+    if kind in ("date", "number"):
+        return Literal(kind, text)
+    if kind == "word" and text in ("null", "true", "false"):
+        return Literal("null" if text == "null" else "boolean", text)
+    raise FilterError(f"'{text}' is not a value $filter can compare.")

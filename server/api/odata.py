@@ -1,0 +1,82 @@
+"""A form's submissions as an OData feed under /v1/projects/{id}/forms/{formId}.svc, as ODK
+Central serves it (pyodk's ``get_table``; Excel and Power BI "From OData feed")."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify, request
+
+from server.api import bp
+from server.db import get_db
+from server.services import odata
+from server.services.odata import BadQuery, Query
+
+SVC = "/projects/<int:project_id>/forms/<xml_form_id>.svc"
+
+
+def _base_url(project_id: int, xml_form_id: str) -> str:
+    return f"{request.host_url.rstrip('/')}/v1/projects/{project_id}/forms/{xml_form_id}.svc"
+
+
+@bp.get(SVC)
+def odata_service(project_id: int, xml_form_id: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        names = odata.service_document(session, g.principal, project_id, xml_form_id)
+    base = _base_url(project_id, xml_form_id)
+    return jsonify(
+        {
+            "@odata.context": f"{base}/$metadata",
+            "value": [{"name": n, "kind": "EntitySet", "url": n} for n in names],
+        }
+    )
+
+
+@bp.get(f"{SVC}/$metadata")
+def odata_metadata(project_id: int, xml_form_id: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        body = odata.metadata(session, g.principal, project_id, xml_form_id)
+    return Response(body, content_type="application/xml; charset=utf-8")
+
+
+@bp.get(f"{SVC}/<table>")
+def odata_table(project_id: int, xml_form_id: str, table: str) -> Response:
+    query = _query()
+    with get_db().transaction() as session:
+        body = odata.table(
+            session,
+            g.principal,
+            project_id,
+            xml_form_id,
+            table,
+            query,
+            _base_url(project_id, xml_form_id),
+        )
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _query() -> Query:
+    args = request.args
+    unsupported = sorted(k for k in args if k.startswith("$") and k not in _KNOWN)
+    if unsupported:
+        raise BadQuery(f"{unsupported[0]} is not supported here.")
+    try:
+        top = int(args["$top"]) if "$top" in args else None
+        skip = int(args.get("$skip", "0") or 0)
+    except ValueError:
+        raise BadQuery("$top and $skip are whole numbers.") from None
+    return Query(
+        top=top,
+        skip=skip,
+        count=_true(args.get("$count")),
+        filter=args.get("$filter") or None,
+        wkt=_true(args.get("$wkt")),
+        select=args.get("$select") or None,
+    )
+
+
+_KNOWN = {"$top", "$skip", "$count", "$filter", "$wkt", "$select", "$format"}
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").lower() == "true"

@@ -1,0 +1,284 @@
+"""A form's submissions as ODK Central's OData feed (pyodk's ``get_table``, Excel and Power BI
+"From OData feed"): the service document, $metadata, and each table with $top, $skip,
+$count, $filter on __system fields, $select and $wkt. Only the caller's wards; every read
+of a table is in the audit log as an export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+import forms
+from forms import odata
+from server.auth.permissions import Principal, require
+from server.errors import NotFound, Problem
+from server.models.actors import Actor
+from server.models.forms import FormVersion
+from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
+from server.services import audit
+from server.services import forms as form_service
+from server.services.submissions import form_or_404, in_scope_clause
+
+MAX_TOP = 10_000
+
+
+class BadQuery(Problem):
+    code, status = "400.91", 400
+    message = "The OData query is not one this server reads."
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    top: int | None = None
+    skip: int = 0
+    count: bool = False
+    filter: str | None = None
+    wkt: bool = False
+    select: str | None = None
+
+
+def _schema(session: Session, principal: Principal, project_id: int, xml_form_id: str):
+    require(principal, "submission.read", project_id, xml_form_id)
+    form = form_or_404(session, project_id, xml_form_id)
+    version = session.get(FormVersion, form.current_version_id or form.draft_version_id)
+    return form, form_service.schema_of(session, version)
+
+
+def service_document(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str
+) -> list[str]:
+    """The names of the form's tables."""
+    _form, schema = _schema(session, principal, project_id, xml_form_id)
+    return [t.name for t in odata.tables(schema)]
+
+
+def metadata(session: Session, principal: Principal, project_id: int, xml_form_id: str) -> bytes:
+    _form, schema = _schema(session, principal, project_id, xml_form_id)
+    return odata.metadata(schema)
+
+
+_COLUMNS = {
+    "submissionDate": Submission.created_at,
+    "updatedAt": Submission.updated_at,
+    "submitterId": Submission.submitter_id,
+    "reviewState": Submission.review_state,
+    "deviceId": Submission.device_id,
+}
+
+
+def _value(name: str, literal: odata.Literal):
+    if literal.kind == "null":
+        return None
+    if name in ("submissionDate", "updatedAt"):
+        if literal.kind != "date":
+            raise BadQuery(f"__system/{name} is compared with a date, not '{literal.text}'.")
+        moment = datetime.fromisoformat(literal.text.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if name == "submitterId":
+        try:
+            return int(literal.text)
+        except ValueError:
+            raise BadQuery("__system/submitterId is compared with a number.") from None
+    return literal.text
+
+
+def _clause(tree):
+    kind = tree[0]
+    if kind == "and":
+        return and_(_clause(tree[1]), _clause(tree[2]))
+    if kind == "or":
+        return or_(_clause(tree[1]), _clause(tree[2]))
+    if kind == "not":
+        return not_(_clause(tree[1]))
+    _cmp, op, name, literal = tree
+    column, value = _COLUMNS[name], _value(name, literal)
+    if value is None:
+        if op not in ("eq", "ne"):
+            raise BadQuery("null is compared only with eq or ne.")
+        return column.is_(None) if op == "eq" else column.is_not(None)
+    # OData's two-valued logic: a null field compares false (so `not` makes it true), where
+    # SQL would make the whole condition unknown.
+    if op == "ne":
+        return or_(column.is_(None), column != value)
+    compared = {
+        "eq": column == value,
+        "gt": column > value,
+        "ge": column >= value,
+        "lt": column < value,
+        "le": column <= value,
+    }[op]
+    return and_(column.is_not(None), compared)
+
+
+def table(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    name: str,
+    query: Query,
+    base_url: str,
+) -> dict:
+    """One table as Central's OData JSON: ``value`` rows, ``@odata.count`` when asked, and
+    ``@odata.nextLink`` when $top left rows out."""
+    form, schema = _schema(session, principal, project_id, xml_form_id)
+    wanted = next((t for t in odata.tables(schema) if t.name == name), None)
+    if wanted is None:
+        raise NotFound(f"The form '{xml_form_id}' has no table '{name}'.")
+    if (query.top is not None and not 0 <= query.top <= MAX_TOP) or query.skip < 0:
+        raise BadQuery(f"$top is between 0 and {MAX_TOP}, $skip at least 0.")
+    where = [Submission.form_id == form.id, Submission.draft.is_(False)]
+    where.append(Submission.deleted_at.is_(None))
+    scope = in_scope_clause(principal, "submission.read", project_id)
+    if scope is not None:
+        where.append(scope)
+    if query.filter:
+        try:
+            where.append(_clause(odata.parse_filter(query.filter)))
+        except odata.FilterError as e:
+            raise BadQuery(str(e)) from None
+    rows, total = (
+        _submission_rows(session, schema, where, query)
+        if wanted.parent is None
+        else _repeat_rows(session, schema, where, query, name)
+    )
+    rows = _selected(rows, query.select)
+    out: dict = {"@odata.context": f"{base_url}/$metadata#{name}", "value": rows}
+    if query.count:
+        out["@odata.count"] = total
+    if query.top is not None and query.skip + query.top < total:
+        params = {"$top": query.top, "$skip": query.skip + query.top}
+        for key, value in (("$filter", query.filter), ("$select", query.select)):
+            if value:
+                params[key] = value
+        if query.count:
+            params["$count"] = "true"
+        if query.wkt:
+            params["$wkt"] = "true"
+        out["@odata.nextLink"] = f"{base_url}/{name}?{urlencode(params)}"
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.export",
+        "form",
+        form.id,
+        {"odata": name, "count": len(rows), **({"filter": query.filter} if query.filter else {})},
+    )
+    return out
+
+
+def _base_query(where: list):
+    versions = (
+        select(func.count())
+        .where(SubmissionVersion.submission_id == Submission.id)
+        .correlate(Submission)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Submission,
+            SubmissionVersion.id,
+            SubmissionVersion.xml,
+            SubmissionVersion.encrypted_key,
+            FormVersion.version,
+            Actor.display_name,
+            versions,
+        )
+        .join(
+            SubmissionVersion,
+            (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current,
+        )
+        .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
+        .outerjoin(Actor, Actor.id == Submission.submitter_id)
+        .where(*where)
+        .order_by(Submission.id.desc())
+    )
+
+
+def _attachments(session: Session, version_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(present, expected) files of each version."""
+    if not version_ids:
+        return {}
+    rows = session.execute(
+        select(
+            SubmissionAttachment.submission_version_id,
+            func.count(SubmissionAttachment.blob_id),
+            func.count(),
+        )
+        .where(SubmissionAttachment.submission_version_id.in_(version_ids))
+        .group_by(SubmissionAttachment.submission_version_id)
+    ).all()
+    return {version_id: (int(present), int(expected)) for version_id, present, expected in rows}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _rows_of(session, schema, results, wkt: bool) -> list[dict[str, list[dict]]]:
+    files = _attachments(session, [r[1] for r in results])
+    out = []
+    for submission, version_id, xml, encrypted_key, form_version, submitter, count in results:
+        present, expected = files.get(version_id, (0, 0))
+        system = {
+            "submissionDate": _iso(submission.created_at),
+            "updatedAt": _iso(submission.updated_at),
+            "submitterId": str(submission.submitter_id or ""),
+            "submitterName": submitter,
+            "attachmentsPresent": present,
+            "attachmentsExpected": expected,
+            "status": None,
+            "reviewState": submission.review_state,
+            "deviceId": submission.device_id,
+            "edits": int(count) - 1,
+            "formVersion": form_version,
+        }
+        if encrypted_key is not None:  # no answers to show: the server cannot read them
+            tables = {odata.SUBMISSIONS: [{"__id": submission.instance_id}]}
+        else:
+            root = forms.read_instance(xml).root
+            tables = odata.explode(schema, root, submission.instance_id, wkt)
+        tables[odata.SUBMISSIONS][0]["__system"] = system
+        out.append(tables)
+    return out
+
+
+def _submission_rows(session, schema, where, query: Query) -> tuple[list[dict], int]:
+    total = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
+    statement = _base_query(where).offset(query.skip)
+    if query.top is not None:
+        statement = statement.limit(query.top)
+    results = session.execute(statement).all()
+    return [t[odata.SUBMISSIONS][0] for t in _rows_of(session, schema, results, query.wkt)], total
+
+
+def _repeat_rows(session, schema, where, query: Query, name: str) -> tuple[list[dict], int]:
+    rows: list[dict] = []
+    statement = _base_query(where).execution_options(yield_per=500)
+    for batch in session.execute(statement).partitions(500):
+        for tables in _rows_of(session, schema, batch, query.wkt):
+            rows.extend(tables.get(name, []))
+    end = None if query.top is None else query.skip + query.top
+    return rows[query.skip : end], len(rows)
+
+
+def _selected(rows: list[dict], select_text: str | None) -> list[dict]:
+    """Only the properties $select names (top level; __id is always kept)."""
+    if not select_text:
+        return rows
+    names = {n.strip() for n in select_text.split(",") if n.strip()}
+    known = {key.split("@", 1)[0] for row in rows for key in row}
+    unknown = sorted(names - known) if rows else []
+    if unknown:
+        raise BadQuery(f"$select names '{unknown[0]}', which this table does not have.")
+    return [
+        {k: v for k, v in row.items() if k == "__id" or k.split("@", 1)[0] in names} for row in rows
+    ]

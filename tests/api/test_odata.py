@@ -1,0 +1,162 @@
+"""The OData feed as ODK Central serves it, read with pyodk's ``get_table`` and as Excel or
+Power BI read it ($metadata first): the Submissions table and a repeat's table, $top, $skip,
+$count, $filter on __system fields, $select, $wkt; only the caller's wards; each read audited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from server.auth.permissions import SYSTEM
+from server.models.audits import Audit
+from server.services import review
+from tests.support.central_client import central_client
+from tests.web.conftest import PNG, review_form, review_instance  # noqa: F401  (fixture)
+
+A1 = "uuid:0dd1e0a1-1c1f-4f5a-9c3e-0a0b0c0d0e01"
+A2 = "uuid:0dd1e0a1-1c1f-4f5a-9c3e-0a0b0c0d0e02"
+A3 = "uuid:0dd1e0a1-1c1f-4f5a-9c3e-0a0b0c0d0e03"
+EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
+
+
+@pytest.fixture
+def sent(collect, review_form, db, project):  # noqa: F811
+    """Three visits: two in ward 00004 (one with two contacts), one in 00007 (approved)."""
+    contacts = [{"ngay": "2026-11-20", "ghi_chu": "Tại nhà"}, {"ngay": "2026-11-21", "ghi_chu": ""}]
+    assert (
+        collect.submit(review_instance(A1, lan_gap=contacts), {"proof.png": PNG})[-1].status == 201
+    )
+    assert collect.submit(review_instance(A2, ma_xa="00007", gap="khong"))[-1].status == 201
+    assert collect.submit(review_instance(A3, nhu_cau="mmt"))[-1].status == 201
+    with db.transaction() as session:
+        review.set_review_state(session, SYSTEM, project.id, "review", A2, "approved", [])
+
+
+@pytest.fixture
+def analyst(live_server, make_user, project, tmp_path: Path):
+    make_user("phan.tich@example.org", role="viewer", project_id=project.id)
+    with central_client(live_server, "phan.tich@example.org", tmp_path, project.id) as client:
+        yield client
+
+
+def test_get_table_reads_typed_rows_with_centrals_system_fields(analyst, sent, app_user):
+    table = analyst.submissions.get_table(form_id="review", count=True)
+    assert table["@odata.count"] == 3
+    rows = {r["__id"]: r for r in table["value"]}
+    assert list(rows) == [A3, A2, A1]  # newest first
+    first = rows[A1]
+    assert (first["ma_xa"], first["gap"], first["nhu_cau"]) == ("00004", "co", "xn_hiv mmt")
+    assert first["vi_tri"] == {
+        "type": "Point",
+        "coordinates": [105.8542, 21.0285, 12.0],
+        "properties": {"accuracy": 5.0},
+    }
+    assert first["anh"] == "proof.png"
+    assert first["meta"] == {"instanceID": A1}
+    assert (
+        first["lan_gap@odata.navigationLink"] == f"Submissions('{A1.replace(':', '%3A')}')/lan_gap"
+    )
+    system = first["__system"]
+    assert system["submitterId"] == str(app_user.actor_id)
+    assert (system["attachmentsPresent"], system["attachmentsExpected"]) == (1, 1)
+    assert (system["edits"], system["formVersion"], system["status"]) == (0, "1", None)
+    assert system["submissionDate"].endswith("Z")
+    assert rows[A2]["__system"]["reviewState"] == "approved"
+    assert rows[A2]["__system"]["attachmentsExpected"] == 1  # named, never sent
+    assert rows[A2]["__system"]["attachmentsPresent"] == 0
+
+
+def test_a_repeat_is_its_own_table_linked_to_its_submission(analyst, sent):
+    table = analyst.submissions.get_table(form_id="review", table_name="Submissions.lan_gap")
+    rows = table["value"]
+    mine = [r for r in rows if r["__Submissions-id"] == A1]
+    assert [(r["ngay"], r["ghi_chu"]) for r in mine] == [
+        ("2026-11-20", "Tại nhà"),
+        ("2026-11-21", None),
+    ]
+    assert len({r["__id"] for r in rows}) == len(rows)  # each row its own stable id
+    again = analyst.submissions.get_table(form_id="review", table_name="Submissions.lan_gap")
+    assert [r["__id"] for r in again["value"]] == [r["__id"] for r in rows]
+
+
+def test_top_skip_filter_select_and_wkt(analyst, sent):
+    page = analyst.submissions.get_table(form_id="review", top=2, count=True)
+    assert [r["__id"] for r in page["value"]] == [A3, A2]
+    assert "%24skip=2" in page["@odata.nextLink"]
+    rest = analyst.submissions.get_table(form_id="review", top=2, skip=2)
+    assert [r["__id"] for r in rest["value"]] == [A1]
+    assert "@odata.nextLink" not in rest
+    approved = analyst.submissions.get_table(
+        form_id="review", filter="__system/reviewState eq 'approved'"
+    )
+    assert [r["__id"] for r in approved["value"]] == [A2]
+    recent = analyst.submissions.get_table(
+        form_id="review",
+        filter="__system/submissionDate gt 2020-01-01T00:00:00Z and not (__system/reviewState eq 'approved')",
+    )
+    assert [r["__id"] for r in recent["value"]] == [A3, A1]
+    unreviewed = analyst.submissions.get_table(
+        form_id="review", filter="__system/reviewState eq null"
+    )
+    assert len(unreviewed["value"]) == 2
+    narrow = analyst.submissions.get_table(form_id="review", select="ma_xa,gap", top=1)
+    assert narrow["value"] == [{"__id": A3, "ma_xa": "00004", "gap": "co"}]
+    wkt = analyst.submissions.get_table(form_id="review", wkt=True, top=1)
+    assert wkt["value"][0]["vi_tri"] == "POINT (105.8542 21.0285 12.0)"
+
+
+def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
+    base = f"projects/{project.id}/forms/review.svc/Submissions"
+    for params in (
+        {"$filter": "ma_xa eq '00004'"},  # answers are not filterable here
+        {"$filter": "__system/reviewState eq"},
+        {"$filter": "(__system/reviewState eq 'approved'"},
+        {"$filter": "__system/submissionDate gt 'yesterday'"},
+        {"$top": "-1"},
+        {"$top": "many"},
+        {"$select": "no_such_field"},
+        {"$expand": "*"},
+    ):
+        response = analyst.get(base, params=params)
+        assert response.status_code == 400, params
+        assert response.json()["code"] == "400.91", params
+    assert analyst.get(f"projects/{project.id}/forms/review.svc/Nope").status_code == 404
+
+
+def test_metadata_and_service_document_describe_the_tables(analyst, sent, project):
+    service = analyst.get(f"projects/{project.id}/forms/review.svc").json()
+    assert [s["name"] for s in service["value"]] == ["Submissions", "Submissions.lan_gap"]
+    response = analyst.get(f"projects/{project.id}/forms/review.svc/$metadata")
+    assert response.headers["Content-Type"].startswith("application/xml")
+    edmx = etree.fromstring(response.content)
+    sets = [e.get("Name") for e in edmx.iter(f"{EDM}EntitySet")]
+    assert sets == ["Submissions", "Submissions.lan_gap"]
+    submissions = next(e for e in edmx.iter(f"{EDM}EntityType") if e.get("Name") == "Submissions")
+    types = {p.get("Name"): p.get("Type") for p in submissions.iter(f"{EDM}Property")}
+    assert types["vi_tri"] == "Edm.GeographyPoint"
+    assert types["__system"] == "org.opendatakit.submission.metadata"
+    navigation = [n.get("Name") for n in submissions.iter(f"{EDM}NavigationProperty")]
+    assert navigation == ["lan_gap"]
+
+
+def test_a_ward_supervisor_reads_only_its_ward_and_every_read_is_audited(
+    live_server, make_user, project, sent, tmp_path, db
+):
+    make_user("phuong7@example.org", role="supervisor", project_id=project.id, wards=("00007",))
+    with central_client(live_server, "phuong7@example.org", tmp_path, project.id) as ward:
+        table = ward.submissions.get_table(form_id="review", count=True)
+        assert [r["__id"] for r in table["value"]] == [A2]
+        assert table["@odata.count"] == 1
+        repeat = ward.submissions.get_table(form_id="review", table_name="Submissions.lan_gap")
+        assert {r["__Submissions-id"] for r in repeat["value"]} <= {A2}
+    with db.transaction(write=False) as session:
+        reads = session.scalars(
+            select(Audit.details).where(Audit.action == "submission.export")
+        ).all()
+    assert [(d["odata"], d["count"]) for d in reads] == [
+        ("Submissions", 1),
+        ("Submissions.lan_gap", len(repeat["value"])),
+    ]
