@@ -185,6 +185,44 @@ def metadata(schema: FormSchema) -> bytes:
     return etree.tostring(edmx, xml_declaration=True, encoding="UTF-8")
 
 
+def entity_metadata(dataset: str, properties: list[str]) -> bytes:
+    """The EDMX document of an entity list: one ``Entities`` set of strings and __system."""
+    namespace = f"org.opendatakit.user.{odata_name(dataset)}"
+    edmx = etree.Element(f"{{{EDMX}}}Edmx", nsmap={"edmx": EDMX}, Version="4.0")
+    services = etree.SubElement(edmx, f"{{{EDMX}}}DataServices")
+    system = etree.SubElement(
+        services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace="org.opendatakit.entity"
+    )
+    meta = etree.SubElement(system, f"{{{EDM}}}ComplexType", Name="metadata")
+    for name, kind in ENTITY_SYSTEM_FIELDS:
+        etree.SubElement(meta, f"{{{EDM}}}Property", Name=name, Type=kind)
+    user = etree.SubElement(services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace=namespace)
+    entity = etree.SubElement(user, f"{{{EDM}}}EntityType", Name="Entities")
+    key = etree.SubElement(entity, f"{{{EDM}}}Key")
+    etree.SubElement(key, f"{{{EDM}}}PropertyRef", Name="__id")
+    for name in ("__id", "label", *(odata_name(p) for p in properties)):
+        etree.SubElement(entity, f"{{{EDM}}}Property", Name=name, Type="Edm.String")
+    etree.SubElement(
+        entity, f"{{{EDM}}}Property", Name="__system", Type="org.opendatakit.entity.metadata"
+    )
+    container = etree.SubElement(user, f"{{{EDM}}}EntityContainer", Name=odata_name(dataset))
+    etree.SubElement(
+        container, f"{{{EDM}}}EntitySet", Name="Entities", EntityType=f"{namespace}.Entities"
+    )
+    return etree.tostring(edmx, xml_declaration=True, encoding="UTF-8")
+
+
+ENTITY_SYSTEM_FIELDS = (
+    ("createdAt", "Edm.DateTimeOffset"),
+    ("creatorId", "Edm.String"),
+    ("creatorName", "Edm.String"),
+    ("updates", "Edm.Int64"),
+    ("updatedAt", "Edm.DateTimeOffset"),
+    ("version", "Edm.Int64"),
+    ("conflict", "Edm.String"),
+)
+
+
 def _type_name(table_or_group: str) -> str:
     return table_or_group.replace(".", "_")
 
@@ -247,10 +285,15 @@ class Literal:
     text: str
 
 
-def parse_filter(text: str):
-    """The $filter as a tree: ("and"|"or", a, b), ("not", a), ("cmp", op, field, Literal)."""
-    tokens = _tokens(text)
-    tree, rest = _or(tokens)
+#: What $filter may compare on entities (pyodk's ``entities.get_table``).
+ENTITY_FILTER_FIELDS = ("createdAt", "updatedAt", "creatorId", "version", "conflict")
+
+
+def parse_filter(text: str, fields: tuple[str, ...] = FILTER_FIELDS):
+    """The $filter as a tree: ("and"|"or", a, b), ("not", a), ("cmp", op, field, Literal);
+    ``fields`` are the __system fields it may compare."""
+    parser = _FilterParser(fields)
+    tree, rest = parser.or_(_tokens(text))
     if rest:
         raise FilterError(f"Unexpected '{rest[0][1]}' in $filter.")
     return tree
@@ -271,59 +314,66 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _or(tokens):
-    left, tokens = _and(tokens)
-    while tokens and tokens[0] == ("word", "or"):
-        right, tokens = _and(tokens[1:])
-        left = ("or", left, right)
-    return left, tokens
+class _FilterParser:
+    """Recursive descent: or, and, not, parentheses, one comparison of a field and a value."""
 
+    def __init__(self, fields: tuple[str, ...]):
+        self.fields = fields
 
-def _and(tokens):
-    left, tokens = _not(tokens)
-    while tokens and tokens[0] == ("word", "and"):
-        right, tokens = _not(tokens[1:])
-        left = ("and", left, right)
-    return left, tokens
+    def or_(self, tokens):
+        left, tokens = self.and_(tokens)
+        while tokens and tokens[0] == ("word", "or"):
+            right, tokens = self.and_(tokens[1:])
+            left = ("or", left, right)
+        return left, tokens
 
+    def and_(self, tokens):
+        left, tokens = self.not_(tokens)
+        while tokens and tokens[0] == ("word", "and"):
+            right, tokens = self.not_(tokens[1:])
+            left = ("and", left, right)
+        return left, tokens
 
-def _not(tokens):
-    if tokens and tokens[0] == ("word", "not"):
-        inner, tokens = _not(tokens[1:])
-        return ("not", inner), tokens
-    if tokens and tokens[0] == ("paren", "("):
-        inner, tokens = _or(tokens[1:])
-        if not tokens or tokens[0] != ("paren", ")"):
-            raise FilterError("A '(' in $filter is not closed.")
-        return inner, tokens[1:]
-    return _comparison(tokens)
+    def not_(self, tokens):
+        if tokens and tokens[0] == ("word", "not"):
+            inner, tokens = self.not_(tokens[1:])
+            return ("not", inner), tokens
+        if tokens and tokens[0] == ("paren", "("):
+            inner, tokens = self.or_(tokens[1:])
+            if not tokens or tokens[0] != ("paren", ")"):
+                raise FilterError("A '(' in $filter is not closed.")
+            return inner, tokens[1:]
+        return self.comparison(tokens)
 
+    def comparison(self, tokens):
+        if len(tokens) < 3:
+            raise FilterError("$filter ends before its comparison does.")
+        left, (kind, op), right = tokens[0], tokens[1], tokens[2]
+        if kind != "word" or op not in _OPS:
+            raise FilterError(f"'{op}' is not a comparison ({', '.join(_OPS)}).")
+        left_field, right_field = self.field(left), self.field(right)
+        if left_field and not right_field:
+            return ("cmp", op, left_field, _literal(right)), tokens[3:]
+        if right_field and not left_field:
+            return ("cmp", _FLIP[op], right_field, _literal(left)), tokens[3:]
+        raise FilterError("Each comparison in $filter needs one field and one value.")
 
-def _comparison(tokens):
-    if len(tokens) < 3:
-        raise FilterError("$filter ends before its comparison does.")
-    left, (kind, op), right = tokens[0], tokens[1], tokens[2]
-    if kind != "word" or op not in _OPS:
-        raise FilterError(f"'{op}' is not a comparison ({', '.join(_OPS)}).")
-    left_field, right_field = _field(left), _field(right)
-    if left_field and not right_field:
-        return ("cmp", op, left_field, _literal(right)), tokens[3:]
-    if right_field and not left_field:
-        return ("cmp", _FLIP[op], right_field, _literal(left)), tokens[3:]
-    raise FilterError("Each comparison in $filter needs one field and one value.")
-
-
-def _field(token) -> str | None:
-    kind, text = token
-    if kind != "word" or text in ("null", "true", "false"):
-        return None
-    name = text.removeprefix("$root/Submissions/").removeprefix("__system/")
-    if name not in FILTER_FIELDS or not text.endswith(f"__system/{name}"):
-        raise FilterError(
-            f"$filter can compare {', '.join('__system/' + f for f in FILTER_FIELDS)}, "
-            f"not '{text}'."
-        )
-    return name
+    def field(self, token) -> str | None:
+        kind, text = token
+        if kind != "word" or text in ("null", "true", "false"):
+            return None
+        name = text.rsplit("__system/", 1)[-1]
+        prefix = text[: len(text) - len(name)]
+        if name not in self.fields or prefix not in (
+            "__system/",
+            "$root/Submissions/__system/",
+            "$root/Entities/__system/",
+        ):
+            raise FilterError(
+                f"$filter can compare {', '.join('__system/' + f for f in self.fields)}, "
+                f"not '{text}'."
+            )
+        return name
 
 
 def _literal(token) -> Literal:

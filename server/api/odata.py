@@ -1,5 +1,6 @@
-"""A form's submissions as an OData feed under /v1/projects/{id}/forms/{formId}.svc, as ODK
-Central serves it (pyodk's ``get_table``; Excel and Power BI "From OData feed")."""
+"""OData feeds as ODK Central serves them (pyodk's ``get_table`` and ``entities.merge``; Excel
+and Power BI "From OData feed"): a form's submissions under /forms/{formId}.svc and an entity
+list under /datasets/{name}.svc."""
 
 from __future__ import annotations
 
@@ -15,6 +16,45 @@ SVC = "/projects/<int:project_id>/forms/<xml_form_id>.svc"
 
 def _base_url(project_id: int, xml_form_id: str) -> str:
     return f"{request.host_url.rstrip('/')}/v1/projects/{project_id}/forms/{xml_form_id}.svc"
+
+
+DATASET_SVC = "/projects/<int:project_id>/datasets/<name>.svc"
+
+
+@bp.get(DATASET_SVC)
+def entity_odata_service(project_id: int, name: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        odata.entity_metadata(session, g.principal, project_id, name)  # the list exists
+    base = _dataset_url(project_id, name)
+    return jsonify(
+        {
+            "@odata.context": f"{base}/$metadata",
+            "value": [{"name": "Entities", "kind": "EntitySet", "url": "Entities"}],
+        }
+    )
+
+
+@bp.get(f"{DATASET_SVC}/$metadata")
+def entity_odata_metadata(project_id: int, name: str) -> Response:
+    with get_db().transaction(write=False) as session:
+        body = odata.entity_metadata(session, g.principal, project_id, name)
+    return Response(body, content_type="application/xml; charset=utf-8")
+
+
+@bp.get(f"{DATASET_SVC}/Entities")
+def entity_odata_table(project_id: int, name: str) -> Response:
+    query = _query()
+    with get_db().transaction() as session:
+        body = odata.entity_table(
+            session, g.principal, project_id, name, query, _dataset_url(project_id, name)
+        )
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _dataset_url(project_id: int, name: str) -> str:
+    return f"{request.host_url.rstrip('/')}/v1/projects/{project_id}/datasets/{name}.svc"
 
 
 @bp.get(SVC)

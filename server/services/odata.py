@@ -1,7 +1,7 @@
-"""A form's submissions as ODK Central's OData feed (pyodk's ``get_table``, Excel and Power BI
-"From OData feed"): the service document, $metadata, and each table with $top, $skip,
-$count, $filter on __system fields, $select and $wkt. Only the caller's wards; every read
-of a table is in the audit log as an export."""
+"""A form's submissions, and an entity list, as ODK Central's OData feeds (pyodk's
+``get_table`` and ``entities.merge``, Excel and Power BI "From OData feed"): the service
+document, $metadata, and each table with $top, $skip, $count, $filter on __system fields,
+$select and $wkt. Only the caller's wards; every read of a table is audited as an export."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from server.errors import NotFound, Problem
 from server.models.actors import Actor
 from server.models.forms import FormVersion
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
-from server.services import audit
+from server.services import audit, entities, entity_api
 from server.services import forms as form_service
 from server.services.submissions import form_or_404, in_scope_clause
 
@@ -129,8 +129,7 @@ def table(
     wanted = next((t for t in odata.tables(schema) if t.name == name), None)
     if wanted is None:
         raise NotFound(f"The form '{xml_form_id}' has no table '{name}'.")
-    if (query.top is not None and not 0 <= query.top <= MAX_TOP) or query.skip < 0:
-        raise BadQuery(f"$top is between 0 and {MAX_TOP}, $skip at least 0.")
+    _check_paging(query)
     where = [Submission.form_id == form.id, Submission.draft.is_(False)]
     where.append(Submission.deleted_at.is_(None))
     scope = in_scope_clause(principal, "submission.read", project_id)
@@ -150,16 +149,7 @@ def table(
     out: dict = {"@odata.context": f"{base_url}/$metadata#{name}", "value": rows}
     if query.count:
         out["@odata.count"] = total
-    if query.top is not None and query.skip + query.top < total:
-        params = {"$top": query.top, "$skip": query.skip + query.top}
-        for key, value in (("$filter", query.filter), ("$select", query.select)):
-            if value:
-                params[key] = value
-        if query.count:
-            params["$count"] = "true"
-        if query.wkt:
-            params["$wkt"] = "true"
-        out["@odata.nextLink"] = f"{base_url}/{name}?{urlencode(params)}"
+    _add_next_link(out, base_url, name, query, total)
     audit.record(
         session,
         principal.actor_id,
@@ -169,6 +159,26 @@ def table(
         {"odata": name, "count": len(rows), **({"filter": query.filter} if query.filter else {})},
     )
     return out
+
+
+def _add_next_link(out: dict, base_url: str, name: str, query: Query, total: int) -> None:
+    """``@odata.nextLink`` to the next page when $top left rows out, keeping the query."""
+    if query.top is None or query.skip + query.top >= total:
+        return
+    params: dict = {"$top": query.top, "$skip": query.skip + query.top}
+    for key, value in (("$filter", query.filter), ("$select", query.select)):
+        if value:
+            params[key] = value
+    if query.count:
+        params["$count"] = "true"
+    if query.wkt:
+        params["$wkt"] = "true"
+    out["@odata.nextLink"] = f"{base_url}/{name}?{urlencode(params)}"
+
+
+def _check_paging(query: Query) -> None:
+    if (query.top is not None and not 0 <= query.top <= MAX_TOP) or query.skip < 0:
+        raise BadQuery(f"$top is between 0 and {MAX_TOP}, $skip at least 0.")
 
 
 def _base_query(where: list):
@@ -282,3 +292,118 @@ def _selected(rows: list[dict], select_text: str | None) -> list[dict]:
     return [
         {k: v for k, v in row.items() if k == "__id" or k.split("@", 1)[0] in names} for row in rows
     ]
+
+
+# --- Entities (pyodk's ``entities.get_table`` and ``entities.merge``) ---------------------
+
+
+def entity_metadata(
+    session: Session, principal: Principal, project_id: int, dataset_name: str
+) -> bytes:
+    dataset = entity_api.get_dataset(session, principal, project_id, dataset_name)
+    require(principal, "entity.read", project_id)
+    return odata.entity_metadata(dataset.name, entities.properties_of(session, dataset.id))
+
+
+def entity_table(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    dataset_name: str,
+    query: Query,
+    base_url: str,
+) -> dict:
+    """The list's live entities the caller may read (its wards), oldest first, as Central's
+    OData ``Entities`` table; audited as an export."""
+    require(principal, "entity.read", project_id)
+    dataset = entity_api.get_dataset(session, principal, project_id, dataset_name)
+    _check_paging(query)
+    try:
+        tree = (
+            odata.parse_filter(query.filter, odata.ENTITY_FILTER_FIELDS) if query.filter else None
+        )
+    except odata.FilterError as e:
+        raise BadQuery(str(e)) from None
+    props = entities.properties_of(session, dataset.id)
+    names = dict(session.execute(select(Actor.id, Actor.display_name)).all())
+    rows = []
+    for entity in entities.visible_entities(session, principal, dataset):
+        system = {
+            "createdAt": _iso(entity.created_at),
+            "creatorId": str(entity.creator_id or ""),
+            "creatorName": names.get(entity.creator_id),
+            "updates": entity.version - 1,
+            "updatedAt": _iso(entity.updated_at),
+            "version": entity.version,
+            "conflict": entity.conflict,
+        }
+        if tree is not None and not _matches(tree, entity, system):
+            continue
+        row = {"__id": entity.uuid, "label": entity.label}
+        row.update({odata.odata_name(p): entity.data.get(p, "") for p in props})
+        row["__system"] = system
+        rows.append(row)
+    total = len(rows)
+    end = None if query.top is None else query.skip + query.top
+    value = _selected(rows[query.skip : end], query.select)
+    out: dict = {"@odata.context": f"{base_url}/$metadata#Entities", "value": value}
+    if query.count:
+        out["@odata.count"] = total
+    _add_next_link(out, base_url, "Entities", query, total)
+    audit.record(
+        session,
+        principal.actor_id,
+        "entity.export",
+        "dataset",
+        dataset.id,
+        {"odata": "Entities", "count": len(value)},
+    )
+    return out
+
+
+def _matches(tree, entity, system: dict) -> bool:
+    """Evaluate a parsed $filter on one entity, with OData's rule that null compares false."""
+    kind = tree[0]
+    if kind == "and":
+        return _matches(tree[1], entity, system) and _matches(tree[2], entity, system)
+    if kind == "or":
+        return _matches(tree[1], entity, system) or _matches(tree[2], entity, system)
+    if kind == "not":
+        return not _matches(tree[1], entity, system)
+    _cmp, op, name, literal = tree
+    actual = {
+        "createdAt": entity.created_at,
+        "updatedAt": entity.updated_at,
+        "creatorId": entity.creator_id,
+        "version": entity.version,
+        "conflict": entity.conflict,
+    }[name]
+    if actual is not None and isinstance(actual, datetime) and actual.tzinfo is None:
+        actual = actual.replace(tzinfo=UTC)
+    wanted = _entity_value(name, literal)
+    if wanted is None or actual is None:
+        same = wanted is None and actual is None
+        if op in ("eq", "ne"):
+            return same if op == "eq" else not same
+        return False
+    return {
+        "eq": actual == wanted,
+        "ne": actual != wanted,
+        "gt": actual > wanted,
+        "ge": actual >= wanted,
+        "lt": actual < wanted,
+        "le": actual <= wanted,
+    }[op]
+
+
+def _entity_value(name: str, literal: odata.Literal):
+    if literal.kind == "null":
+        return None
+    if name in ("createdAt", "updatedAt"):
+        return _value("submissionDate", literal)
+    if name in ("creatorId", "version"):
+        try:
+            return int(literal.text)
+        except ValueError:
+            raise BadQuery(f"__system/{name} is compared with a number.") from None
+    return literal.text

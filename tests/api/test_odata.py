@@ -160,3 +160,73 @@ def test_a_ward_supervisor_reads_only_its_ward_and_every_read_is_audited(
         ("Submissions", 1),
         ("Submissions.lan_gap", len(repeat["value"])),
     ]
+
+
+# --- entity lists ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def manager(live_server, make_user, project, tmp_path: Path):
+    make_user("quan.ly@example.org", role="manager", project_id=project.id)
+    with central_client(live_server, "quan.ly@example.org", tmp_path, project.id) as client:
+        yield client
+
+
+FACILITIES = [
+    {"label": "Phòng khám VCT Long Biên", "loai": "VCT", "ma_xa": "00145"},
+    {"label": "Cơ sở methadone Bồ Đề", "loai": "MMT", "ma_xa": "00118"},
+]
+
+
+def test_pyodk_merges_a_facility_list_through_the_entity_table(manager, db):
+    manager.entity_lists.create(entity_list_name="facilities")
+    first = manager.entities.merge(FACILITIES, entity_list_name="facilities")
+    assert len(first.to_insert) == 2
+    moved = [
+        {**FACILITIES[0], "ma_xa": "00150"},
+        FACILITIES[1],
+        {"label": "PrEP Gia Lâm", "loai": "PrEP", "ma_xa": "00160"},
+    ]
+    second = manager.entities.merge(moved, entity_list_name="facilities", delete_not_matched=True)
+    assert (len(second.to_insert), len(second.to_delete)) == (1, 0)
+    table = manager.entities.get_table(entity_list_name="facilities", count=True)
+    rows = {r["label"]: r for r in table["value"]}
+    assert table["@odata.count"] == 3
+    assert rows["Phòng khám VCT Long Biên"]["ma_xa"] == "00150"
+    assert rows["Phòng khám VCT Long Biên"]["__system"]["version"] == 2
+    assert rows["PrEP Gia Lâm"]["__system"]["version"] == 1
+    changed = manager.entities.get_table(
+        entity_list_name="facilities", filter="__system/version gt 1", select="label"
+    )
+    assert [r["label"] for r in changed["value"]] == ["Phòng khám VCT Long Biên"]
+    assert set(changed["value"][0]) == {"__id", "label"}
+    page = manager.entities.get_table(entity_list_name="facilities", top=2)
+    assert len(page["value"]) == 2
+    assert "%24skip=2" in page["@odata.nextLink"]
+    with db.transaction(write=False) as session:
+        exports = session.scalars(
+            select(Audit.details).where(Audit.action == "entity.export")
+        ).all()
+    assert len(exports) >= 5  # every read of the table, merges included
+
+
+def test_the_entity_feed_keeps_to_the_callers_wards(
+    live_server, make_user, project, manager, tmp_path
+):
+    manager.entity_lists.create(entity_list_name="clients")
+    manager.post(f"projects/{project.id}/datasets/clients/properties", json={"name": "ma_xa"})
+    manager.entities.create_many(
+        [{"label": "LAHU1150390", "ma_xa": "00118"}, {"label": "NGTH2040188", "ma_xa": "00004"}],
+        entity_list_name="clients",
+    )
+    make_user("phuong4@example.org", role="supervisor", project_id=project.id, wards=("00004",))
+    with central_client(live_server, "phuong4@example.org", tmp_path, project.id) as ward:
+        table = ward.entities.get_table(entity_list_name="clients", count=True)
+        base = f"projects/{project.id}/datasets/clients.svc"
+        metadata = ward.get(f"{base}/$metadata")
+        refused = ward.get(f"{base}/Entities", params={"$filter": "label eq 'x'"})
+    assert [r["label"] for r in table["value"]] == ["NGTH2040188"]
+    assert table["@odata.count"] == 1
+    names = [p.get("Name") for p in etree.fromstring(metadata.content).iter(f"{EDM}Property")]
+    assert {"__id", "label", "ma_xa", "__system"} <= set(names)
+    assert refused.status_code == 400
