@@ -216,7 +216,9 @@ def instance(kind: str, register_target: str | None = None) -> Iterator[tuple]:
                     None,
                     compiled.warnings,
                 )
-                issued = app_users.create_app_user(session, SYSTEM, project.id, "bench")
+                issued = app_users.create_app_user(
+                    session, SYSTEM, project.id, "bench", all_forms=True
+                )
             yield env, app, issued
         finally:
             ext.db.dispose()

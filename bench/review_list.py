@@ -1,9 +1,12 @@
-"""How fast the supervisors' submission list answers with 100,000 submissions in a form.
+"""How fast the supervisors' submission list answers with 100,000 submissions in a form,
+and how fast an analyst reads them through the OData feed.
 
 Stores the submissions through the intake service (as an app user sends them), spreads them
 over 20 wards and three review states, then times the list page as a logged-in supervisor
 sees it (the Flask view, its queries and the template) for the first page, a page deep in
-the list, and each filter. Prints the median of 5 requests per case.
+the list, and each filter; prints the median of 5 requests per case. Then times the OData
+feed as pyodk's get_table reads it: a page of 1,000 rows, a count, a filter, and the whole
+table once (streamed; its size in MB).
 
     python -m bench.review_list --count 100000 --db both
 """
@@ -87,7 +90,39 @@ def run(kind: str, count: int) -> list[str]:
                     raise SystemExit(f"{kind} {name}: HTTP {response.status_code}")
             matches = re.search(r'id="count">([^<]+)<', response.text).group(1)
             lines.append(f"  {name:18} {statistics.median(times):7.1f} ms  ({matches.strip()})")
+        lines += odata_cases(app, count)
         return lines
+
+
+ODATA_CASES = [
+    ("odata: 1,000 rows", "$top=1000", 5),
+    ("odata: count only", "$top=0&$count=true", 5),
+    ("odata: filter", "$filter=__system/reviewState eq 'approved'&$top=1000", 5),
+    ("odata: whole table", "", 1),
+]
+
+
+def odata_cases(app, count: int) -> list[str]:
+    from server.services import sessions
+
+    with app.extensions["donghanh"].db.transaction() as session:
+        token = sessions.log_in(session, "sup@bench.org", "bench password 1", None).issued.token
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    lines = []
+    for name, query, repeat in ODATA_CASES:
+        times, size = [], 0
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = client.get(
+                f"/v1/projects/1/forms/bench.svc/Submissions?{query}", headers=headers
+            )
+            size = sum(len(chunk) for chunk in response.response)
+            times.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{name}: HTTP {response.status_code}")
+        lines.append(f"  {name:18} {statistics.median(times):7.1f} ms  ({size / 1e6:.1f} MB)")
+    return lines
 
 
 def main() -> None:

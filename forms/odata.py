@@ -92,6 +92,19 @@ class _Layout:
         self.tables = {t.path: t for t in tables(schema)}
 
 
+def columns(schema: FormSchema, table: Table) -> list[str]:
+    """The top-level property names of a table's rows (what $select may name)."""
+    layout = _Layout(schema)
+    names = ["__id", *(odata_name(f.name) for f in layout.children.get(table.path, ()))]
+    if table.parent is None:
+        return [*names, "__system"]
+    return [*names, _parent_key(table.parent)]
+
+
+def _parent_key(parent_table: str) -> str:
+    return "__Submissions-id" if parent_table == SUBMISSIONS else f"__{parent_table}-id"
+
+
 def explode(
     schema: FormSchema, root: etree._Element, instance_id: str, wkt: bool = False
 ) -> dict[str, list[dict]]:
@@ -117,9 +130,7 @@ def _level(node, path, layout, link, row_id, out, wkt) -> dict:
         if field.type == "repeat":
             table = layout.tables[field.path]
             values[f"{key}@odata.navigationLink"] = f"{link}/{key}"
-            parent_key = (
-                "__Submissions-id" if table.parent == SUBMISSIONS else (f"__{table.parent}-id")
-            )
+            parent_key = _parent_key(table.parent)
             for index, element in enumerate(found):
                 child_id = hashlib.sha1(
                     f"{row_id}/{field.name}[{index}]".encode(), usedforsecurity=False
@@ -169,9 +180,7 @@ def metadata(schema: FormSchema) -> bytes:
         if table.parent is None:
             etree.SubElement(entity, f"{{{EDM}}}Property", Name="__system", Type=SYSTEM_TYPE)
         else:
-            parent_key = (
-                "__Submissions-id" if table.parent == SUBMISSIONS else (f"__{table.parent}-id")
-            )
+            parent_key = _parent_key(table.parent)
             etree.SubElement(entity, f"{{{EDM}}}Property", Name=parent_key, Type="Edm.String")
         _properties(user, entity, table.path, _type_name(table.name), layout, namespace)
     container = etree.SubElement(user, f"{{{EDM}}}EntityContainer", Name=odata_name(schema.form_id))

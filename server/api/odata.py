@@ -4,7 +4,9 @@ list under /datasets/{name}.svc."""
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request
+import json
+
+from flask import Response, g, jsonify, request, stream_with_context
 
 from server.api import bp
 from server.db import get_db
@@ -79,9 +81,11 @@ def odata_metadata(project_id: int, xml_form_id: str) -> Response:
 
 @bp.get(f"{SVC}/<table>")
 def odata_table(project_id: int, xml_form_id: str, table: str) -> Response:
+    """Streamed a batch of submissions at a time, so a form of 100,000 is never held whole;
+    ``@odata.count`` and ``@odata.nextLink`` come after the rows."""
     query = _query()
     with get_db().transaction() as session:
-        body = odata.table(
+        plan = odata.plan_table(
             session,
             g.principal,
             project_id,
@@ -90,7 +94,16 @@ def odata_table(project_id: int, xml_form_id: str, table: str) -> Response:
             query,
             _base_url(project_id, xml_form_id),
         )
-    response = jsonify(body)
+
+    def generate():
+        yield json.dumps(plan.head(), ensure_ascii=False)[:-1] + ', "value": ['
+        with get_db().transaction(write=False) as session:
+            for index, row in enumerate(odata.table_rows(session, plan)):
+                yield ("," if index else "") + json.dumps(row, ensure_ascii=False)
+        tail = json.dumps(plan.tail(), ensure_ascii=False)
+        yield "]" + ("" if tail == "{}" else ", " + tail[1:-1]) + "}"
+
+    response = Response(stream_with_context(generate()), content_type="application/json")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

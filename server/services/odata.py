@@ -5,6 +5,7 @@ $select and $wkt. Only the caller's wards; every read of a table is audited as a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -114,7 +115,31 @@ def _clause(tree):
     return and_(column.is_not(None), compared)
 
 
-def table(
+@dataclass
+class TablePlan:
+    """A checked read of one table: what to read, and (once read) how many rows matched."""
+
+    name: str
+    schema: forms.FormSchema
+    where: list
+    repeat: bool
+    total: int  # submissions matched; for a repeat table, its rows once they are all read
+    base_url: str
+    query: Query
+
+    def head(self) -> dict:
+        return {"@odata.context": f"{self.base_url}/$metadata#{self.name}"}
+
+    def tail(self) -> dict:
+        """``@odata.count`` when asked, ``@odata.nextLink`` when $top left rows out."""
+        out: dict = {}
+        if self.query.count:
+            out["@odata.count"] = self.total
+        _add_next_link(out, self.base_url, self.name, self.query, self.total)
+        return out
+
+
+def plan_table(
     session: Session,
     principal: Principal,
     project_id: int,
@@ -122,16 +147,21 @@ def table(
     name: str,
     query: Query,
     base_url: str,
-) -> dict:
-    """One table as Central's OData JSON: ``value`` rows, ``@odata.count`` when asked, and
-    ``@odata.nextLink`` when $top left rows out."""
+) -> TablePlan:
+    """Check a read of one table (the caller, the table, the query), record it in the audit
+    log, and count the submissions it reaches; ``table_rows`` then streams the rows."""
     form, schema = _schema(session, principal, project_id, xml_form_id)
     wanted = next((t for t in odata.tables(schema) if t.name == name), None)
     if wanted is None:
         raise NotFound(f"The form '{xml_form_id}' has no table '{name}'.")
     _check_paging(query)
-    where = [Submission.form_id == form.id, Submission.draft.is_(False)]
-    where.append(Submission.deleted_at.is_(None))
+    if query.select:
+        _check_select(query.select, odata.columns(schema, wanted))
+    where = [
+        Submission.form_id == form.id,
+        Submission.draft.is_(False),
+        Submission.deleted_at.is_(None),
+    ]
     scope = in_scope_clause(principal, "submission.read", project_id)
     if scope is not None:
         where.append(scope)
@@ -140,25 +170,58 @@ def table(
             where.append(_clause(odata.parse_filter(query.filter)))
         except odata.FilterError as e:
             raise BadQuery(str(e)) from None
-    rows, total = (
-        _submission_rows(session, schema, where, query)
-        if wanted.parent is None
-        else _repeat_rows(session, schema, where, query, name)
-    )
-    rows = _selected(rows, query.select)
-    out: dict = {"@odata.context": f"{base_url}/$metadata#{name}", "value": rows}
-    if query.count:
-        out["@odata.count"] = total
-    _add_next_link(out, base_url, name, query, total)
+    matched = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
     audit.record(
         session,
         principal.actor_id,
         "submission.export",
         "form",
         form.id,
-        {"odata": name, "count": len(rows), **({"filter": query.filter} if query.filter else {})},
+        {
+            "odata": name,
+            "submissions": matched,
+            **({"filter": query.filter} if query.filter else {}),
+        },
     )
-    return out
+    return TablePlan(name, schema, where, wanted.parent is not None, matched, base_url, query)
+
+
+def table_rows(session: Session, plan: TablePlan) -> Iterator[dict]:
+    """The rows of the planned read, newest submission first, a batch of 500 at a time."""
+    query = plan.query
+    if not plan.repeat:
+        statement = _base_query(plan.where).offset(query.skip)
+        if query.top is not None:
+            statement = statement.limit(query.top)
+        for batch in session.execute(statement.execution_options(yield_per=500)).partitions(500):
+            for tables in _rows_of(session, plan.schema, batch, query.wkt):
+                yield _selected(tables[odata.SUBMISSIONS][0], query.select)
+        return
+    end = None if query.top is None else query.skip + query.top
+    seen = 0
+    statement = _base_query(plan.where).execution_options(yield_per=500)
+    for batch in session.execute(statement).partitions(500):
+        for tables in _rows_of(session, plan.schema, batch, query.wkt):
+            for row in tables.get(plan.name, []):
+                if seen >= query.skip and (end is None or seen < end):
+                    yield _selected(row, query.select)
+                seen += 1
+    plan.total = seen
+
+
+def _check_select(select_text: str, columns: list[str]) -> None:
+    names = {n.strip() for n in select_text.split(",") if n.strip()}
+    unknown = sorted(names - set(columns))
+    if unknown:
+        raise BadQuery(f"$select names '{unknown[0]}', which this table does not have.")
+
+
+def _selected(row: dict, select_text: str | None) -> dict:
+    """Only the properties $select names (top level; __id is always kept)."""
+    if not select_text:
+        return row
+    names = {n.strip() for n in select_text.split(",") if n.strip()}
+    return {k: v for k, v in row.items() if k == "__id" or k.split("@", 1)[0] in names}
 
 
 def _add_next_link(out: dict, base_url: str, name: str, query: Query, total: int) -> None:
@@ -261,39 +324,6 @@ def _rows_of(session, schema, results, wkt: bool) -> list[dict[str, list[dict]]]
     return out
 
 
-def _submission_rows(session, schema, where, query: Query) -> tuple[list[dict], int]:
-    total = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
-    statement = _base_query(where).offset(query.skip)
-    if query.top is not None:
-        statement = statement.limit(query.top)
-    results = session.execute(statement).all()
-    return [t[odata.SUBMISSIONS][0] for t in _rows_of(session, schema, results, query.wkt)], total
-
-
-def _repeat_rows(session, schema, where, query: Query, name: str) -> tuple[list[dict], int]:
-    rows: list[dict] = []
-    statement = _base_query(where).execution_options(yield_per=500)
-    for batch in session.execute(statement).partitions(500):
-        for tables in _rows_of(session, schema, batch, query.wkt):
-            rows.extend(tables.get(name, []))
-    end = None if query.top is None else query.skip + query.top
-    return rows[query.skip : end], len(rows)
-
-
-def _selected(rows: list[dict], select_text: str | None) -> list[dict]:
-    """Only the properties $select names (top level; __id is always kept)."""
-    if not select_text:
-        return rows
-    names = {n.strip() for n in select_text.split(",") if n.strip()}
-    known = {key.split("@", 1)[0] for row in rows for key in row}
-    unknown = sorted(names - known) if rows else []
-    if unknown:
-        raise BadQuery(f"$select names '{unknown[0]}', which this table does not have.")
-    return [
-        {k: v for k, v in row.items() if k == "__id" or k.split("@", 1)[0] in names} for row in rows
-    ]
-
-
 # --- Entities (pyodk's ``entities.get_table`` and ``entities.merge``) ---------------------
 
 
@@ -325,6 +355,10 @@ def entity_table(
     except odata.FilterError as e:
         raise BadQuery(str(e)) from None
     props = entities.properties_of(session, dataset.id)
+    if query.select:
+        _check_select(
+            query.select, ["__id", "label", *(odata.odata_name(p) for p in props), "__system"]
+        )
     names = dict(session.execute(select(Actor.id, Actor.display_name)).all())
     rows = []
     for entity in entities.visible_entities(session, principal, dataset):
@@ -345,7 +379,7 @@ def entity_table(
         rows.append(row)
     total = len(rows)
     end = None if query.top is None else query.skip + query.top
-    value = _selected(rows[query.skip : end], query.select)
+    value = [_selected(row, query.select) for row in rows[query.skip : end]]
     out: dict = {"@odata.context": f"{base_url}/$metadata#Entities", "value": value}
     if query.count:
         out["@odata.count"] = total

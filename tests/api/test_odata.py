@@ -156,9 +156,9 @@ def test_a_ward_supervisor_reads_only_its_ward_and_every_read_is_audited(
         reads = session.scalars(
             select(Audit.details).where(Audit.action == "submission.export")
         ).all()
-    assert [(d["odata"], d["count"]) for d in reads] == [
-        ("Submissions", 1),
-        ("Submissions.lan_gap", len(repeat["value"])),
+    assert [(d["odata"], d["submissions"]) for d in reads] == [
+        ("Submissions", 1),  # the submissions whose answers the read reached
+        ("Submissions.lan_gap", 1),
     ]
 
 

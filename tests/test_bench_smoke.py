@@ -1,0 +1,18 @@
+"""The benchmarks still run (at a tiny size, on SQLite): a change that breaks them, such as
+an app user that no longer receives the bench form, fails here rather than on the day the
+numbers are needed. Their timings are not asserted; they go in the README."""
+
+from __future__ import annotations
+
+import re
+
+from bench import review_list
+
+
+def test_the_review_list_and_odata_bench_runs_every_case():
+    lines = review_list.run("sqlite", 40)
+    assert lines[0].startswith("sqlite: 40 submissions stored")
+    cases = [name for name, _ in review_list.CASES] + [n for n, _, _ in review_list.ODATA_CASES]
+    assert [line[2:20].strip() for line in lines[1:]] == cases
+    first_page = lines[1]
+    assert re.search(r"\(40 phiếu\)", first_page), first_page  # every submission was stored
