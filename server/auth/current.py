@@ -26,6 +26,7 @@ from server.services import app_users, drafts, sessions, users
 FIELD_KEY_ENVIRON = "donghanh.field_key"
 DRAFT_TOKEN_ENVIRON = "donghanh.draft_token"  # noqa: S105 (an environ key, not a secret)
 ORIGINAL_PATH_ENVIRON = "donghanh.original_path"
+DIGEST_USE_ENVIRON = "donghanh.digest_use"
 
 
 class StaleNonce(AuthenticationFailed):
@@ -95,6 +96,8 @@ def _digest(session: Session, params, secret: str) -> Principal:
         raise AuthenticationFailed()
     if state == "stale":
         raise StaleNonce()
+    # Checked and recorded by resolve_principal_throttled, in a write transaction.
+    request.environ[DIGEST_USE_ENVIRON] = (creds.nonce, digest.nonce_count(creds))
     return users.principal_for_user(session, user)
 
 
@@ -106,11 +109,21 @@ def resolve_principal_throttled(db, settings, limits) -> Principal:
         if sessions.is_address_locked(session, address):
             raise TooManyLogins("Too many wrong keys or passwords from this address; wait.")
         try:
-            return resolve_principal(session, settings.secret_key, settings.digest_realm)
+            principal = resolve_principal(session, settings.secret_key, settings.digest_realm)
         except StaleNonce:
             raise
         except (AuthenticationFailed, InsufficientRights, NotFound) as e:
             failure = e
+        else:
+            failure = None
+    if failure is None:
+        use = request.environ.pop(DIGEST_USE_ENVIRON, None)
+        if use is not None:
+            with db.transaction() as session:
+                fresh = sessions.use_digest_nonce(session, *use)
+            if not fresh:  # this (nonce, nc) was used before: a replayed request
+                raise StaleNonce()
+        return principal
     with db.transaction() as session:
         sessions.count_guess(session, address, limits)
     raise failure

@@ -2,7 +2,9 @@
 
 Nonces are stateless: a hex timestamp signed with HMAC-SHA256 of the secret key, so any
 gunicorn worker can check them. A nonce older than NONCE_SECONDS is answered with
-stale=true, which Collect retries silently (odk-protocol.md section 4).
+stale=true, which Collect retries silently (odk-protocol.md section 4). Each (nonce, nc)
+pair is accepted once (the database remembers them for NONCE_SECONDS): a captured request
+sent again is a replay, answered like a stale nonce.
 """
 
 from __future__ import annotations
@@ -98,3 +100,13 @@ def expected_response(creds: DigestCredentials, ha1: str, method: str) -> str | 
 def verify(creds: DigestCredentials, ha1: str, method: str) -> bool:
     expected = expected_response(creds, ha1, method)
     return expected is not None and hmac.compare_digest(expected, creds.response)
+
+
+def nonce_count(creds: DigestCredentials) -> int:
+    """The request's nc as a number; 0 without qop (such a nonce serves one request)."""
+    if creds.qop is None or not creds.nc:
+        return 0
+    try:
+        return int(creds.nc, 16)
+    except ValueError:
+        return -1

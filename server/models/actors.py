@@ -99,3 +99,14 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DigestNonceUse(Base):
+    """A (nonce, nc) pair a Digest request has used: the same pair again is a replay. Rows
+    are dropped once their nonce has expired (digest.NONCE_SECONDS)."""
+
+    __tablename__ = "digest_nonce_uses"
+
+    nonce: Mapped[str] = mapped_column(String(80), primary_key=True)
+    nc: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from server.auth import tokens
+from server.auth import digest, tokens
 from server.auth.passwords import verify_password
 from server.auth.permissions import Principal
-from server.models.actors import LoginThrottle, User, WebSession
+from server.models.actors import DigestNonceUse, LoginThrottle, User, WebSession
 from server.models.types import utcnow
 from server.services import audit, users
 
@@ -204,3 +205,23 @@ def count_guess(
     if until is not None:
         audit.record(session, None, "user.guess.locked", None, None, {"address": address})
     return until
+
+
+def use_digest_nonce(session: Session, nonce: str, nc: int, now: datetime | None = None) -> bool:
+    """Record one use of a Digest (nonce, nc); False when it was used before (a replay) or
+    the count is malformed. Uses older than the nonces' lifetime are dropped."""
+    if nc < 0 or len(nonce) > 80:
+        return False
+    now = now or utcnow()
+    session.execute(
+        delete(DigestNonceUse).where(
+            DigestNonceUse.used_at < now - timedelta(seconds=digest.NONCE_SECONDS)
+        )
+    )
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(DigestNonceUse)
+        .values(nonce=nonce, nc=nc, used_at=now)
+        .on_conflict_do_nothing(index_elements=["nonce", "nc"])
+    )
+    return bool(inserted.rowcount)

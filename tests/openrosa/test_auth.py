@@ -52,6 +52,26 @@ def test_web_user_with_digest_lists_forms_and_submits(
         assert session.scalar(select(Submission.submitter_id)) == user.actor_id
 
 
+def test_a_captured_digest_request_cannot_be_replayed(live_server, project, make_user, visit_form):
+    make_user("tnv@example.org", PASSWORD, "collector", project.id)
+    collect = Collect(f"{live_server}/v1/projects/{project.id}", "tnv@example.org", PASSWORD)
+    first = collect.get(f"{collect.server_url}/formList")
+    assert first.status_code == 200
+    captured = first.request.headers["Authorization"]  # what a listener on the network saw
+    assert "nc=00000001" in captured
+    replay = requests.get(
+        first.request.url,
+        headers={**OPENROSA, "Authorization": captured},
+        timeout=10,
+    )
+    assert replay.status_code == 401
+    assert "stale=true" in replay.headers["WWW-Authenticate"]  # a fresh nonce, not the list
+    assert b"<formID>" not in replay.content
+    again = collect.get(f"{collect.server_url}/formList")  # the phone itself goes on: nc 2
+    assert again.status_code == 200
+    assert "nc=00000002" in again.request.headers["Authorization"]
+
+
 def test_wrong_password_is_refused(live_server, project, make_user, visit_form):
     make_user("tnv@example.org", PASSWORD, "collector", project.id)
     collect = Collect(f"{live_server}/v1/projects/{project.id}", "tnv@example.org", "wrong pass 1")
@@ -102,3 +122,24 @@ def test_password_is_kept_as_argon2_hash_and_digest_ha1_only(db, make_user):
         user.digest_ha1 == hashlib.md5(f"tnv@example.org:donghanh:{PASSWORD}".encode()).hexdigest()
     )
     assert PASSWORD not in (user.password_hash + user.digest_ha1)
+
+
+def test_each_nonce_count_is_accepted_once_and_forgotten_after_the_nonce_expires(db):
+    from datetime import timedelta
+
+    from server.auth.digest import NONCE_SECONDS
+    from server.models.actors import DigestNonceUse
+    from server.models.types import utcnow
+    from server.services.sessions import use_digest_nonce
+
+    then = utcnow()
+    with db.transaction() as session:
+        assert use_digest_nonce(session, "n1", 1, then) is True
+        assert use_digest_nonce(session, "n1", 2, then) is True
+        assert use_digest_nonce(session, "n1", 1, then) is False  # replayed
+        assert use_digest_nonce(session, "n1", -1, then) is False  # malformed nc
+    later = then + timedelta(seconds=NONCE_SECONDS + 1)
+    with db.transaction() as session:
+        assert use_digest_nonce(session, "n2", 1, later) is True
+        kept = session.scalars(select(DigestNonceUse.nonce)).all()
+    assert kept == ["n2"]  # n1's uses are dropped once n1 could no longer be accepted
