@@ -158,20 +158,26 @@ def _value(field: Field, text: str | None, wkt: bool) -> object:
     return value
 
 
+def _edmx(system_namespace: str, system_fields, namespace: str):
+    """An EDMX document with __system's complex type; returns it and the user schema."""
+    edmx = etree.Element(f"{{{EDMX}}}Edmx", nsmap={"edmx": EDMX}, Version="4.0")
+    services = etree.SubElement(edmx, f"{{{EDMX}}}DataServices")
+    system = etree.SubElement(
+        services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace=system_namespace
+    )
+    meta = etree.SubElement(system, f"{{{EDM}}}ComplexType", Name="metadata")
+    for name, kind in system_fields:
+        etree.SubElement(meta, f"{{{EDM}}}Property", Name=name, Type=kind)
+    user = etree.SubElement(services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace=namespace)
+    return edmx, user
+
+
 def metadata(schema: FormSchema) -> bytes:
     """The EDMX document: an entity type per table (groups as complex types), __system's
     type, and a container with an entity set per table."""
     layout = _Layout(schema)
     namespace = f"org.opendatakit.user.{odata_name(schema.form_id)}"
-    edmx = etree.Element(f"{{{EDMX}}}Edmx", nsmap={"edmx": EDMX}, Version="4.0")
-    services = etree.SubElement(edmx, f"{{{EDMX}}}DataServices")
-    system = etree.SubElement(
-        services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace="org.opendatakit.submission"
-    )
-    meta = etree.SubElement(system, f"{{{EDM}}}ComplexType", Name="metadata")
-    for name, kind in SYSTEM_FIELDS:
-        etree.SubElement(meta, f"{{{EDM}}}Property", Name=name, Type=kind)
-    user = etree.SubElement(services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace=namespace)
+    edmx, user = _edmx("org.opendatakit.submission", SYSTEM_FIELDS, namespace)
     for table in layout.tables.values():
         entity = etree.SubElement(user, f"{{{EDM}}}EntityType", Name=_type_name(table.name))
         key = etree.SubElement(entity, f"{{{EDM}}}Key")
@@ -197,15 +203,7 @@ def metadata(schema: FormSchema) -> bytes:
 def entity_metadata(dataset: str, properties: list[str]) -> bytes:
     """The EDMX document of an entity list: one ``Entities`` set of strings and __system."""
     namespace = f"org.opendatakit.user.{odata_name(dataset)}"
-    edmx = etree.Element(f"{{{EDMX}}}Edmx", nsmap={"edmx": EDMX}, Version="4.0")
-    services = etree.SubElement(edmx, f"{{{EDMX}}}DataServices")
-    system = etree.SubElement(
-        services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace="org.opendatakit.entity"
-    )
-    meta = etree.SubElement(system, f"{{{EDM}}}ComplexType", Name="metadata")
-    for name, kind in ENTITY_SYSTEM_FIELDS:
-        etree.SubElement(meta, f"{{{EDM}}}Property", Name=name, Type=kind)
-    user = etree.SubElement(services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace=namespace)
+    edmx, user = _edmx("org.opendatakit.entity", ENTITY_SYSTEM_FIELDS, namespace)
     entity = etree.SubElement(user, f"{{{EDM}}}EntityType", Name="Entities")
     key = etree.SubElement(entity, f"{{{EDM}}}Key")
     etree.SubElement(key, f"{{{EDM}}}PropertyRef", Name="__id")

@@ -203,29 +203,24 @@ def set_sites(session: Session, principal: Principal, actor_id: int, sites: list
 
 def sites_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
     """The site codes each app user serves."""
-    out: dict[int, list[str]] = {}
-    if actor_ids:
-        rows = session.execute(
-            select(AppUserSite.actor_id, AppUserSite.site)
-            .where(AppUserSite.actor_id.in_(actor_ids))
-            .order_by(AppUserSite.site)
-        ).all()
-        for actor_id, site in rows:
-            out.setdefault(actor_id, []).append(site)
-    return out
+    return _codes_by_actor(session, AppUserSite.actor_id, AppUserSite.site, actor_ids)
 
 
 def wards_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
     """The ward codes each app user's phone receives clients of."""
+    return _codes_by_actor(session, AppUserWard.actor_id, AppUserWard.ward, actor_ids)
+
+
+def _codes_by_actor(session: Session, actor_column, code_column, actor_ids: list[int]) -> dict:
     out: dict[int, list[str]] = {}
     if actor_ids:
         rows = session.execute(
-            select(AppUserWard.actor_id, AppUserWard.ward)
-            .where(AppUserWard.actor_id.in_(actor_ids))
-            .order_by(AppUserWard.ward)
+            select(actor_column, code_column)
+            .where(actor_column.in_(actor_ids))
+            .order_by(code_column)
         ).all()
-        for actor_id, ward in rows:
-            out.setdefault(actor_id, []).append(ward)
+        for actor_id, code in rows:
+            out.setdefault(actor_id, []).append(code)
     return out
 
 

@@ -22,7 +22,7 @@ from server.models.forms import FormVersion
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
 from server.services import audit, entities, entity_api
 from server.services import forms as form_service
-from server.services.submissions import form_or_404, in_scope_clause
+from server.services.submissions import form_or_404, live_in_scope
 
 MAX_TOP = 10_000
 
@@ -157,14 +157,7 @@ def plan_table(
     _check_paging(query)
     if query.select:
         _check_select(query.select, odata.columns(schema, wanted))
-    where = [
-        Submission.form_id == form.id,
-        Submission.draft.is_(False),
-        Submission.deleted_at.is_(None),
-    ]
-    scope = in_scope_clause(principal, "submission.read", project_id)
-    if scope is not None:
-        where.append(scope)
+    where = live_in_scope(principal, project_id, form)
     if query.filter:
         try:
             where.append(_clause(odata.parse_filter(query.filter)))

@@ -24,7 +24,7 @@ from server.services import audit, storage
 from server.services.submissions import (
     form_or_404,
     get_submission_id,
-    in_scope_clause,
+    live_in_scope,
 )
 from server.uploads import Part
 
@@ -80,14 +80,7 @@ def list_views(
     """The form's live submissions in the caller's wards, newest first."""
     require(principal, "submission.read", project_id)
     form = form_or_404(session, project_id, xml_form_id)
-    where = [
-        Submission.form_id == form.id,
-        Submission.draft.is_(False),
-        Submission.deleted_at.is_(None),
-    ]
-    scope = in_scope_clause(principal, "submission.read", project_id)
-    if scope is not None:
-        where.append(scope)
+    where = live_in_scope(principal, project_id, form)
     views = _views(session, where)
     audit.record(
         session, principal.actor_id, "submission.list", "form", form.id, {"count": len(views)}

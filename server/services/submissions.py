@@ -156,9 +156,9 @@ def check_scope(principal: Principal, verb: str, project_id: int, ward: str | No
         raise NotFound("Could not find this submission.")
 
 
-def _filter_clauses(principal: Principal, project_id: int, form: Form, filters) -> list:
-    """WHERE clauses for a form's live submissions that match ``filters`` in the caller's
-    wards (the list and the export share them)."""
+def live_in_scope(principal: Principal, project_id: int, form: Form) -> list:
+    """WHERE clauses for a form's live (not draft, not deleted) submissions in the caller's
+    wards: what every list, export and feed starts from."""
     where = [
         Submission.form_id == form.id,
         Submission.draft.is_(False),
@@ -167,6 +167,13 @@ def _filter_clauses(principal: Principal, project_id: int, form: Form, filters) 
     scope = in_scope_clause(principal, "submission.read", project_id)
     if scope is not None:
         where.append(scope)
+    return where
+
+
+def _filter_clauses(principal: Principal, project_id: int, form: Form, filters) -> list:
+    """WHERE clauses for a form's live submissions that match ``filters`` in the caller's
+    wards (the list and the export share them)."""
+    where = live_in_scope(principal, project_id, form)
     if filters.since is not None:
         where.append(Submission.created_at >= filters.since)
     if filters.until is not None:
