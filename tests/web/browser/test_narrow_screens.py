@@ -1,0 +1,65 @@
+"""Every page of the web UI fits a 360 px wide phone: nothing makes the page scroll sideways
+(tables scroll inside their own box), in Vietnamese and in English. Screenshots go to
+test-artifacts/screenshots/narrow-*."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import PNG, review_instance
+
+WIDTH = 360
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_every_page_fits_a_360_px_screen(
+    language, chromium, screenshots, live_server, make_user, review_form, collect, project
+):
+    make_user("admin360@example.org", role="admin")
+    contacts = [{"ngay": "2026-11-20", "ghi_chu": "Gặp tại nhà, hẹn lần sau " * 4}]
+    sent = collect.submit(
+        review_instance("uuid:n1", name="Thăm anh Bình " * 3, lan_gap=contacts),
+        {"proof.png": PNG},
+    )
+    assert sent[-1].status == 201
+    context = chromium.new_context(
+        viewport={"width": WIDTH, "height": 740}, locale="vi-VN", is_mobile=True
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    base = f"/projects/{project.id}"
+    pages = {
+        "home": "/",
+        "project": base,
+        "submissions": f"{base}/forms/review/submissions",
+        "submission": f"{base}/forms/review/submissions/uuid:n1",
+        "map": f"{base}/forms/review/submissions/map",
+        "deleted": f"{base}/forms/review/submissions/deleted",
+        "form": f"{base}/forms/review",
+        "upload": f"{base}/forms/new",
+        "field-users": f"{base}/app-users",
+        "users": "/users",
+        "audits": "/audits",
+    }
+    try:
+        page.goto(f"{live_server}/login")
+        if language == "en":
+            with page.expect_navigation():
+                page.select_option("#language", "en")  # the switcher submits itself
+        page.fill("#email", "admin360@example.org")
+        page.fill("#password", "correct horse battery")
+        page.click("button.primary")
+        page.wait_for_url(f"{live_server}/")
+        too_wide = {}
+        for name, path in pages.items():
+            response = page.goto(f"{live_server}{path}")
+            assert response.status == 200, (name, response.status)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > WIDTH:
+                too_wide[name] = width
+            page.screenshot(path=str(screenshots / f"narrow-{language}-{name}.png"), full_page=True)
+        assert too_wide == {}
+        assert errors == []
+    finally:
+        context.close()
