@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
+from forms.odata import odata_name
 from server.api import bp
 from server.db import get_db
 from server.services import entities, entity_api
@@ -17,9 +18,16 @@ def dataset_json(session, dataset) -> dict:
         "projectId": dataset.project_id,
         "createdAt": dataset.created_at.isoformat(),
         "approvalRequired": dataset.approval_required,
+        # A property is live from the moment it exists here (added through the API or by a
+        # published form), so publishedAt is when it was made; pyodk requires a date.
         "properties": [
-            {"name": p, "odataName": p, "publishedAt": None, "forms": []}
-            for p in entities.properties_of(session, dataset.id)
+            {
+                "name": p.name,
+                "odataName": odata_name(p.name),
+                "publishedAt": p.created_at.isoformat(),
+                "forms": [],
+            }
+            for p in entities.property_rows(session, dataset.id)
         ],
     }
 

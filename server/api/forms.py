@@ -101,6 +101,8 @@ def _save(project_id: int, new_form: bool, xml_form_id: str | None = None):
             view = form_reads.form_view(session, g.principal, project_id, xml_form_id)
     finally:
         spool.close()
+    if not new_form:  # Central answers a new draft of an existing form with success only
+        return jsonify({"success": True})
     return jsonify(FormOutput().dump(view))
 
 

@@ -271,7 +271,8 @@ def _drop_version(session: Session, form: Form, version_id: int) -> None:
 
 
 def draft_attachments(session: Session, form_version_id: int) -> list[tuple]:
-    """(name, type, exists, updated_at) of each file the version expects."""
+    """(name, type, exists, updated_at, md5 or None, linked to an entity list) of each file
+    the version expects."""
     return list(
         session.execute(
             select(
@@ -279,6 +280,8 @@ def draft_attachments(session: Session, form_version_id: int) -> list[tuple]:
                 FormAttachment.type,
                 Blob.id.is_not(None),
                 FormAttachment.updated_at,
+                Blob.md5,
+                FormAttachment.dataset_id.is_not(None),
             )
             .outerjoin(Blob, Blob.id == FormAttachment.blob_id)
             .where(FormAttachment.form_version_id == form_version_id)

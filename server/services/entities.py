@@ -107,6 +107,17 @@ def find_dataset(session: Session, project_id: int, name: str) -> Dataset | None
     )
 
 
+def property_rows(session: Session, dataset_id: int) -> list[DatasetProperty]:
+    """The list's properties, in the order they were added."""
+    return list(
+        session.scalars(
+            select(DatasetProperty)
+            .where(DatasetProperty.dataset_id == dataset_id)
+            .order_by(DatasetProperty.id)
+        )
+    )
+
+
 def properties_of(session: Session, dataset_id: int) -> list[str]:
     return list(
         session.scalars(

@@ -130,7 +130,8 @@ def source_blob(session: Session, version: FormVersion) -> Blob:
 def attachment_views(
     session: Session, principal: Principal, project_id: int, xml_form_id: str, draft: bool
 ) -> list[dict]:
-    """Central's FormAttachment list: name, type, exists (uploaded yet), updatedAt."""
+    """Central's FormAttachment list: name, type, hash (md5 of the file, null until it is
+    uploaded), exists, blobExists, datasetExists (an entity list), updatedAt."""
     if draft:
         _, version = drafts.get_draft(session, principal, project_id, xml_form_id)
         version_id = version.id
@@ -143,12 +144,15 @@ def attachment_views(
         {
             "name": name,
             "type": kind,
-            "exists": bool(exists),
+            "hash": md5,
+            "exists": bool(exists or dataset),
             "blobExists": bool(exists),
-            "datasetExists": False,
+            "datasetExists": bool(dataset),
             "updatedAt": updated.isoformat() if updated else None,
         }
-        for name, kind, exists, updated in drafts.draft_attachments(session, version_id)
+        for name, kind, exists, updated, md5, dataset in drafts.draft_attachments(
+            session, version_id
+        )
     ]
 
 
@@ -182,8 +186,10 @@ def form_page(
         version = session.get(FormVersion, form.draft_version_id)
         missing = [
             name
-            for name, _kind, present, _updated in drafts.draft_attachments(session, version.id)
-            if not present
+            for name, _kind, present, _updated, _md5, dataset in drafts.draft_attachments(
+                session, version.id
+            )
+            if not present and not dataset  # an entity list is filled by the server
         ]
         draft = DraftInfo(
             version.version,

@@ -230,3 +230,31 @@ def test_the_entity_feed_keeps_to_the_callers_wards(
     names = [p.get("Name") for p in etree.fromstring(metadata.content).iter(f"{EDM}Property")]
     assert {"__id", "label", "ma_xa", "__system"} <= set(names)
     assert refused.status_code == 400
+
+
+def test_pyodk_reads_and_changes_entities_one_by_one(manager):
+    manager.entity_lists.create(entity_list_name="facilities")
+    manager.entity_lists.add_property(name="loai", entity_list_name="facilities")
+    [listed] = manager.entity_lists.list()
+    assert (listed.name, listed.approvalRequired) == ("facilities", False)
+    got = manager.entity_lists.get(entity_list_name="facilities")
+    assert [p.name for p in got.properties] == ["loai"]
+    made = manager.entities.create(
+        label="VCT Long Biên", data={"loai": "VCT"}, entity_list_name="facilities"
+    )
+    assert made.currentVersion.version == 1
+    [entity] = manager.entities.list(entity_list_name="facilities")
+    assert entity.uuid == made.uuid
+    changed = manager.entities.update(
+        uuid=made.uuid,
+        label="VCT Long Biên (mới)",
+        data={"loai": "VCT"},
+        entity_list_name="facilities",
+        base_version=1,
+    )
+    assert (changed.currentVersion.version, changed.currentVersion.label) == (
+        2,
+        "VCT Long Biên (mới)",
+    )
+    assert manager.entities.delete(uuid=made.uuid, entity_list_name="facilities") is True
+    assert manager.entities.list(entity_list_name="facilities") == []
