@@ -34,6 +34,7 @@ def test_pyodk_creates_and_updates_a_form_that_collect_then_sees(
     assert created.xmlFormId == "tham"
     [listed] = manager.forms.list()
     assert (listed.xmlFormId, listed.version, listed.state) == ("tham", "1", "open")
+    assert 'id="tham"' in manager.forms.get_xml("tham")
 
     phone = Collect(app_user.server_url(live_server))
     [form] = phone.form_list()
