@@ -106,6 +106,7 @@ PERMISSIONS: dict[str, str] = {
     "web.log_out_everywhere": SIGNED_IN,
     "web.home": SIGNED_IN,
     "web.show_project": "project.read",
+    "web.list_entities": "entity.read",
     "web.list_submissions": "submission.read",
     "web.show_submission": "submission.read",
     "web.submission_attachment": "submission.read",

@@ -371,3 +371,44 @@ def test_the_project_page_counts_what_waits_for_or_failed_at_the_register_in_the
     ward = login_as("supervisor", wards=("00004",)).get(f"/projects/{project.id}").text
     assert "1 phiếu chờ gửi lên sổ đăng ký" in ward  # a5 only: 00007 is not this ward's
     assert "không nhận" not in ward
+
+
+def test_a_supervisor_browses_the_clients_of_its_ward_and_the_look_is_audited(
+    app, db, login_as, project
+):
+    from server.auth.permissions import SYSTEM
+    from server.services import entities as entity_service
+
+    with db.transaction() as session:
+        dataset = entity_service.ensure_reference_list(session, project.id, "facilities", ["loai"])
+        dataset.shared = False  # a list of clients: scoped by ward
+        dataset.scope_property = "ma_xa"
+        entity_service.add_properties(session, dataset, ["ma_xa", "ngay_tham_cuoi"])
+        for label, ward, visit in (
+            ("LAHU1150390", "00004", "2026-11-20"),
+            ("NGTH2040188", "00007", "2026-10-02"),
+            ("TRAN1990012", "00004", ""),
+        ):
+            entity_service.create_entity(
+                session,
+                SYSTEM,
+                dataset,
+                entity_service.new_uuid(),
+                label,
+                {"ma_xa": ward, "ngay_tham_cuoi": visit},
+            )
+    ward = login_as("supervisor", wards=("00004",))
+    project_page = ward.get(f"/projects/{project.id}").text
+    assert "2 mục" in project_page  # the project page counts only this ward's entries
+    page = ward.get(f"/projects/{project.id}/lists/facilities").text
+    assert "LAHU1150390" in page
+    assert "TRAN1990012" in page
+    assert "NGTH2040188" not in page  # another ward's client
+    assert "2026-11-20" in page
+    found = ward.get(f"/projects/{project.id}/lists/facilities?q=lahu").text
+    assert "LAHU1150390" in found
+    assert "TRAN1990012" not in found
+    assert ward.get(f"/projects/{project.id}/lists/nope").status_code == 404
+    with db.transaction(write=False) as session:
+        looks = session.scalars(select(Audit).where(Audit.action == "entity.list.read")).all()
+    assert [a.details["count"] for a in looks] == [2, 1]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from server.auth.permissions import SYSTEM
+from server.services import entities
 from tests.web.conftest import PNG, review_instance
 
 WIDTH = 360
@@ -13,9 +15,19 @@ WIDTH = 360
 
 @pytest.mark.parametrize("language", ["vi", "en"])
 def test_every_page_fits_a_360_px_screen(
-    language, chromium, screenshots, live_server, make_user, review_form, collect, project
+    language, chromium, screenshots, live_server, make_user, review_form, collect, project, db
 ):
     make_user("admin360@example.org", role="admin")
+    with db.transaction() as session:  # a list with a long label and values
+        clients = entities.ensure_reference_list(session, project.id, "clients", ["ghi_chu"])
+        entities.create_entity(
+            session,
+            SYSTEM,
+            clients,
+            entities.new_uuid(),
+            "LAHU1150390 · Nguyễn Văn Bình · 1990 · 00004 " * 2,
+            {"ghi_chu": "Đã chuyển gửi tới cơ sở điều trị methadone Long Biên " * 3},
+        )
     contacts = [{"ngay": "2026-11-20", "ghi_chu": "Gặp tại nhà, hẹn lần sau " * 4}]
     sent = collect.submit(
         review_instance("uuid:n1", name="Thăm anh Bình " * 3, lan_gap=contacts),
@@ -41,6 +53,7 @@ def test_every_page_fits_a_360_px_screen(
         "field-users": f"{base}/app-users",
         "users": "/users",
         "audits": "/audits",
+        "list": f"{base}/lists/clients",
     }
     try:
         page.goto(f"{live_server}/login")
