@@ -4,6 +4,7 @@ database."""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import os
@@ -11,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.formparser import FormDataParser
+from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import get_content_length, get_input_stream
 
@@ -107,6 +108,35 @@ class SubmissionBody:
             spool.close()
 
 
+_STRICT = "donghanh_strict_"
+
+
+def _strict_codec(name: str) -> codecs.CodecInfo | None:
+    """``donghanh_strict_<charset>``: <charset> decoding that refuses bad bytes whatever
+    errors= it is asked for (werkzeug decodes text parts with "replace")."""
+    name = name.replace("-", "_")
+    if not name.startswith(_STRICT):
+        return None
+    base = codecs.lookup(name[len(_STRICT) :])
+
+    def decode(data, errors="strict"):
+        return base.decode(data, "strict")
+
+    return codecs.CodecInfo(base.encode, decode, name=name)
+
+
+codecs.register(_strict_codec)
+
+
+class _StrictTextParser(MultiPartParser):
+    """A text part (the XML sent without a file name) whose bytes are not valid in its
+    charset is refused (UnicodeDecodeError, a ValueError), never stored with U+FFFD in
+    place of what the phone sent."""
+
+    def get_part_charset(self, headers) -> str:
+        return _STRICT + super().get_part_charset(headers)
+
+
 def read_submission(environ: dict, max_bytes: int) -> SubmissionBody:
     """Stream a multipart submission body to temporary files.
 
@@ -120,19 +150,21 @@ def read_submission(environ: dict, max_bytes: int) -> SubmissionBody:
         spools.append(spool)
         return spool
 
-    parser = FormDataParser(
+    parser = _StrictTextParser(
         stream_factory=factory,
         max_form_memory_size=MAX_TEXT_PART_BYTES,
         max_form_parts=MAX_PARTS,
-        silent=False,
     )
     content_type = environ.get("CONTENT_TYPE", "")
     if not content_type.startswith("multipart/form-data"):
         raise MalformedMultipart("The submission must be a multipart/form-data POST.")
     try:
         stream = get_input_stream(environ, max_content_length=max_bytes)
-        mimetype, options = parse_options_header(content_type)
-        _, form, files = parser.parse(stream, mimetype, get_content_length(environ), options)
+        _mimetype, options = parse_options_header(content_type)
+        boundary = options.get("boundary", "").encode("ascii", "replace")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        form, files = parser.parse(stream, boundary, get_content_length(environ))
     except RequestEntityTooLarge:
         _close(spools)
         raise TooLarge(f"The submission is larger than {max_bytes} bytes.") from None

@@ -286,3 +286,33 @@ def test_encrypted_envelope_is_stored_as_it_is(db, collect, make_form):
     assert version.encrypted_data_name == "submission.xml.enc"
     names = sorted(a.name for a in rows(db, SubmissionAttachment))
     assert names == ["1561432508817.jpg.enc", "submission.xml.enc"]
+
+
+def _text_part_post(app_user, live_server, xml: bytes) -> requests.Response:
+    """The XML sent as a form field (no file name), as some clients do."""
+    boundary = b"textPartBoundary"
+    body = (
+        b"--" + boundary + b"\r\n"
+        b'Content-Disposition: form-data; name="xml_submission_file"\r\n'
+        b"Content-Type: text/xml; charset=utf-8\r\n\r\n" + xml + b"\r\n--" + boundary + b"--\r\n"
+    )
+    return requests.post(
+        f"{app_user.server_url(live_server)}/submission",
+        data=body,
+        headers={
+            "X-OpenRosa-Version": "1.0",
+            "Content-Type": "multipart/form-data; boundary=" + boundary.decode(),
+        },
+        timeout=10,
+    )
+
+
+def test_xml_sent_as_a_text_field_is_stored_exactly_or_refused(
+    db, live_server, app_user, visit_form
+):
+    good = visit(UUID1).replace(b"LAHU1M1990", "Bình".encode())
+    assert _text_part_post(app_user, live_server, good).status_code == 201
+    bad = visit(UUID2).replace(b"LAHU1M1990", b"LAHU\x80\xf1\x81")  # not UTF-8
+    refused = _text_part_post(app_user, live_server, bad)
+    assert refused.status_code == 400  # not stored with U+FFFD in place of what was sent
+    assert [bytes(v.xml) for v in rows(db, SubmissionVersion)] == [good]
