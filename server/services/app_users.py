@@ -169,35 +169,27 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
 
 def set_wards(session: Session, principal: Principal, actor_id: int, wards: list[str]) -> None:
     """Replace the wards whose entities (clients) this app user's phone receives."""
-    app_user = session.get(AppUser, actor_id)
-    if app_user is None:
-        raise NotFound(f"Could not find app user {actor_id}.")
-    require(principal, "app_user.create", app_user.project_id)
-    entities.set_wards(session, actor_id, wards)
-    audit.record(
-        session,
-        principal.actor_id,
-        "field_key.update.wards",
-        "actor",
-        actor_id,
-        {"wards": sorted(set(wards))},
-    )
+    _set_codes(session, principal, actor_id, "wards", wards, entities.set_wards)
 
 
 def set_sites(session: Session, principal: Principal, actor_id: int, sites: list[str]) -> None:
     """Replace the sites (facility codes) whose referrals this app user's phone receives."""
+    _set_codes(session, principal, actor_id, "sites", sites, entities.set_sites)
+
+
+def _set_codes(session, principal, actor_id: int, kind: str, codes: list[str], store) -> None:
     app_user = session.get(AppUser, actor_id)
     if app_user is None:
         raise NotFound(f"Could not find app user {actor_id}.")
     require(principal, "app_user.create", app_user.project_id)
-    entities.set_sites(session, actor_id, sites)
+    store(session, actor_id, codes)
     audit.record(
         session,
         principal.actor_id,
-        "field_key.update.sites",
+        f"field_key.update.{kind}",
         "actor",
         actor_id,
-        {"sites": sorted({s.strip() for s in sites if s.strip()})},
+        {kind: sorted({c.strip() for c in codes if c.strip()})},
     )
 
 

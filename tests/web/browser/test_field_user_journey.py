@@ -10,15 +10,7 @@ import pytest
 
 from tests.support.collect import Collect
 from tests.web.browser.test_review_journey import VIEWPORTS
-
-SESSION_MD = """
-| survey   |           |          |            |
-|          | type      | name     | label      |
-|          | integer   | so_nguoi | Số người   |
-| settings |           |          |            |
-|          | form_id   | version  | form_title |
-|          | sinh_hoat | 1        | Sinh hoạt nhóm |
-"""
+from tests.web.test_forms_and_field_users import SESSION_MD
 
 
 @pytest.mark.parametrize("screen", list(VIEWPORTS))
