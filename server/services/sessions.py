@@ -223,5 +223,6 @@ def use_digest_nonce(session: Session, nonce: str, nc: int, now: datetime | None
         dialect.insert(DigestNonceUse)
         .values(nonce=nonce, nc=nc, used_at=now)
         .on_conflict_do_nothing(index_elements=["nonce", "nc"])
-    )
-    return bool(inserted.rowcount)
+        .returning(DigestNonceUse.nc)  # a row only when this use is new (rowcount is -1 here)
+    ).first()
+    return inserted is not None
