@@ -264,14 +264,6 @@ class FilterError(ValueError):
     """A $filter this server cannot read; the message says what."""
 
 
-#: What $filter may compare: __system fields (with or without Central's $root/Submissions/).
-FILTER_FIELDS = (
-    "submissionDate",
-    "updatedAt",
-    "submitterId",
-    "reviewState",
-    "deviceId",
-)
 _OPS = ("eq", "ne", "gt", "ge", "lt", "le")
 _FLIP = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 _TOKEN = re.compile(
@@ -292,13 +284,10 @@ class Literal:
     text: str
 
 
-#: What $filter may compare on entities (pyodk's ``entities.get_table``).
-ENTITY_FILTER_FIELDS = ("createdAt", "updatedAt", "creatorId", "version", "conflict")
-
-
-def parse_filter(text: str, fields: tuple[str, ...] = FILTER_FIELDS):
+def parse_filter(text: str, fields: tuple[str, ...]):
     """The $filter as a tree: ("and"|"or", a, b), ("not", a), ("cmp", op, field, Literal);
-    ``fields`` are the __system fields it may compare."""
+    ``fields`` are the __system fields it may compare (written with or without Central's
+    ``$root/Submissions/`` or ``$root/Entities/``)."""
     parser = _FilterParser(fields)
     tree, rest = parser.or_(_tokens(text))
     if rest:

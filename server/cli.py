@@ -281,11 +281,15 @@ def app_users_create(
     try:
         with get_db().transaction() as session:
             issued = app_users.create_app_user(
-                session, SYSTEM, project_id, name, all_forms=not forms, forms=forms
+                session,
+                SYSTEM,
+                project_id,
+                name,
+                all_forms=not forms,
+                forms=forms,
+                wards=wards,
+                sites=sites,
             )
-            app_users.set_wards(session, SYSTEM, issued.actor_id, list(wards))
-            if sites:
-                app_users.set_sites(session, SYSTEM, issued.actor_id, list(sites))
     except Problem as e:
         raise click.ClickException(e.message) from None
     _show_app_user(issued)

@@ -25,6 +25,11 @@ def authenticate() -> None:
     routes.enforce(g.principal, request.endpoint, request.view_args or {})
 
 
+def is_true(value: str | None) -> bool:
+    """Central's isTrue: pyodk sends True/False, browsers true/false."""
+    return (value or "").lower() == "true"
+
+
 def render_problem(problem: Problem) -> Response:
     response = jsonify(
         {"message": problem.message, "code": problem.code, "details": problem.details}

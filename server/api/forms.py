@@ -10,7 +10,7 @@ from flask import Response, g, jsonify, request
 
 import forms
 from server import uploads
-from server.api import bp
+from server.api import bp, is_true
 from server.api.schemas import FormOutput, FormStateInput
 from server.blobs import iter_blob
 from server.db import get_db
@@ -30,11 +30,6 @@ class FormWarnings(Problem):
         "The XLSForm is valid, but it has warnings: read them, then upload again with "
         "?ignoreWarnings=true."
     )
-
-
-def is_true(value: str | None) -> bool:
-    """Central's isTrue: pyodk sends True/False, browsers true/false."""
-    return (value or "").lower() == "true"
 
 
 def _definition(

@@ -8,7 +8,7 @@ import json
 
 from flask import Response, g, jsonify, request, stream_with_context
 
-from server.api import bp
+from server.api import bp, is_true
 from server.db import get_db
 from server.services import odata
 from server.services.odata import BadQuery, Query
@@ -26,14 +26,8 @@ DATASET_SVC = "/projects/<int:project_id>/datasets/<name>.svc"
 @bp.get(DATASET_SVC)
 def entity_odata_service(project_id: int, name: str) -> Response:
     with get_db().transaction(write=False) as session:
-        odata.entity_metadata(session, g.principal, project_id, name)  # the list exists
-    base = _dataset_url(project_id, name)
-    return jsonify(
-        {
-            "@odata.context": f"{base}/$metadata",
-            "value": [{"name": "Entities", "kind": "EntitySet", "url": "Entities"}],
-        }
-    )
+        names = odata.entity_service_document(session, g.principal, project_id, name)
+    return _service_document(_dataset_url(project_id, name), names)
 
 
 @bp.get(f"{DATASET_SVC}/$metadata")
@@ -63,7 +57,10 @@ def _dataset_url(project_id: int, name: str) -> str:
 def odata_service(project_id: int, xml_form_id: str) -> Response:
     with get_db().transaction(write=False) as session:
         names = odata.service_document(session, g.principal, project_id, xml_form_id)
-    base = _base_url(project_id, xml_form_id)
+    return _service_document(_base_url(project_id, xml_form_id), names)
+
+
+def _service_document(base: str, names: list[str]) -> Response:
     return jsonify(
         {
             "@odata.context": f"{base}/$metadata",
@@ -121,15 +118,11 @@ def _query() -> Query:
     return Query(
         top=top,
         skip=skip,
-        count=_true(args.get("$count")),
+        count=is_true(args.get("$count")),
         filter=args.get("$filter") or None,
-        wkt=_true(args.get("$wkt")),
+        wkt=is_true(args.get("$wkt")),
         select=args.get("$select") or None,
     )
 
 
 _KNOWN = {"$top", "$skip", "$count", "$filter", "$wkt", "$select", "$format"}
-
-
-def _true(value: str | None) -> bool:
-    return (value or "").lower() == "true"

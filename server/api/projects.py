@@ -48,7 +48,7 @@ def get_project(project_id: int) -> Response:
 @bp.get("/projects/<int:project_id>/app-users")
 def list_app_users(project_id: int) -> Response:
     with get_db().transaction(write=False) as session:
-        rows = app_users.list_app_users(session, g.principal, project_id)
+        rows = app_users.list_app_users(session, g.principal, project_id, live_only=True)
     return jsonify(
         AppUserOutput(many=True).dump(
             [
@@ -59,7 +59,6 @@ def list_app_users(project_id: int) -> Response:
                     "created_at": r.created_at,
                 }
                 for r in rows
-                if r.revoked_at is None  # Central lists live app users only
             ]
         )
     )

@@ -15,7 +15,7 @@ from server.api import bp
 from server.api.schemas import CommentInput, CommentOutput, ReviewInput, SubmissionOutput
 from server.blobs import iter_blob
 from server.db import get_db
-from server.errors import AlreadyExists, FormIdMismatch, MissingParameter
+from server.errors import MissingParameter
 from server.extension import get_blobs, get_settings, get_target_names
 from server.services import ingest, lifecycle, review, submission_api, submissions
 from server.services.submissions import SubmissionFilters
@@ -54,35 +54,17 @@ def _write(project_id: int, xml_form_id: str, edited: str | None) -> Response:
         incoming = ingest.incoming_from(
             xml, {}, request.args.get("deviceID"), uploads.user_agent(request)
         )
-        if incoming.envelope.form_id != xml_form_id:
-            raise FormIdMismatch(
-                f"The submission is for the form '{incoming.envelope.form_id}', "
-                f"not '{xml_form_id}'."
-            )
         with get_db().transaction() as session:
-            if edited is not None:
-                submission_api.check_edit_target(
-                    session,
-                    g.principal,
-                    project_id,
-                    xml_form_id,
-                    edited,
-                    incoming.envelope.deprecated_id,
-                )
-            result = ingest.ingest_submission(
+            result, view = submission_api.write(
                 session,
                 get_blobs(),
                 g.principal,
                 project_id,
+                xml_form_id,
                 incoming,
                 get_target_names(),
-                "submission.create" if edited is None else "submission.update",
+                edited,
             )
-            if result.problem is None and result.action is ingest.Action.ADD_ATTACHMENTS:
-                raise AlreadyExists(
-                    f"A submission already exists with the instanceID {result.instance_id}."
-                )
-            view = None if result.problem else submission_api.view_of(session, result.submission_id)
     finally:
         spool.close()
     if result.problem is not None:

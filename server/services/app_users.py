@@ -21,6 +21,10 @@ from server.models.types import utcnow
 from server.services import audit, entities
 from server.services.projects import get_project
 
+#: Central's role id (and system name) for the form role an app user holds.
+APP_USER_ROLE_ID = 2
+APP_USER_ROLE = "app-user"
+
 
 @dataclass(frozen=True, slots=True)
 class IssuedAppUser:
@@ -64,9 +68,12 @@ def create_app_user(
     *,
     all_forms: bool = False,
     forms: Iterable[str] = (),
+    wards: Iterable[str] = (),
+    sites: Iterable[str] = (),
 ) -> IssuedAppUser:
     """A new app user. As in Central it receives no form until forms are assigned to it;
-    ``all_forms`` gives it every form of the project, including forms published later."""
+    ``all_forms`` gives it every form of the project, including forms published later.
+    ``wards`` and ``sites``: whose clients, and which facilities' referrals, its phone gets."""
     require(principal, "app_user.create", project_id)
     project = get_project(session, project_id)
     token = tokens.new_token()
@@ -103,6 +110,10 @@ def create_app_user(
             actor.id,
             {"forms": sorted(form_ids)},
         )
+    if wards := list(wards):
+        set_wards(session, principal, actor.id, wards)
+    if sites := list(sites):
+        set_sites(session, principal, actor.id, sites)
     session.flush()
     return IssuedAppUser(actor.id, display_name, project_id, project.name, token)
 
@@ -123,16 +134,20 @@ def revoke_app_user(
     audit.record(session, principal.actor_id, "field_key.revoke", "actor", actor_id)
 
 
-def list_app_users(session: Session, principal: Principal, project_id: int) -> list[tuple]:
+def list_app_users(
+    session: Session, principal: Principal, project_id: int, live_only: bool = False
+) -> list[tuple]:
+    """The project's app users, revoked ones too unless ``live_only`` (Central's listing)."""
     require(principal, "app_user.list", project_id)
-    return list(
-        session.execute(
-            select(Actor.id, Actor.display_name, Actor.created_at, AppUser.revoked_at)
-            .join(AppUser, AppUser.actor_id == Actor.id)
-            .where(AppUser.project_id == project_id)
-            .order_by(Actor.id)
-        ).all()
+    query = (
+        select(Actor.id, Actor.display_name, Actor.created_at, AppUser.revoked_at)
+        .join(AppUser, AppUser.actor_id == Actor.id)
+        .where(AppUser.project_id == project_id)
+        .order_by(Actor.id)
     )
+    if live_only:
+        query = query.where(AppUser.revoked_at.is_(None))
+    return list(session.execute(query).all())
 
 
 def created_at(session: Session, actor_id: int):
@@ -195,23 +210,31 @@ def _set_codes(session, principal, actor_id: int, kind: str, codes: list[str], s
 
 def sites_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
     """The site codes each app user serves."""
-    return _codes_by_actor(session, AppUserSite.actor_id, AppUserSite.site, actor_ids)
+    return _codes_by_actor(
+        session,
+        select(AppUserSite.actor_id, AppUserSite.site)
+        .where(AppUserSite.actor_id.in_(actor_ids))
+        .order_by(AppUserSite.site),
+        actor_ids,
+    )
 
 
 def wards_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
     """The ward codes each app user's phone receives clients of."""
-    return _codes_by_actor(session, AppUserWard.actor_id, AppUserWard.ward, actor_ids)
+    return _codes_by_actor(
+        session,
+        select(AppUserWard.actor_id, AppUserWard.ward)
+        .where(AppUserWard.actor_id.in_(actor_ids))
+        .order_by(AppUserWard.ward),
+        actor_ids,
+    )
 
 
-def _codes_by_actor(session: Session, actor_column, code_column, actor_ids: list[int]) -> dict:
+def _codes_by_actor(session: Session, statement, actor_ids: list[int]) -> dict:
+    """{actor id: [code, ...]} from a statement selecting (actor id, code) rows."""
     out: dict[int, list[str]] = {}
     if actor_ids:
-        rows = session.execute(
-            select(actor_column, code_column)
-            .where(actor_column.in_(actor_ids))
-            .order_by(code_column)
-        ).all()
-        for actor_id, code in rows:
+        for actor_id, code in session.execute(statement).all():
             out.setdefault(actor_id, []).append(code)
     return out
 
@@ -268,17 +291,14 @@ def _app_user_of(session: Session, project_id: int, actor_id: int) -> AppUser:
 
 def assigned_forms(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
     """The xmlFormIds explicitly assigned to each app user (not counting ``all_forms``)."""
-    out: dict[int, list[str]] = {}
-    if actor_ids:
-        rows = session.execute(
-            select(FormAssignment.actor_id, Form.xml_form_id)
-            .join(Form, Form.id == FormAssignment.form_id)
-            .where(FormAssignment.actor_id.in_(actor_ids))
-            .order_by(Form.xml_form_id)
-        ).all()
-        for actor_id, xml_form_id in rows:
-            out.setdefault(actor_id, []).append(xml_form_id)
-    return out
+    return _codes_by_actor(
+        session,
+        select(FormAssignment.actor_id, Form.xml_form_id)
+        .join(Form, Form.id == FormAssignment.form_id)
+        .where(FormAssignment.actor_id.in_(actor_ids))
+        .order_by(Form.xml_form_id),
+        actor_ids,
+    )
 
 
 def all_forms_actors(session: Session, actor_ids: list[int]) -> set[int]:
@@ -343,17 +363,16 @@ def form_assignees(
         )
     )
     every = list(session.scalars(live.where(AppUser.all_forms.is_(True))))
-    explicit = set(
-        session.execute(
-            select(FormAssignment.actor_id, FormAssignment.form_id).where(
-                FormAssignment.actor_id.in_(live.where(AppUser.all_forms.is_(False))),
-                FormAssignment.form_id.in_([f.id for f in forms]),
-            )
-        ).all()
-    )
-    out = [(a, f.xml_form_id) for f in forms for a in every]
-    out += [(a, f.xml_form_id) for f in forms for a, fid in explicit if fid == f.id]
-    return sorted(out, key=lambda pair: (pair[1], pair[0]))
+    explicit = session.execute(
+        select(FormAssignment.actor_id, Form.xml_form_id)
+        .join(Form, Form.id == FormAssignment.form_id)
+        .where(
+            FormAssignment.actor_id.in_(live.where(AppUser.all_forms.is_(False))),
+            Form.id.in_([f.id for f in forms]),
+        )
+    ).all()
+    pairs = [(a, f.xml_form_id) for f in forms for a in every] + [tuple(r) for r in explicit]
+    return sorted(pairs, key=lambda pair: (pair[1], pair[0]))
 
 
 def assign_form(
@@ -409,8 +428,3 @@ def unassign_form(
         {"actorId": actor_id, "roleId": APP_USER_ROLE_ID},
     )
     session.flush()
-
-
-#: Central's role id (and system name) for the form role an app user holds.
-APP_USER_ROLE_ID = 2
-APP_USER_ROLE = "app-user"

@@ -354,12 +354,17 @@ def sites_of(session: Session, principal: Principal) -> list[str]:
 
 
 def visible_entities(
-    session: Session, principal: Principal, dataset: Dataset, include_deleted: bool = False
+    session: Session,
+    principal: Principal,
+    dataset: Dataset,
+    include_deleted: bool = False,
+    where: tuple = (),
 ) -> Iterator[Entity]:
-    """Entities of a dataset this principal may have on a device, in creation order."""
+    """Entities of a dataset this principal may have on a device, in creation order;
+    ``where`` narrows them further (an OData $filter)."""
     wards = wards_of(session, principal, dataset.project_id)
     sites = sites_of(session, principal)
-    query = select(Entity).where(Entity.dataset_id == dataset.id).order_by(Entity.id)
+    query = select(Entity).where(Entity.dataset_id == dataset.id, *where).order_by(Entity.id)
     if not include_deleted:
         query = query.where(Entity.deleted_at.is_(None))
     for entity in session.scalars(query.execution_options(yield_per=500)):

@@ -18,11 +18,12 @@ from forms import odata
 from server.auth.permissions import Principal, require
 from server.errors import NotFound, Problem
 from server.models.actors import Actor
+from server.models.entities import Entity
 from server.models.forms import FormVersion
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
 from server.services import audit, entities, entity_api
 from server.services import forms as form_service
-from server.services.submissions import form_or_404, live_in_scope
+from server.services.submissions import form_or_404, live_in_scope, version_count
 
 MAX_TOP = 10_000
 
@@ -62,41 +63,58 @@ def metadata(session: Session, principal: Principal, project_id: int, xml_form_i
     return odata.metadata(schema)
 
 
-_COLUMNS = {
-    "submissionDate": Submission.created_at,
-    "updatedAt": Submission.updated_at,
-    "submitterId": Submission.submitter_id,
-    "reviewState": Submission.review_state,
-    "deviceId": Submission.device_id,
+#: What each filterable __system field is in the database, and how its values are read.
+SUBMISSION_FIELDS = {
+    "submissionDate": (Submission.created_at, "date"),
+    "updatedAt": (Submission.updated_at, "date"),
+    "submitterId": (Submission.submitter_id, "number"),
+    "reviewState": (Submission.review_state, "text"),
+    "deviceId": (Submission.device_id, "text"),
+}
+ENTITY_FIELDS = {
+    "createdAt": (Entity.created_at, "date"),
+    "updatedAt": (Entity.updated_at, "date"),
+    "creatorId": (Entity.creator_id, "number"),
+    "version": (Entity.version, "number"),
+    "conflict": (Entity.conflict, "text"),
 }
 
 
-def _value(name: str, literal: odata.Literal):
+def filter_clause(text: str, fields: dict):
+    """A $filter as one SQL condition on the ``fields`` it may compare; BadQuery otherwise."""
+    try:
+        return _clause(odata.parse_filter(text, tuple(fields)), fields)
+    except odata.FilterError as e:
+        raise BadQuery(str(e)) from None
+
+
+def _value(name: str, kind: str, literal: odata.Literal):
     if literal.kind == "null":
         return None
-    if name in ("submissionDate", "updatedAt"):
+    if kind == "date":
         if literal.kind != "date":
             raise BadQuery(f"__system/{name} is compared with a date, not '{literal.text}'.")
         moment = datetime.fromisoformat(literal.text.replace("Z", "+00:00"))
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if name == "submitterId":
+    if kind == "number":
         try:
             return int(literal.text)
         except ValueError:
-            raise BadQuery("__system/submitterId is compared with a number.") from None
+            raise BadQuery(f"__system/{name} is compared with a number.") from None
     return literal.text
 
 
-def _clause(tree):
+def _clause(tree, fields: dict):
     kind = tree[0]
     if kind == "and":
-        return and_(_clause(tree[1]), _clause(tree[2]))
+        return and_(_clause(tree[1], fields), _clause(tree[2], fields))
     if kind == "or":
-        return or_(_clause(tree[1]), _clause(tree[2]))
+        return or_(_clause(tree[1], fields), _clause(tree[2], fields))
     if kind == "not":
-        return not_(_clause(tree[1]))
+        return not_(_clause(tree[1], fields))
     _cmp, op, name, literal = tree
-    column, value = _COLUMNS[name], _value(name, literal)
+    column, value_kind = fields[name]
+    value = _value(name, value_kind, literal)
     if value is None:
         if op not in ("eq", "ne"):
             raise BadQuery("null is compared only with eq or ne.")
@@ -159,10 +177,7 @@ def plan_table(
         _check_select(query.select, odata.columns(schema, wanted))
     where = live_in_scope(principal, project_id, form)
     if query.filter:
-        try:
-            where.append(_clause(odata.parse_filter(query.filter)))
-        except odata.FilterError as e:
-            raise BadQuery(str(e)) from None
+        where.append(filter_clause(query.filter, SUBMISSION_FIELDS))
     matched = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
     audit.record(
         session,
@@ -238,12 +253,7 @@ def _check_paging(query: Query) -> None:
 
 
 def _base_query(where: list):
-    versions = (
-        select(func.count())
-        .where(SubmissionVersion.submission_id == Submission.id)
-        .correlate(Submission)
-        .scalar_subquery()
-    )
+    versions = version_count()
     return (
         select(
             Submission,
@@ -320,11 +330,20 @@ def _rows_of(session, schema, results, wkt: bool) -> list[dict[str, list[dict]]]
 # --- Entities (pyodk's ``entities.get_table`` and ``entities.merge``) ---------------------
 
 
+def entity_service_document(
+    session: Session, principal: Principal, project_id: int, dataset_name: str
+) -> list[str]:
+    """An entity list's one table (NotFound when there is no such list)."""
+    require(principal, "entity.read", project_id)
+    entity_api.get_dataset(session, principal, project_id, dataset_name)
+    return ["Entities"]
+
+
 def entity_metadata(
     session: Session, principal: Principal, project_id: int, dataset_name: str
 ) -> bytes:
-    dataset = entity_api.get_dataset(session, principal, project_id, dataset_name)
     require(principal, "entity.read", project_id)
+    dataset = entity_api.get_dataset(session, principal, project_id, dataset_name)
     return odata.entity_metadata(dataset.name, entities.properties_of(session, dataset.id))
 
 
@@ -341,12 +360,7 @@ def entity_table(
     require(principal, "entity.read", project_id)
     dataset = entity_api.get_dataset(session, principal, project_id, dataset_name)
     _check_paging(query)
-    try:
-        tree = (
-            odata.parse_filter(query.filter, odata.ENTITY_FILTER_FIELDS) if query.filter else None
-        )
-    except odata.FilterError as e:
-        raise BadQuery(str(e)) from None
+    where = (filter_clause(query.filter, ENTITY_FIELDS),) if query.filter else ()
     props = entities.properties_of(session, dataset.id)
     if query.select:
         _check_select(
@@ -354,7 +368,7 @@ def entity_table(
         )
     names = dict(session.execute(select(Actor.id, Actor.display_name)).all())
     rows = []
-    for entity in entities.visible_entities(session, principal, dataset):
+    for entity in entities.visible_entities(session, principal, dataset, where=where):
         system = {
             "createdAt": _iso(entity.created_at),
             "creatorId": str(entity.creator_id or ""),
@@ -364,8 +378,6 @@ def entity_table(
             "version": entity.version,
             "conflict": entity.conflict,
         }
-        if tree is not None and not _matches(tree, entity, system):
-            continue
         row = {"__id": entity.uuid, "label": entity.label}
         row.update({odata.odata_name(p): entity.data.get(p, "") for p in props})
         row["__system"] = system
@@ -386,51 +398,3 @@ def entity_table(
         {"odata": "Entities", "count": len(value)},
     )
     return out
-
-
-def _matches(tree, entity, system: dict) -> bool:
-    """Evaluate a parsed $filter on one entity, with OData's rule that null compares false."""
-    kind = tree[0]
-    if kind == "and":
-        return _matches(tree[1], entity, system) and _matches(tree[2], entity, system)
-    if kind == "or":
-        return _matches(tree[1], entity, system) or _matches(tree[2], entity, system)
-    if kind == "not":
-        return not _matches(tree[1], entity, system)
-    _cmp, op, name, literal = tree
-    actual = {
-        "createdAt": entity.created_at,
-        "updatedAt": entity.updated_at,
-        "creatorId": entity.creator_id,
-        "version": entity.version,
-        "conflict": entity.conflict,
-    }[name]
-    if actual is not None and isinstance(actual, datetime) and actual.tzinfo is None:
-        actual = actual.replace(tzinfo=UTC)
-    wanted = _entity_value(name, literal)
-    if wanted is None or actual is None:
-        same = wanted is None and actual is None
-        if op in ("eq", "ne"):
-            return same if op == "eq" else not same
-        return False
-    return {
-        "eq": actual == wanted,
-        "ne": actual != wanted,
-        "gt": actual > wanted,
-        "ge": actual >= wanted,
-        "lt": actual < wanted,
-        "le": actual <= wanted,
-    }[op]
-
-
-def _entity_value(name: str, literal: odata.Literal):
-    if literal.kind == "null":
-        return None
-    if name in ("createdAt", "updatedAt"):
-        return _value("submissionDate", literal)
-    if name in ("creatorId", "version"):
-        try:
-            return int(literal.text)
-        except ValueError:
-            raise BadQuery(f"__system/{name} is compared with a number.") from None
-    return literal.text

@@ -1,7 +1,7 @@
 """Submissions as Central's REST API shows them (pyodk's ``submissions.list/get``, the XML of
 a submission, its attachments and comments), in the caller's wards, and the REST API's ways
-to add to them (a file of a submission sent as XML). A listing and every look at one
-submission are recorded in the audit log, as the web pages' are."""
+to add to them (a submission sent as XML, a new version of one, a file of one). A listing
+and every look at one submission are recorded in the audit log, as the web pages' are."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require
 from server.blobs import BlobStore
-from server.errors import MissingParameter, NotFound
+from server.errors import AlreadyExists, FormIdMismatch, MissingParameter, NotFound
 from server.models.submissions import (
     Submission,
     SubmissionAttachment,
     SubmissionComment,
     SubmissionVersion,
 )
-from server.services import audit, storage
+from server.services import audit, ingest, storage, submissions
 from server.services.submissions import (
     form_or_404,
     get_submission_id,
@@ -117,18 +117,7 @@ def attachment_states(
 ) -> list[tuple[str, bool]]:
     """(name, arrived) of each file the current version names (Central's attachment list)."""
     submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
-    return [
-        (name, blob_id is not None)
-        for name, blob_id in session.execute(
-            select(SubmissionAttachment.name, SubmissionAttachment.blob_id)
-            .join(
-                SubmissionVersion,
-                SubmissionVersion.id == SubmissionAttachment.submission_version_id,
-            )
-            .where(SubmissionVersion.submission_id == submission_id, SubmissionVersion.current)
-            .order_by(SubmissionAttachment.name)
-        ).all()
-    ]
+    return submissions.attachment_states(session, _current_version_id(session, submission_id))
 
 
 def comments(
@@ -136,11 +125,13 @@ def comments(
 ) -> list[SubmissionComment]:
     """The comments on a submission, oldest first."""
     submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
-    return list(
-        session.scalars(
-            select(SubmissionComment)
-            .where(SubmissionComment.submission_id == submission_id)
-            .order_by(SubmissionComment.id)
+    return submissions.comments_of(session, submission_id)
+
+
+def _current_version_id(session: Session, submission_id: int) -> int:
+    return session.scalar(
+        select(SubmissionVersion.id).where(
+            SubmissionVersion.submission_id == submission_id, SubmissionVersion.current
         )
     )
 
@@ -184,7 +175,48 @@ def put_attachment(
     )
 
 
-def check_edit_target(
+def write(
+    session: Session,
+    store: BlobStore,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    incoming: ingest.Incoming,
+    targets: list[str] | tuple[str, ...],
+    edited: str | None = None,
+) -> tuple[ingest.IngestResult, SubmissionView | None]:
+    """A submission sent to the REST API as XML (``edited`` None: pyodk's create) or a new
+    version of the submission ``edited`` names (pyodk's edit, which needs submission.update),
+    through the same ingest as Collect. Unlike Collect's resend, a create whose instanceID is
+    already stored is refused (409), as in Central. A refused resend comes back in
+    ``result.problem``, to raise once the audit row is committed."""
+    if incoming.envelope.form_id != xml_form_id:
+        raise FormIdMismatch(
+            f"The submission is for the form '{incoming.envelope.form_id}', not '{xml_form_id}'."
+        )
+    if edited is not None:
+        _check_edit_target(
+            session, principal, project_id, xml_form_id, edited, incoming.envelope.deprecated_id
+        )
+    result = ingest.ingest_submission(
+        session,
+        store,
+        principal,
+        project_id,
+        incoming,
+        targets,
+        "submission.create" if edited is None else "submission.update",
+    )
+    if result.problem is not None:
+        return result, None
+    if result.action is ingest.Action.ADD_ATTACHMENTS:
+        raise AlreadyExists(
+            f"A submission already exists with the instanceID {result.instance_id}."
+        )
+    return result, view_of(session, result.submission_id)
+
+
+def _check_edit_target(
     session: Session,
     principal: Principal,
     project_id: int,

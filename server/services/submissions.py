@@ -170,6 +170,39 @@ def live_in_scope(principal: Principal, project_id: int, form: Form) -> list:
     return where
 
 
+def version_count():
+    """How many versions a submission has (a correlated scalar subquery on Submission)."""
+    return (
+        select(func.count())
+        .where(SubmissionVersion.submission_id == Submission.id)
+        .correlate(Submission)
+        .scalar_subquery()
+    )
+
+
+def attachment_states(session: Session, version_id: int) -> list[tuple[str, bool]]:
+    """(name, arrived) of each file a submission version names, by name."""
+    return [
+        (name, blob_id is not None)
+        for name, blob_id in session.execute(
+            select(SubmissionAttachment.name, SubmissionAttachment.blob_id)
+            .where(SubmissionAttachment.submission_version_id == version_id)
+            .order_by(SubmissionAttachment.name)
+        ).all()
+    ]
+
+
+def comments_of(session: Session, submission_id: int) -> list[SubmissionComment]:
+    """The comments on a submission, oldest first."""
+    return list(
+        session.scalars(
+            select(SubmissionComment)
+            .where(SubmissionComment.submission_id == submission_id)
+            .order_by(SubmissionComment.id)
+        )
+    )
+
+
 def _filter_clauses(principal: Principal, project_id: int, form: Form, filters) -> list:
     """WHERE clauses for a form's live submissions that match ``filters`` in the caller's
     wards (the list and the export share them)."""
@@ -214,12 +247,7 @@ def list_submissions(
     if filters.before_id is not None:
         where.append(Submission.id < filters.before_id)
     current = aliased(SubmissionVersion)
-    versions = (
-        select(func.count())
-        .where(SubmissionVersion.submission_id == Submission.id)
-        .correlate(Submission)
-        .scalar_subquery()
-    )
+    versions = version_count()
     rows = session.execute(
         select(Submission, current.instance_name, Actor.display_name, versions)
         .join(current, (current.submission_id == Submission.id) & current.current)
@@ -498,14 +526,7 @@ def get_submission_detail(
             )
         )
         previous = flat
-    attachments = {
-        name: blob_id is not None
-        for name, blob_id in session.execute(
-            select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
-                SubmissionAttachment.submission_version_id == current.id
-            )
-        ).all()
-    }
+    attachments = dict(attachment_states(session, current.id))
     instance_by_version = {v.id: v.instance_id for v in versions}
     deliveries = tuple(
         DeliveryView(
@@ -526,11 +547,7 @@ def get_submission_detail(
     )
     comments = tuple(
         CommentView(names.get(c.actor_id), c.body, c.created_at)
-        for c in session.scalars(
-            select(SubmissionComment)
-            .where(SubmissionComment.submission_id == submission.id)
-            .order_by(SubmissionComment.id)
-        )
+        for c in comments_of(session, submission.id)
     )
     instance_ids = [v.instance_id for v in versions]
     conflicts = tuple(
@@ -905,12 +922,7 @@ def export_rows(
         "versionCount",
     ]
     where = _filter_clauses(principal, project_id, form, filters)
-    versions = (
-        select(func.count())
-        .where(SubmissionVersion.submission_id == Submission.id)
-        .correlate(Submission)
-        .scalar_subquery()
-    )
+    versions = version_count()
     query = (
         select(
             Submission,

@@ -69,11 +69,9 @@ def create_app_user(project_id: int) -> Response | str:
             data["display_name"].strip(),
             all_forms=every,
             forms=chosen,
+            wards=wards,
+            sites=sites,
         )
-        if wards:
-            app_users.set_wards(session, g.principal, issued.actor_id, wards)
-        if sites:
-            app_users.set_sites(session, g.principal, issued.actor_id, sites)
         project = projects.get_project(session, project_id)
     return _qr_page(project, issued, wards, sites)
 
@@ -157,7 +155,7 @@ def create_user() -> Response | str:
                 get_settings().digest_realm,
                 data["role"] or None,
                 data["project_id"],
-                _wards(data["wards"]),
+                _codes(data["wards"]),
             )
     except WeakPassword as e:
         return _users_page(_("The password is too weak: %(why)s", why=str(e)))
@@ -181,7 +179,7 @@ def assign_role(actor_id: int) -> Response | str:
                 actor_id,
                 data["role"],
                 data["project_id"],
-                _wards(data["wards"]),
+                _codes(data["wards"]),
             )
     except Problem as problem:
         if problem.status == 400:
@@ -231,7 +229,3 @@ def _users_page(error: str) -> Response:
         error=error,
     )
     return Response(html, status=400, content_type="text/html; charset=utf-8")
-
-
-def _wards(text: str) -> list[str]:
-    return [w.strip() for w in text.replace(";", ",").split(",") if w.strip()]

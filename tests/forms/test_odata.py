@@ -32,6 +32,9 @@ INSTANCE = b"""<data id="ho_gia_dinh" version="3"><ho-gd><so.nguoi>2</so.nguoi>
 <meta><instanceID>uuid:h1</instanceID></meta></data>"""
 
 
+FIELDS = ("submissionDate", "updatedAt", "submitterId", "reviewState", "deviceId")
+
+
 @pytest.fixture(scope="module")
 def schema() -> forms.FormSchema:
     xml = forms.compile_xlsform(FORM.encode(), filename="x.md", validate=False).xform
@@ -76,7 +79,8 @@ def test_metadata_names_each_set_and_types_the_properties(schema):
 def test_filters_are_read_into_a_tree_with_the_field_on_the_left():
     tree = odata.parse_filter(
         "2026-01-01 le __system/submissionDate and (__system/reviewState eq 'hasIssues' "
-        "or not $root/Submissions/__system/submitterId eq 5)"
+        "or not $root/Submissions/__system/submitterId eq 5)",
+        FIELDS,
     )
     assert tree[0] == "and"
     assert tree[1] == ("cmp", "ge", "submissionDate", odata.Literal("date", "2026-01-01"))
@@ -101,4 +105,4 @@ def test_filters_are_read_into_a_tree_with_the_field_on_the_left():
 )
 def test_filters_it_cannot_read_are_refused(text):
     with pytest.raises(odata.FilterError):
-        odata.parse_filter(text)
+        odata.parse_filter(text, FIELDS)

@@ -44,32 +44,37 @@ def scratch_url(database_url, tmp_path):
     engine.dispose()
 
 
+def _project(conn) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO projects (id, name, created_at, archived) "
+            "VALUES (1, 'P', CURRENT_TIMESTAMP, false)"
+        )
+    )
+
+
+def _app_user(conn, actor_id: int, name: str) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO actors (id, type, display_name, created_at) "
+            "VALUES (:id, 'field_key', :name, CURRENT_TIMESTAMP)"
+        ),
+        {"id": actor_id, "name": name},
+    )
+    conn.execute(
+        text("INSERT INTO app_users (actor_id, project_id) VALUES (:id, 1)"), {"id": actor_id}
+    )
+
+
 def test_phones_set_up_before_form_assignments_keep_every_form(scratch_url):
     upgrade(scratch_url, "0010")
     engine = create_engine(scratch_url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO projects (id, name, created_at, archived) "
-                "VALUES (1, 'P', CURRENT_TIMESTAMP, false)"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO actors (id, type, display_name, created_at) "
-                "VALUES (1, 'field_key', 'TNV', CURRENT_TIMESTAMP)"
-            )
-        )
-        conn.execute(text("INSERT INTO app_users (actor_id, project_id) VALUES (1, 1)"))
+        _project(conn)
+        _app_user(conn, 1, "TNV")
     upgrade(scratch_url, "0011")
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO actors (id, type, display_name, created_at) "
-                "VALUES (2, 'field_key', 'Mới', CURRENT_TIMESTAMP)"
-            )
-        )
-        conn.execute(text("INSERT INTO app_users (actor_id, project_id) VALUES (2, 1)"))
+        _app_user(conn, 2, "Mới")
         rows = conn.execute(text("SELECT actor_id, all_forms FROM app_users ORDER BY 1")).all()
     engine.dispose()
     assert [(a, bool(f)) for a, f in rows] == [(1, True), (2, False)]
@@ -79,12 +84,7 @@ def test_lists_naming_a_facility_reach_the_phones_serving_it_after_migrating(scr
     upgrade(scratch_url, "0011")
     engine = create_engine(scratch_url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO projects (id, name, created_at, archived) "
-                "VALUES (1, 'P', CURRENT_TIMESTAMP, false)"
-            )
-        )
+        _project(conn)
         for dataset_id, name, shared in ((1, "referrals", False), (2, "sites", True)):
             conn.execute(
                 text(
