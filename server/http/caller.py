@@ -1,4 +1,5 @@
-"""Resolve who is making the current request; the one auth module that reads flask.request.
+"""Resolve who is making the current request (the HTTP edge: it reads flask.request and calls
+the services that know sessions, users, app users and drafts; server/auth stays pure rules).
 
 Order (Central's): app-user token from the URL, then Authorization Bearer (a session),
 Digest, then Basic (HTTPS only). Returns ANONYMOUS when no credentials were sent.
@@ -21,11 +22,9 @@ from server.errors import (
     NotFound,
     TooManyLogins,
 )
+from server.keys import DRAFT_TOKEN_ENVIRON, FIELD_KEY_ENVIRON, ORIGINAL_PATH_ENVIRON
 from server.services import app_users, drafts, sessions, users
 
-FIELD_KEY_ENVIRON = "donghanh.field_key"
-DRAFT_TOKEN_ENVIRON = "donghanh.draft_token"  # noqa: S105 (an environ key, not a secret)
-ORIGINAL_PATH_ENVIRON = "donghanh.original_path"
 DIGEST_USE_ENVIRON = "donghanh.digest_use"
 
 
