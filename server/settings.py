@@ -7,6 +7,7 @@ Each field maps one to one to an UPPER_SNAKE environment variable (see README).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -44,6 +45,7 @@ class Settings:
     login_address_max_failures: int
     map_tile_url: str
     timezone: str
+    trusted_proxies: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +75,7 @@ class Settings:
             "login_address_max_failures": _int(env, "LOGIN_ADDRESS_MAX_FAILURES", 100),
             "map_tile_url": env.get("MAP_TILE_URL", ""),
             "timezone": env.get("TIMEZONE") or "Asia/Ho_Chi_Minh",
+            "trusted_proxies": env.get("TRUSTED_PROXIES", ""),
         }
         return cls(**values).validated()
 
@@ -111,7 +114,23 @@ class Settings:
             raise SettingsError("LOGIN_ADDRESS_MAX_FAILURES must be >= 1")
         if self.map_tile_url and not self.map_tile_url.startswith("https://"):
             raise SettingsError("MAP_TILE_URL must be an https:// tile URL template, or empty")
+        try:
+            self.trusted_networks  # noqa: B018 (parsed to be checked)
+        except ValueError:
+            raise SettingsError(
+                "TRUSTED_PROXIES must be addresses or CIDRs separated by commas, not "
+                f"{self.trusted_proxies!r}"
+            ) from None
         return self
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """TRUSTED_PROXIES parsed: addresses or CIDRs separated by commas (ValueError)."""
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        )
 
     @property
     def register_targets(self) -> list[str]:
@@ -176,4 +195,5 @@ DOCUMENTED = {
     "LOGIN_ADDRESS_MAX_FAILURES": "failures from one address in a window before they get 429",
     "MAP_TILE_URL": "https tile template for maps; empty: no map tiles, no request leaves",
     "TIMEZONE": "time zone of dates shown in the web UI",
+    "TRUSTED_PROXIES": "addresses or CIDRs of reverse proxies whose X-Forwarded-* are believed",
 }

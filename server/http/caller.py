@@ -38,8 +38,8 @@ class StaleNonce(AuthenticationFailed):
 
 
 def is_https() -> bool:
-    """True over TLS, or behind a proxy that says so with X-Forwarded-Proto."""
-    return request.scheme == "https" or request.headers.get("X-Forwarded-Proto", "") == "https"
+    """True over TLS (a trusted proxy's X-Forwarded-Proto counts: server/http/proxy.py)."""
+    return request.scheme == "https"
 
 
 @dataclass

@@ -101,7 +101,10 @@ def test_basic_auth_is_refused_over_plain_http(live_server, project, make_user, 
     assert b"HTTPS" in response.content
 
 
-def test_basic_auth_is_accepted_behind_an_https_proxy(live_server, project, make_user, visit_form):
+def test_basic_auth_is_refused_when_an_untrusted_peer_claims_https(
+    live_server, project, make_user, visit_form
+):
+    # Accepted only from a TRUSTED_PROXIES peer: tests/auth/test_trusted_proxies.py.
     make_user("tnv@example.org", PASSWORD, "collector", project.id)
     response = requests.get(
         f"{live_server}/v1/projects/{project.id}/formList",
@@ -109,8 +112,8 @@ def test_basic_auth_is_accepted_behind_an_https_proxy(live_server, project, make
         headers={**OPENROSA, "X-Forwarded-Proto": "https"},
         timeout=10,
     )
-    assert response.status_code == 200
-    assert b"<formID>visit</formID>" in response.content
+    assert response.status_code == 401
+    assert b"<formID>visit</formID>" not in response.content
 
 
 def test_password_is_kept_as_argon2_hash_and_digest_ha1_only(db, make_user):
