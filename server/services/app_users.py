@@ -184,12 +184,14 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
 
 
 def retired_key_owner(session: Session, token: str) -> int | None:
-    """The app user whose revoked or replaced key this is, or None (a key never ours)."""
+    """The app user whose revoked or replaced key this is (or whose actor was deleted), or
+    None (a key never ours)."""
     if not tokens.is_well_formed(token):
         return None
+    digest = tokens.token_sha256(token)
     return session.scalar(
-        select(RetiredKey.actor_id).where(RetiredKey.token_sha256 == tokens.token_sha256(token))
-    )
+        select(RetiredKey.actor_id).where(RetiredKey.token_sha256 == digest)
+    ) or session.scalar(select(AppUser.actor_id).where(AppUser.token_sha256 == digest))
 
 
 def _retire_key(session: Session, app_user: AppUser) -> None:
