@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import request
 from sqlalchemy.orm import Session
@@ -52,7 +53,7 @@ class Attempt:
     email: str = ""
     actor_id: int | None = None
     via: str = ""
-    until: object = None  # the wait's end, for "throttled"
+    until: datetime | None = None  # the wait's end, for "throttled"
     clear_pair: bool = False  # a right password with earlier failures to forget
     digest_use: tuple[int, str, int] | None = None  # (actor_id, nonce, nc)
 
@@ -203,7 +204,7 @@ def _record(session: Session, attempt: Attempt, limits: throttle.ThrottleLimits)
     return None
 
 
-def _too_many(until) -> TooManyLogins:
+def _too_many(until: datetime) -> TooManyLogins:
     wait = max(1, int((until - utcnow()).total_seconds()))
     return TooManyLogins(
         "Too many wrong keys or passwords from this address; wait.", retryAfter=wait
