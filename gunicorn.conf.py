@@ -15,3 +15,9 @@ def post_worker_init(worker):
         from sync.worker import start_embedded
 
         start_embedded(app)
+
+
+# Forwarded headers are judged by the app alone, from TRUSTED_PROXIES (server/http/proxy.py):
+# gunicorn's own rule would believe X-Forwarded-Proto from any loopback peer.
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}

@@ -15,6 +15,7 @@ from server import blobs
 from server.db import Database
 from server.errors import NotFound, Problem, TooLarge
 from server.extension import Extension
+from server.http.proxy import TrustedProxyMiddleware
 from server.i18n import compile_catalogs
 from server.keys import FieldKeyMiddleware
 from server.registers import load_targets
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_cli(app)
     app.wsgi_app = FieldKeyMiddleware(app.wsgi_app)
+    # Outermost: the client's address and scheme are settled before anything reads them.
+    app.wsgi_app = TrustedProxyMiddleware(app.wsgi_app, settings.trusted_networks)
     return app
 
 

@@ -11,6 +11,7 @@ from server.blobs import FileBlobStore, S3BlobStore
 from server.db import Database
 from server.registers import TargetConfig
 from server.services.sessions import LoginLimits
+from server.services.throttle import ThrottleLimits
 from server.settings import Settings
 
 
@@ -39,10 +40,14 @@ def get_target_names() -> list[str]:
 
 
 def login_limits(settings: Settings) -> LoginLimits:
-    """Lock-out and session lifetimes from the settings."""
+    """Login throttling and session lifetimes from the settings."""
     return LoginLimits(
-        max_failures=settings.login_max_failures,
-        lock=timedelta(minutes=settings.login_lock_minutes),
+        throttling=ThrottleLimits(
+            free_failures=settings.login_max_failures,
+            longest_wait=timedelta(minutes=settings.login_lock_minutes),
+            address_failures=settings.login_address_max_failures,
+            address_window=timedelta(minutes=settings.login_lock_minutes),
+        ),
         cookie_lifetime=timedelta(hours=settings.session_max_hours),
         idle=timedelta(minutes=settings.session_idle_minutes),
     )

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs
 
-from server.auth.current import DRAFT_TOKEN_ENVIRON, FIELD_KEY_ENVIRON, ORIGINAL_PATH_ENVIRON
-
+FIELD_KEY_ENVIRON = "donghanh.field_key"
+DRAFT_TOKEN_ENVIRON = "donghanh.draft_token"  # noqa: S105 (an environ key, not a secret)
+ORIGINAL_PATH_ENVIRON = "donghanh.original_path"
 _KEY_PATH = re.compile(r"^/v1/key/([^/]+)(/.*)$")
 _TEST_PATH = re.compile(r"^/v1/test/([^/]+)(/projects/\d+/forms/[^/]+/draft(?:/.*|\.xml))$")
 KEY_PREFIX_ENVIRON = "donghanh.key_prefix"

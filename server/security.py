@@ -39,6 +39,6 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault(
         "Content-Security-Policy", content_security_policy(get_settings().map_tile_url)
     )
-    if request.scheme == "https" or request.headers.get("X-Forwarded-Proto", "") == "https":
+    if request.scheme == "https":  # a trusted proxy's X-Forwarded-Proto is in it
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response

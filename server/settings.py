@@ -7,6 +7,7 @@ Each field maps one to one to an UPPER_SNAKE environment variable (see README).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -41,8 +42,10 @@ class Settings:
     session_max_hours: int
     login_max_failures: int
     login_lock_minutes: int
+    login_address_max_failures: int
     map_tile_url: str
     timezone: str
+    trusted_proxies: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,8 +72,10 @@ class Settings:
             "session_max_hours": _int(env, "SESSION_MAX_HOURS", 12),
             "login_max_failures": _int(env, "LOGIN_MAX_FAILURES", 5),
             "login_lock_minutes": _int(env, "LOGIN_LOCK_MINUTES", 15),
+            "login_address_max_failures": _int(env, "LOGIN_ADDRESS_MAX_FAILURES", 100),
             "map_tile_url": env.get("MAP_TILE_URL", ""),
             "timezone": env.get("TIMEZONE") or "Asia/Ho_Chi_Minh",
+            "trusted_proxies": env.get("TRUSTED_PROXIES", ""),
         }
         return cls(**values).validated()
 
@@ -103,11 +108,29 @@ class Settings:
             )
         if min(self.session_idle_minutes, self.session_max_hours) < 1:
             raise SettingsError("SESSION_IDLE_MINUTES and SESSION_MAX_HOURS must be >= 1")
-        if self.login_max_failures < 1 or self.login_lock_minutes < 1:
+        if min(self.login_max_failures, self.login_lock_minutes) < 1:
             raise SettingsError("LOGIN_MAX_FAILURES and LOGIN_LOCK_MINUTES must be >= 1")
+        if self.login_address_max_failures < 1:
+            raise SettingsError("LOGIN_ADDRESS_MAX_FAILURES must be >= 1")
         if self.map_tile_url and not self.map_tile_url.startswith("https://"):
             raise SettingsError("MAP_TILE_URL must be an https:// tile URL template, or empty")
+        try:
+            self.trusted_networks  # noqa: B018 (parsed to be checked)
+        except ValueError:
+            raise SettingsError(
+                "TRUSTED_PROXIES must be addresses or CIDRs separated by commas, not "
+                f"{self.trusted_proxies!r}"
+            ) from None
         return self
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """TRUSTED_PROXIES parsed: addresses or CIDRs separated by commas (ValueError)."""
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        )
 
     @property
     def register_targets(self) -> list[str]:
@@ -167,8 +190,10 @@ DOCUMENTED = {
     "LOG_LEVEL": "logging level",
     "SESSION_IDLE_MINUTES": "a web session ends after this long without a request",
     "SESSION_MAX_HOURS": "a web session ends this long after login, active or not",
-    "LOGIN_MAX_FAILURES": "wrong passwords for one account (or address) before it is locked",
-    "LOGIN_LOCK_MINUTES": "how long such a lock lasts",
+    "LOGIN_MAX_FAILURES": "wrong passwords for one account from one address before waits begin",
+    "LOGIN_LOCK_MINUTES": "the longest such wait (each further failure doubles it from 30 s)",
+    "LOGIN_ADDRESS_MAX_FAILURES": "failures from one address in a window before they get 429",
     "MAP_TILE_URL": "https tile template for maps; empty: no map tiles, no request leaves",
     "TIMEZONE": "time zone of dates shown in the web UI",
+    "TRUSTED_PROXIES": "addresses or CIDRs of reverse proxies whose X-Forwarded-* are believed",
 }

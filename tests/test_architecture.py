@@ -1,5 +1,6 @@
 """The one direction of imports (style.md 4.3): forms <- server <- sync; services never import
-blueprints; models import only db and each other. Walks every module's AST."""
+blueprints or flask; server/auth (pure rules) imports no service and no HTTP edge; models import
+only db and each other. Walks every module's AST."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ("server.openrosa", "server.api", "server.web", "server.cli")
+#: The HTTP edge the blueprints share (working out the caller of a request): may import
+#: services, and nothing below the blueprints imports it.
+EDGE = ("server.http",)
 
 
 def imports_of(path: Path) -> set[str]:
@@ -50,8 +54,25 @@ def test_server_never_imports_sync_or_wsgi(path):
 @pytest.mark.parametrize("path", modules("server/services"), ids=lambda p: p.name)
 def test_services_never_import_blueprints_or_flask_request(path):
     names = imports_of(path)
-    assert not {m for m in names if m.startswith(BLUEPRINTS)}
+    assert not {m for m in names if m.startswith(BLUEPRINTS + EDGE)}
     assert not {m for m in names if m == "flask" or m.startswith("flask.")}
+
+
+@pytest.mark.parametrize("path", modules("server/auth"), ids=lambda p: p.name)
+def test_auth_is_pure_rules_below_the_services(path):
+    names = imports_of(path)
+    assert not {m for m in names if m.startswith(("server.services", "server.models"))}
+    assert not {m for m in names if m.startswith(BLUEPRINTS + EDGE)}
+    assert not {m for m in names if m == "flask" or m.startswith("flask.")}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for pkg in ("server/services", "server/models", "server/auth") for p in modules(pkg)],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_nothing_below_the_blueprints_imports_the_http_edge(path):
+    assert not {m for m in imports_of(path) if m.startswith(EDGE)}
 
 
 @pytest.mark.parametrize("path", modules("server/models"), ids=lambda p: p.name)

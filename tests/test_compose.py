@@ -39,8 +39,66 @@ def _all_environments() -> list[tuple[str, dict]]:
     return envs
 
 
-def test_compose_defines_the_six_services():
-    assert set(SERVICES) == {"db", "minio", "createbucket", "migrate", "web", "worker"}
+def test_compose_defines_the_seven_services():
+    assert set(SERVICES) == {"db", "minio", "createbucket", "migrate", "web", "worker", "proxy"}
+
+
+# --- The TLS proxy in front of gunicorn ------------------------------------------------
+
+
+CADDYFILE_PATH = SERVICES["proxy"]["volumes"][0].split(":")[0]
+CADDYFILE = (ROOT / CADDYFILE_PATH).read_text()
+
+
+def _web_port() -> str:
+    command = SERVICES["web"]["command"]
+    return command[command.index("--bind") + 1].rsplit(":", 1)[1]
+
+
+def test_the_proxy_is_a_pinned_caddy_image_publishing_only_https_and_its_redirect():
+    assert re.fullmatch(r"caddy:\d+\.\d+\.\d+(-alpine)?", SERVICES["proxy"]["image"])
+    published = {p.split(":")[0] for p in SERVICES["proxy"]["ports"]}
+    assert published == {"80", "443"}
+
+
+def test_only_the_proxy_is_published_to_the_host():
+    published = [name for name, s in SERVICES.items() if "ports" in s]
+    assert published == ["proxy"]
+    assert SERVICES["web"]["expose"] == [_web_port()]
+
+
+def test_the_caddyfile_is_in_the_repository_and_proxies_to_gunicorn():
+    assert CADDYFILE_PATH.startswith("./docs/")
+    assert SERVICES["proxy"]["volumes"][0].endswith(":/etc/caddy/Caddyfile:ro")
+    assert re.search(rf"^\s*reverse_proxy web:{_web_port()}\b", CADDYFILE, flags=re.M)
+    assert re.search(r"^\{\$DOMAIN\} \{", CADDYFILE, flags=re.M)  # a host name: automatic TLS
+    assert REQUIRED_REFERENCE.fullmatch(SERVICES["proxy"]["environment"]["DOMAIN"])
+
+
+def test_the_proxy_refuses_metrics():
+    assert re.search(r"^\s*respond /metrics 40\d", CADDYFILE, flags=re.M)
+
+
+def test_the_app_trusts_exactly_the_proxys_fixed_address_on_the_network_it_shares_with_web():
+    [(network, settings)] = SERVICES["proxy"]["networks"].items()
+    assert network in SERVICES["web"]["networks"]
+    assert ENV["TRUSTED_PROXIES"] == settings["ipv4_address"]
+    subnet = COMPOSE["networks"][network]["ipam"]["config"][0]["subnet"]
+    import ipaddress
+
+    assert ipaddress.ip_address(ENV["TRUSTED_PROXIES"]) in ipaddress.ip_network(subnet)
+
+
+def test_gunicorn_believes_no_forwarded_header_itself():
+    from gunicorn.config import Config
+
+    config = Config()
+    namespace = {}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+    for name in ("forwarded_allow_ips", "secure_scheme_headers"):
+        config.set(name, namespace[name])
+    assert config.forwarded_allow_ips == []
+    assert config.secure_scheme_headers == {}
 
 
 @pytest.mark.parametrize("name", ["web", "db", "minio"])

@@ -8,10 +8,10 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
 
 from server.auth import routes
-from server.auth.current import resolve_principal_throttled
 from server.db import get_db
 from server.errors import AuthenticationFailed, Problem
 from server.extension import get_settings, login_limits
+from server.http.caller import resolve_principal_throttled
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 

@@ -9,6 +9,7 @@ from server.api import bp
 from server.api.schemas import DeliveryOutput, TargetStatsOutput
 from server.auth.permissions import require
 from server.db import get_db
+from server.http.proxy import is_loopback
 from server.services import deliveries
 
 metrics_bp = Blueprint("metrics", __name__)
@@ -48,7 +49,7 @@ def retry_all_dead() -> Response:
 def metrics() -> Response:
     """Per-target delivery gauges in Prometheus' text format (counts only, no record data).
     Served to loopback only: scrape it from the host, or through the proxy with auth."""
-    if request.remote_addr not in ("127.0.0.1", "::1"):
+    if not is_loopback(request.environ):  # a request a proxy forwarded is not, whatever its peer
         return Response("metrics are served to loopback only\n", 403, content_type="text/plain")
     with get_db().transaction(write=False) as session:
         rows = deliveries.stats(session)

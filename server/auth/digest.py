@@ -1,18 +1,23 @@
 """HTTP Digest (RFC 7616, MD5, qop=auth), as ODK Collect's okhttp-digest speaks it. Pure.
 
-Nonces are stateless: a hex timestamp signed with HMAC-SHA256 of the secret key, so any
-gunicorn worker can check them. A nonce older than NONCE_SECONDS is answered with
-stale=true, which Collect retries silently (odk-protocol.md section 4). Each (nonce, nc)
-pair is accepted once (the database remembers them for NONCE_SECONDS): a captured request
-sent again is a replay, answered like a stale nonce.
+Nonces are random per challenge and stateless to check: a hex timestamp and 64 random bits,
+signed with HMAC-SHA256 of the secret key, so any gunicorn worker can check them and no two
+clients share one. A nonce older than NONCE_SECONDS is answered with stale=true, which Collect
+retries silently (odk-protocol.md section 4). Each (user, nonce, nc) is accepted once (the
+database remembers them for NONCE_SECONDS): a captured request sent again is a replay,
+answered like a stale nonce, and one user's uses never spend another's. The ``uri`` checked
+is the whole request-URI, query string included (Collect sends the path with its query).
+``opaque`` is random: nothing public is derived from the secret key but the nonces' MACs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes, urlsplit
 
 NONCE_SECONDS = 600
 
@@ -34,33 +39,51 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+def _nonce_mac(secret: str, stamp: str, salt: str) -> str:
+    message = f"digest-nonce:{stamp}.{salt}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
 def make_nonce(secret: str, now: float) -> str:
-    stamp = f"{int(now):x}"
-    mac = hmac.new(secret.encode(), stamp.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{stamp}.{mac}"
+    """A nonce for one challenge: issue time, 64 random bits, and their MAC."""
+    stamp, salt = f"{int(now):x}", secrets.token_hex(8)
+    return f"{stamp}.{salt}.{_nonce_mac(secret, stamp, salt)}"
 
 
 def nonce_state(secret: str, nonce: str, now: float) -> str:
     """'ok', 'stale' (well signed but old) or 'bad'."""
-    stamp, _, mac = nonce.partition(".")
+    parts = nonce.split(".")
+    if len(parts) != 3:
+        return "bad"
+    stamp, salt, mac = parts
     try:
         issued = int(stamp, 16)
     except ValueError:
         return "bad"
-    expected = hmac.new(secret.encode(), stamp.encode(), hashlib.sha256).hexdigest()[:32]
-    if not hmac.compare_digest(mac, expected):
+    if not hmac.compare_digest(mac, _nonce_mac(secret, stamp, salt)):
         return "bad"
     return "ok" if 0 <= now - issued <= NONCE_SECONDS else "stale"
 
 
 def challenge(realm: str, secret: str, now: float, stale: bool = False) -> str:
-    """The WWW-Authenticate header value for a 401."""
-    opaque = _md5(f"{realm}:{secret[:8]}")
+    """The WWW-Authenticate header value for a 401 (a fresh nonce, a random opaque that
+    Collect echoes and nothing checks)."""
     value = (
         f'Digest realm="{realm}", qop="auth", algorithm=MD5, '
-        f'nonce="{make_nonce(secret, now)}", opaque="{opaque}", domain="/"'
+        f'nonce="{make_nonce(secret, now)}", opaque="{secrets.token_hex(16)}", domain="/"'
     )
     return value + (", stale=true" if stale else "")
+
+
+def uri_matches(sent: str, path: str, query: str) -> bool:
+    """True when the credentials' ``uri`` names this very request: its path (WSGI's
+    PATH_INFO, percent-decoded, as latin-1 text) and its raw query string, both whole."""
+    parts = urlsplit(sent)  # an absolute URI (RFC 7616 allows it) keeps its path and query
+    try:
+        sent_path = unquote_to_bytes(parts.path).decode("latin-1")
+    except ValueError:
+        return False
+    return sent_path == path and parts.query == query
 
 
 def parse(params: Mapping[str, str]) -> DigestCredentials | None:

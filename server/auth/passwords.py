@@ -1,9 +1,16 @@
 """Passwords: argon2id hashes (argon2-cffi defaults: RFC 9106 low-memory profile,
-t=3, m=64 MiB, p=4) and the Digest HA1 kept beside them. Never stores a password."""
+t=3, m=64 MiB, p=4) and the Digest HA1 kept beside them. Never stores a password.
+
+An unknown account is verified against a dummy hash made with the same parameters, so that
+refusing it takes as long as refusing a wrong password (no timing tells which accounts exist).
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,9 +37,30 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def verify_password(stored_hash: str, password: str) -> bool:
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password nobody knows, made once per process (not at import)."""
+    return _HASHER.hash(secrets.token_urlsafe(24))
+
+
+_counted = threading.Lock()
+_verified = [0]
+
+
+def verifications() -> int:
+    """How many argon2 verifications this process has run: what tests observe to know that an
+    unknown account costs a verification too."""
+    return _verified[0]
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches ``stored_hash``. With no hash (an unknown account) it
+    verifies against the dummy hash, taking the same time, and returns False."""
+    target = stored_hash or _dummy_hash()
+    with _counted:
+        _verified[0] += 1
     try:
-        return _HASHER.verify(stored_hash, password)
+        return _HASHER.verify(target, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

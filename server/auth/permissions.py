@@ -35,9 +35,9 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
         {"project.read", "form.read", "submission.read", "submission.update", "entity.read"}
     ),
     "viewer": frozenset({"project.read", "form.read", "submission.read", "entity.read"}),
-    "collector": frozenset(
-        {"project.read", "form.read", "submission.create", "draft.read", "draft.submit"}
-    ),
+    # Central's app-user role: published forms and submitting, no draft access (a draft is
+    # tried through its own test token, "draft_tester" below).
+    "collector": frozenset({"project.read", "form.read", "submission.create"}),
     # A draft's test token: only that form's draft (Principal.draft_form), nothing else.
     "draft_tester": frozenset({"draft.read", "draft.submit"}),
 }

@@ -91,7 +91,9 @@ class WebSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins per key ("email:<address>" or "ip:<address>"), shared by every worker."""
+    """Failed logins per key, shared by every worker (services/throttle.py): "pair:<email>
+    <address>" for one account from one address (``locked_until``: the wait before its next
+    attempt), "addr:<address>" for every failure from one address."""
 
     __tablename__ = "login_throttle"
 
@@ -102,11 +104,25 @@ class LoginThrottle(Base):
 
 
 class DigestNonceUse(Base):
-    """A (nonce, nc) pair a Digest request has used: the same pair again is a replay. Rows
-    are dropped once their nonce has expired (digest.NONCE_SECONDS)."""
+    """A (user, nonce, nc) a Digest request has used: the same again is a replay; another
+    user's uses of a nonce never spend it. Rows are dropped once their nonce has expired
+    (digest.NONCE_SECONDS)."""
 
     __tablename__ = "digest_nonce_uses"
 
+    actor_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     nonce: Mapped[str] = mapped_column(String(80), primary_key=True)
     nc: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class RetiredKey(Base):
+    """The sha256 of an app-user key that was revoked or replaced by a new QR code: a phone
+    still sending it is answered 403 without counting as a guess (a revoked phone left on
+    auto-send must not get every phone behind the same carrier address refused)."""
+
+    __tablename__ = "retired_keys"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), index=True)
+    retired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,10 +12,10 @@ from flask import Blueprint, Response, g, request
 from werkzeug.http import http_date
 
 from server.auth import digest, routes
-from server.auth.current import StaleNonce, resolve_principal_throttled
 from server.db import get_db
 from server.errors import AuthenticationFailed, BadOpenRosaVersion, Problem
 from server.extension import get_settings, login_limits
+from server.http.caller import StaleNonce, resolve_principal_throttled
 from server.openrosa import messages, xml
 
 bp = Blueprint("openrosa", __name__, url_prefix="/v1")

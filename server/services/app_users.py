@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from server.auth import tokens
 from server.auth.permissions import Principal, require
 from server.errors import AlreadyExists, NotFound
-from server.models.actors import Actor, AppUser, FormAssignment
+from server.models.actors import Actor, AppUser, FormAssignment, RetiredKey
 from server.models.entities import AppUserSite, AppUserWard
 from server.models.forms import Form
 from server.models.types import utcnow
@@ -126,6 +126,7 @@ def revoke_app_user(
     if app_user is None or (project_id is not None and app_user.project_id != project_id):
         raise NotFound(f"Could not find app user {actor_id}.")
     require(principal, "app_user.revoke", app_user.project_id)
+    _retire_key(session, app_user)
     session.execute(
         update(AppUser)
         .where(AppUser.actor_id == actor_id)
@@ -180,6 +181,25 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
         frozenset({("collector", row.project_id)}),
         forms=forms,
     )
+
+
+def retired_key_owner(session: Session, token: str) -> int | None:
+    """The app user whose revoked or replaced key this is (or whose actor was deleted), or
+    None (a key never ours)."""
+    if not tokens.is_well_formed(token):
+        return None
+    digest = tokens.token_sha256(token)
+    return session.scalar(
+        select(RetiredKey.actor_id).where(RetiredKey.token_sha256 == digest)
+    ) or session.scalar(select(AppUser.actor_id).where(AppUser.token_sha256 == digest))
+
+
+def _retire_key(session: Session, app_user: AppUser) -> None:
+    """Remember the key being revoked or replaced, so that a phone still sending it is told
+    403 without counting as a guess (services/throttle.py)."""
+    if app_user.token_sha256 is not None:
+        session.add(RetiredKey(token_sha256=app_user.token_sha256, actor_id=app_user.actor_id))
+        session.flush()
 
 
 def set_wards(session: Session, principal: Principal, actor_id: int, wards: list[str]) -> None:
@@ -248,6 +268,7 @@ def reissue_app_user(
     if app_user is None or app_user.project_id != project_id:
         raise NotFound(f"Could not find app user {actor_id}.")
     require(principal, "app_user.create", project_id)
+    _retire_key(session, app_user)
     token = tokens.new_token()
     session.execute(
         update(AppUser)

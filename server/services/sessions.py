@@ -1,5 +1,5 @@
-"""Sessions: log in (with lock-out shared by every worker through the database), resolve a
-bearer token or the web UI's cookie, log out, log out everywhere.
+"""Sessions: log in (throttled by services/throttle.py, shared by every worker through the
+database), resolve a bearer token or the web UI's cookie, log out, log out everywhere.
 
 A failed log-in is *returned*, not raised, so that its audit row and its throttle count are
 committed; the caller raises or renders after the transaction.
@@ -8,7 +8,7 @@ committed; the caller raises or renders after the transaction.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -18,19 +18,17 @@ from sqlalchemy.orm import Session
 from server.auth import digest, tokens
 from server.auth.passwords import verify_password
 from server.auth.permissions import Principal
-from server.models.actors import DigestNonceUse, LoginThrottle, User, WebSession
+from server.models.actors import DigestNonceUse, User, WebSession
 from server.models.types import utcnow
-from server.services import audit, users
+from server.services import audit, throttle, users
 
 BEARER_LIFETIME = timedelta(hours=24)  # Central's default for API sessions
-IP_FACTOR = 4  # one address may fail this many times the per-account limit (a shared office)
 TOUCH_EVERY = timedelta(seconds=60)  # how stale last_seen_at may get before it is written
 
 
 @dataclass(frozen=True, slots=True)
 class LoginLimits:
-    max_failures: int = 5
-    lock: timedelta = timedelta(minutes=15)
+    throttling: throttle.ThrottleLimits = field(default_factory=throttle.ThrottleLimits)
     cookie_lifetime: timedelta = timedelta(hours=12)
     idle: timedelta = timedelta(hours=2)
 
@@ -46,7 +44,7 @@ class IssuedSession:
 @dataclass(frozen=True, slots=True)
 class LoginResult:
     issued: IssuedSession | None
-    locked_until: datetime | None = None  # set when refused because of too many failures
+    locked_until: datetime | None = None  # set when refused for too many failures: wait till
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,29 +65,27 @@ def log_in(
 ) -> LoginResult:
     """Check email and password and open a session of ``kind`` ("bearer" or "cookie").
 
-    Refuses without checking the password while the account or the address is locked.
+    Refuses without checking the password while this account must wait at this address
+    (services/throttle.py); an unknown account is checked against a dummy hash, so that it
+    takes as long as a known one.
     """
     limits = limits or LoginLimits()
     now = now or utcnow()
     email = email.strip().lower()[:320]
-    keys = {f"email:{email}": limits.max_failures}
-    if address:
-        keys[f"ip:{address}"] = limits.max_failures * IP_FACTOR
-    rows = {
-        r.key: r for r in session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))
-    }
-    locked = [r.locked_until for r in rows.values() if r.locked_until and r.locked_until > now]
+    via = "api" if kind == "bearer" else "web"
     user = users.find_user(session, email)
     actor_id = user.actor_id if user else None
-    if locked:
-        audit.record(session, actor_id, "user.session.locked", None, None, {"email": email})
-        return LoginResult(None, max(locked))
-    if user is None or not verify_password(user.password_hash, password):
-        until = _count_failure(session, rows, keys, limits, now)
-        audit.record(session, actor_id, "user.session.failed", None, None, {"email": email})
+    state = throttle.pair_state(session, email, address, now)
+    if state.wait_until is not None:
+        throttle.refuse_waiting(session, actor_id, email, address, via, state.wait_until)
+        return LoginResult(None, state.wait_until)
+    if not verify_password(user.password_hash if user else None, password):
+        until = throttle.record_failure(
+            session, actor_id, email, address, via, limits.throttling, now
+        )
         return LoginResult(None, until)
-    if f"email:{email}" in rows:
-        session.delete(rows[f"email:{email}"])
+    if state.has_failures:
+        throttle.record_success(session, email, address)
     token = tokens.new_token()
     lifetime = BEARER_LIFETIME if kind == "bearer" else limits.cookie_lifetime
     row = WebSession(
@@ -106,24 +102,6 @@ def log_in(
         session, user.actor_id, "user.session.create", "actor", user.actor_id, {"kind": kind}
     )
     return LoginResult(IssuedSession(token, row.csrf, now, row.expires_at))
-
-
-def _count_failure(session, rows, keys, limits: LoginLimits, now) -> datetime | None:
-    """Count a failure against every key; returns the lock's end if this one locked it."""
-    locked_until = None
-    for key, maximum in keys.items():
-        row = rows.get(key)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0, window_start=now)
-            session.add(row)
-        elif row.window_start + limits.lock < now:  # an old window: start counting again
-            row.failures, row.window_start, row.locked_until = 0, now, None
-        row.failures += 1
-        if row.failures >= maximum:
-            row.locked_until = now + limits.lock
-            locked_until = row.locked_until
-    session.flush()
-    return locked_until
 
 
 def principal_for_bearer(session: Session, token: str) -> Principal | None:
@@ -180,36 +158,12 @@ def end_all_sessions(session: Session, actor_id: int, by_actor_id: int | None) -
     return result.rowcount or 0
 
 
-GUESS_FACTOR = 20  # wrong keys or credentials from one address before it is locked out
-
-
-def is_address_locked(session: Session, address: str | None, now: datetime | None = None) -> bool:
-    """True while an address is locked for guessing keys or credentials."""
-    if not address:
-        return False
-    row = session.get(LoginThrottle, f"guess:{address}")
-    return bool(row and row.locked_until and row.locked_until > (now or utcnow()))
-
-
-def count_guess(
-    session: Session, address: str | None, limits: LoginLimits, now: datetime | None = None
-) -> datetime | None:
-    """Count a request with a wrong app-user key or wrong credentials from ``address``."""
-    if not address:
-        return None
-    now = now or utcnow()
-    key = f"guess:{address}"
-    row = session.get(LoginThrottle, key)
-    rows = {key: row} if row is not None else {}
-    until = _count_failure(session, rows, {key: limits.max_failures * GUESS_FACTOR}, limits, now)
-    if until is not None:
-        audit.record(session, None, "user.guess.locked", None, None, {"address": address})
-    return until
-
-
-def use_digest_nonce(session: Session, nonce: str, nc: int, now: datetime | None = None) -> bool:
-    """Record one use of a Digest (nonce, nc); False when it was used before (a replay) or
-    the count is malformed. Uses older than the nonces' lifetime are dropped."""
+def use_digest_nonce(
+    session: Session, actor_id: int, nonce: str, nc: int, now: datetime | None = None
+) -> bool:
+    """Record one use of a Digest (nonce, nc) by a user; False when that user used it before
+    (a replay) or the count is malformed. Another user's uses never spend it. Uses older than
+    the nonces' lifetime are dropped."""
     if nc < 0 or len(nonce) > 80:
         return False
     now = now or utcnow()
@@ -221,8 +175,8 @@ def use_digest_nonce(session: Session, nonce: str, nc: int, now: datetime | None
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.execute(
         dialect.insert(DigestNonceUse)
-        .values(nonce=nonce, nc=nc, used_at=now)
-        .on_conflict_do_nothing(index_elements=["nonce", "nc"])
+        .values(actor_id=actor_id, nonce=nonce, nc=nc, used_at=now)
+        .on_conflict_do_nothing(index_elements=["actor_id", "nonce", "nc"])
         .returning(DigestNonceUse.nc)  # a row only when this use is new (rowcount is -1 here)
     ).first()
     return inserted is not None

@@ -32,7 +32,9 @@ def session_cookie_name() -> str:
 
 
 def is_secure() -> bool:
-    return request.scheme == "https" or request.headers.get("X-Forwarded-Proto", "") == "https"
+    return (
+        request.scheme == "https"
+    )  # a trusted proxy's X-Forwarded-Proto is in it (server/http/proxy.py)
 
 
 def select_locale() -> str:

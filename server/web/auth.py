@@ -54,7 +54,7 @@ def log_in() -> Response:
     if result.issued is None:
         if result.locked_until is not None:
             message = _(
-                "Too many wrong passwords. This account is locked until %(time)s.",
+                "Too many wrong passwords from here. Wait until %(time)s, then try again.",
                 time=format_datetime(result.locked_until, "short"),
             )
             return _login_page(target, message, status=429, email=data["email"])

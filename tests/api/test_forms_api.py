@@ -121,6 +121,25 @@ def test_draft_is_tried_with_its_test_token_then_published_with_a_version(
     assert tester.get(f"{tester.server_url}/formList").status_code == 404  # token is spent
 
 
+def test_an_app_user_reaches_no_draft_but_the_test_token_still_does(
+    admin, project, live_server, app_user
+):
+    # Central's app-user role has no draft access: a field key sees published forms only.
+    upload(admin, project, visit_xlsx(), "?ignoreWarnings=true")
+    base = f"/projects/{project.id}/forms/tham_nha"
+    field = Collect(app_user.server_url(live_server))
+    for tail in ("/draft/formList", "/draft.xml", "/draft/manifest"):
+        assert field.get(field.server_url.rsplit("/projects/", 1)[0] + base + tail).status_code == (
+            403
+        ), tail
+    draft = admin("GET", f"{base}/draft").json()
+    tester = Collect(live_server + "/v1/" + draft["draftUrl"].split("/v1/", 1)[1])
+    [item] = tester.form_list()
+    assert tester.get(item["downloadUrl"]).status_code == 200
+    [reply] = tester.submit(instance("tham_nha", "uuid:draft-2", gap="co"))
+    assert reply.status == 201
+
+
 def test_a_test_token_reaches_only_its_own_draft(admin, project, live_server):
     upload(admin, project, visit_xlsx(), "?ignoreWarnings=true")
     upload(admin, project, visit_xlsx(form_id="khac"), "?ignoreWarnings=true", fallback="khac")

@@ -82,3 +82,38 @@ def test_wrong_password_gives_a_different_response():
     right = digest_ha1("u@x.org", "donghanh", "pw")
     wrong = digest_ha1("u@x.org", "donghanh", "pw2")
     assert not digest.verify(creds(wrong, "n"), right, "GET")
+
+
+def test_two_challenges_in_the_same_second_get_different_nonces_and_opaques():
+    first = digest.challenge("donghanh", SECRET, now=5)
+    second = digest.challenge("donghanh", SECRET, now=5)
+    nonce = [h.split('nonce="')[1].split('"')[0] for h in (first, second)]
+    opaque = [h.split('opaque="')[1].split('"')[0] for h in (first, second)]
+    assert nonce[0] != nonce[1]
+    assert opaque[0] != opaque[1]
+    assert all(digest.nonce_state(SECRET, n, now=6) == "ok" for n in nonce)
+
+
+def test_a_nonce_with_its_random_part_changed_is_bad():
+    stamp, _salt, mac = digest.make_nonce(SECRET, now=5).split(".")
+    assert digest.nonce_state(SECRET, f"{stamp}.{'0' * 16}.{mac}", now=6) == "bad"
+
+
+@pytest.mark.parametrize(
+    ("sent", "ok"),
+    [
+        ("/v1/projects/1/submission?deviceID=collect%3AAbC", True),  # what Collect sends
+        ("http://host/v1/projects/1/submission?deviceID=collect%3AAbC", True),  # absolute
+        ("/v1/projects/1/submission", False),  # the query left out
+        ("/v1/projects/1/submission?deviceID=collect%3AXyZ", False),  # another query
+        ("/v1/projects/2/submission?deviceID=collect%3AAbC", False),
+    ],
+)
+def test_the_uri_must_name_the_whole_request(sent, ok):
+    path, query = "/v1/projects/1/submission", "deviceID=collect%3AAbC"
+    assert digest.uri_matches(sent, path, query) is ok
+
+
+def test_a_percent_encoded_path_matches_the_decoded_wsgi_path():
+    wsgi_path = "/v1/projects/1/forms/thăm/draft.xml".encode().decode("latin-1")
+    assert digest.uri_matches("/v1/projects/1/forms/th%C4%83m/draft.xml", wsgi_path, "")

@@ -101,7 +101,10 @@ def test_basic_auth_is_refused_over_plain_http(live_server, project, make_user, 
     assert b"HTTPS" in response.content
 
 
-def test_basic_auth_is_accepted_behind_an_https_proxy(live_server, project, make_user, visit_form):
+def test_basic_auth_is_refused_when_an_untrusted_peer_claims_https(
+    live_server, project, make_user, visit_form
+):
+    # Accepted only from a TRUSTED_PROXIES peer: tests/auth/test_trusted_proxies.py.
     make_user("tnv@example.org", PASSWORD, "collector", project.id)
     response = requests.get(
         f"{live_server}/v1/projects/{project.id}/formList",
@@ -109,8 +112,8 @@ def test_basic_auth_is_accepted_behind_an_https_proxy(live_server, project, make
         headers={**OPENROSA, "X-Forwarded-Proto": "https"},
         timeout=10,
     )
-    assert response.status_code == 200
-    assert b"<formID>visit</formID>" in response.content
+    assert response.status_code == 401
+    assert b"<formID>visit</formID>" not in response.content
 
 
 def test_password_is_kept_as_argon2_hash_and_digest_ha1_only(db, make_user):
@@ -124,7 +127,9 @@ def test_password_is_kept_as_argon2_hash_and_digest_ha1_only(db, make_user):
     assert PASSWORD not in (user.password_hash + user.digest_ha1)
 
 
-def test_each_nonce_count_is_accepted_once_and_forgotten_after_the_nonce_expires(db):
+def test_each_nonce_count_is_accepted_once_per_user_and_forgotten_after_the_nonce_expires(
+    db, make_user
+):
     from datetime import timedelta
 
     from server.auth.digest import NONCE_SECONDS
@@ -132,14 +137,94 @@ def test_each_nonce_count_is_accepted_once_and_forgotten_after_the_nonce_expires
     from server.models.types import utcnow
     from server.services.sessions import use_digest_nonce
 
+    one = make_user("one@example.org").actor_id
+    two = make_user("two@example.org").actor_id
     then = utcnow()
     with db.transaction() as session:
-        assert use_digest_nonce(session, "n1", 1, then) is True
-        assert use_digest_nonce(session, "n1", 2, then) is True
-        assert use_digest_nonce(session, "n1", 1, then) is False  # replayed
-        assert use_digest_nonce(session, "n1", -1, then) is False  # malformed nc
+        assert use_digest_nonce(session, one, "n1", 1, then) is True
+        assert use_digest_nonce(session, one, "n1", 2, then) is True
+        assert use_digest_nonce(session, one, "n1", 1, then) is False  # replayed
+        assert use_digest_nonce(session, one, "n1", -1, then) is False  # malformed nc
+        assert use_digest_nonce(session, two, "n1", 1, then) is True  # not spent for another
     later = then + timedelta(seconds=NONCE_SECONDS + 1)
     with db.transaction() as session:
-        assert use_digest_nonce(session, "n2", 1, later) is True
+        assert use_digest_nonce(session, one, "n2", 1, later) is True
         kept = session.scalars(select(DigestNonceUse.nonce)).all()
     assert kept == ["n2"]  # n1's uses are dropped once n1 could no longer be accepted
+
+
+def _challenge_nonce(live_server, project) -> str:
+    response = requests.get(
+        f"{live_server}/v1/projects/{project.id}/formList", headers=OPENROSA, timeout=10
+    )
+    return response.headers["WWW-Authenticate"].split('nonce="', 1)[1].split('"', 1)[0]
+
+
+def _digest_header(email: str, password: str, nonce: str, uri: str, nc: int = 1) -> str:
+    """What a Digest client sends (RFC 7616, MD5, qop=auth), built by hand from a nonce."""
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    ha1, ha2 = md5(f"{email}:donghanh:{password}"), md5(f"GET:{uri}")
+    count, cnonce = f"{nc:08x}", "0a4f113b0a4f113b"
+    response = md5(f"{ha1}:{nonce}:{count}:{cnonce}:auth:{ha2}")
+    return (
+        f'Digest username="{email}", realm="donghanh", nonce="{nonce}", uri="{uri}", '
+        f'response="{response}", qop=auth, nc={count}, cnonce="{cnonce}", algorithm=MD5'
+    )
+
+
+def test_every_challenge_has_its_own_nonce_and_an_opaque_not_derived_from_the_secret(
+    live_server, project
+):
+    seen = [
+        requests.get(
+            f"{live_server}/v1/projects/{project.id}/formList", headers=OPENROSA, timeout=10
+        ).headers["WWW-Authenticate"]
+        for _ in range(3)
+    ]
+    nonces = {h.split('nonce="', 1)[1].split('"', 1)[0] for h in seen}
+    opaques = {h.split('opaque="', 1)[1].split('"', 1)[0] for h in seen}
+    assert len(nonces) == 3
+    assert len(opaques) == 3
+    from tests.conftest import SECRET
+
+    assert hashlib.md5(f"donghanh:{SECRET[:8]}".encode()).hexdigest() not in opaques
+
+
+def test_one_user_spending_a_nonce_count_does_not_fail_another_users_request(
+    live_server, project, make_user, visit_form
+):
+    make_user("one@example.org", PASSWORD, "collector", project.id)
+    make_user("two@example.org", PASSWORD, "collector", project.id)
+    nonce = _challenge_nonce(live_server, project)
+    uri = f"/v1/projects/{project.id}/formList"
+    for email in ("one@example.org", "two@example.org"):  # the same nonce and nc, two users
+        response = requests.get(
+            live_server + uri,
+            headers={**OPENROSA, "Authorization": _digest_header(email, PASSWORD, nonce, uri)},
+            timeout=10,
+        )
+        assert response.status_code == 200, email
+        assert b"<formID>visit</formID>" in response.content
+
+
+def test_the_query_string_is_covered_by_the_digest_check(
+    live_server, project, make_user, visit_form
+):
+    make_user("tnv@example.org", PASSWORD, "collector", project.id)
+    nonce = _challenge_nonce(live_server, project)
+    signed = f"/v1/projects/{project.id}/formList?formID=visit"
+    header = _digest_header("tnv@example.org", PASSWORD, nonce, signed)
+    changed = requests.get(
+        f"{live_server}/v1/projects/{project.id}/formList?formID=other",
+        headers={**OPENROSA, "Authorization": header},
+        timeout=10,
+    )
+    assert changed.status_code == 401  # the query was changed on the way
+    sent = requests.get(
+        live_server + signed, headers={**OPENROSA, "Authorization": header}, timeout=10
+    )
+    assert sent.status_code == 200
+    assert b"<formID>visit</formID>" in sent.content

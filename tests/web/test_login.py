@@ -1,5 +1,5 @@
-"""Logging in and out of the web UI: cookies, wrong passwords, lock-out shared through the
-database, CSRF on every form, and where an anonymous visitor is sent."""
+"""Logging in and out of the web UI: cookies, wrong passwords, waits per account and address
+shared through the database, CSRF on every form, and where an anonymous visitor is sent."""
 
 from __future__ import annotations
 
@@ -73,17 +73,21 @@ def test_the_sentence_is_english_after_switching_language(app, make_user):
     assert "The email address or the password is wrong" in response.text
 
 
-def test_account_is_locked_after_five_failures_even_with_the_right_password(app, db, make_user):
+def test_five_failures_make_the_account_wait_at_that_address_only(app, db, make_user):
     make_user("lan@example.org", role="supervisor")
-    client = app.test_client()
-    statuses = [log_in(client, "lan@example.org", f"wrong{i}").status_code for i in range(5)]
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+    statuses = [log_in(attacker, "lan@example.org", f"wrong{i}").status_code for i in range(5)]
     assert statuses == [401, 401, 401, 401, 429]
-    locked = log_in(app.test_client(), "lan@example.org")  # a new browser, right password
-    assert locked.status_code == 429
-    assert "bị khóa" in locked.text
-    assert audits(db, "user.session.locked") == 1
+    waiting = log_in(attacker, "lan@example.org")  # even the right password, from there
+    assert waiting.status_code == 429
+    assert "Hãy đợi đến" in waiting.text
+    assert audits(db, "user.session.throttled") == 1
     with db.transaction(write=False) as session:
         assert session.scalar(select(func.count()).select_from(WebSession)) == 0
+    owner = app.test_client()  # the real user, elsewhere, is not locked out
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert log_in(owner, "lan@example.org").status_code == 302
 
 
 def test_login_without_its_form_token_is_refused(app, make_user):
