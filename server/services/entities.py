@@ -34,6 +34,7 @@ from server.models.types import utcnow
 from server.services import audit
 
 UUID_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+UUID_ANY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 SCOPE_PROPERTY = "ma_xa"  # domain.md: the commune/ward code every client carries
 SITE_PROPERTY = "co_so"  # domain.md: the facility a referral is sent to
 
@@ -46,6 +47,17 @@ class ScopeBlanked(UnexpectedValue, EntityError):
     """An update that empties the ward or site a list is scoped by: the entity would leave
     every phone and list of its ward. Refused (400 in the entity API); from a submission the
     submission stands and the update is recorded as an entity error."""
+
+
+def entity_name(raw: str) -> str:
+    """An entity's name (its ``uuid`` column) as it is stored and looked up, the one rule for
+    every edge: a UUID in lower case without Collect's ``uuid:`` prefix (UUIDs ignore case);
+    any other name, such as a facility code (``VCT-01``), exactly as given, since phones are
+    set up with that code and referrals carry it."""
+    name = raw.strip()
+    if name[:5].lower() == "uuid:":
+        name = name[5:]
+    return name.lower() if UUID_ANY.match(name) else name
 
 
 def ensure_datasets(
@@ -196,7 +208,7 @@ def _apply(session, principal, project_id, schema, root, block, submission_versi
     dataset = find_dataset(session, project_id, block.get("dataset"))
     if dataset is None:
         raise EntityError(f"The entity list '{block.get('dataset')}' does not exist.")
-    entity_id = (block.get("id") or "").strip().lower().removeprefix("uuid:")
+    entity_id = entity_name(block.get("id") or "")
     if not UUID_V4.match(entity_id):
         raise EntityError(f"The entity id '{entity_id}' is not a version 4 UUID.")
     label_el = next((c for c in block if local(c.tag) == "label"), None)
@@ -504,7 +516,7 @@ def integrity(
             (e.uuid, e.deleted_at is not None)
             for e in visible_entities(session, principal, dataset, include_deleted=True)
         ]
-    wanted = [i.strip().lower().removeprefix("uuid:") for i in ids]
+    wanted = [entity_name(i) for i in ids]
     wards = wards_of(session, principal, project_id)
     sites = sites_of(session, principal)
     found = session.scalars(
