@@ -147,6 +147,8 @@ ROLES = ("admin", "manager", "supervisor", "viewer", "collector")
 
 @bp.get("/users")
 def list_users() -> str:
+    """The users and their roles; ``?edit=ID`` opens that user's role form with the ward
+    picker (one picker on the page, not one per user)."""
     with get_db().transaction(write=False) as session:
         rows = users.list_users(session, g.principal)
         all_projects = projects.list_projects(session)
@@ -157,6 +159,7 @@ def list_users() -> str:
         project_names={p.id: p.name for p in all_projects},
         roles=ROLES,
         ward_places=places.wards(),
+        editing=request.args.get("edit", type=int),
         error=None,
     )
 
@@ -252,6 +255,7 @@ def _users_page(error: str) -> Response:
         project_names={p.id: p.name for p in all_projects},
         roles=ROLES,
         ward_places=places.wards(),
+        editing=None,
         error=error,
     )
     return Response(html, status=400, content_type="text/html; charset=utf-8")

@@ -128,7 +128,12 @@ def test_the_users_page_offers_wards_by_name_and_refuses_unknown_codes_for_a_rol
 ):
     browser = login_as("admin", project_id=None)
     page = browser.get("/users").text
-    assert '<input type="checkbox" name="wards" value="24133"> <span>Phường Buôn Ma Thuột' in page
+    ward = '<input type="checkbox" name="wards" value="24133"> <span>Phường Buôn Ma Thuột'
+    assert page.count(ward) == 1  # in "Add a user"; each user's role form links to its own
+    with db.transaction(write=False) as session:
+        admin_id = session.scalar(select(User.actor_id))
+    assert f'href="/users?edit={admin_id}#u{admin_id}"' in page
+    assert browser.get(f"/users?edit={admin_id}").text.count(ward) == 2
     refused = browser.post(
         "/users",
         {
@@ -143,7 +148,6 @@ def test_the_users_page_offers_wards_by_name_and_refuses_unknown_codes_for_a_rol
     assert "Đây không phải là mã xã/phường trong danh sách: 118." in refused.text
     with db.transaction(write=False) as session:
         assert session.scalar(select(User).where(User.email == "gs@example.org")) is None
-        admin_id = session.scalar(select(User.actor_id))
     refused = browser.post(
         f"/users/{admin_id}/roles",
         {"role": "viewer", "project_id": str(project.id), "wards": ["00118", "Bồ Đề"]},
