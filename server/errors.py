@@ -47,6 +47,13 @@ class FormIdMismatch(Problem):
     message = "The form id in the submission does not match the form it was sent to."
 
 
+class UnexpectedValue(Problem):
+    """Central's unexpectedValue: a value the server does not accept for a field."""
+
+    code, status = "400.8", 400
+    message = "An unexpected value was given."
+
+
 class InvalidForm(Problem):
     code, status = "400.15", 400
     message = "The form could not be compiled."

@@ -13,6 +13,7 @@ from server.models.actors import AppUser, User
 from server.models.forms import Form, FormVersion
 from server.services import app_users
 from tests.conftest import VISIT_MD
+from tests.support.facilities import add_facilities
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,6 +131,7 @@ def test_app_users_create_prints_url_and_collect_qr_settings_then_revoke(app, db
 
 
 def test_app_users_get_every_form_or_the_forms_named(app, db, project, visit_form):
+    add_facilities(db, project.id, "VCT-01")
     runner = app.test_cli_runner()
     every = runner.invoke(args=["app-users", "create", "TNV Hoa", "--project", str(project.id)])
     named = runner.invoke(

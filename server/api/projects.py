@@ -68,7 +68,14 @@ def list_app_users(project_id: int) -> Response:
 def create_app_user(project_id: int) -> Response:
     data = AppUserInput().load(request.get_json(force=True, silent=True) or {})
     with get_db().transaction() as session:
-        issued = app_users.create_app_user(session, g.principal, project_id, data["display_name"])
+        issued = app_users.create_app_user(
+            session,
+            g.principal,
+            project_id,
+            data["display_name"],
+            wards=data["wards"],
+            sites=data["sites"],
+        )
         created_at = app_users.created_at(session, issued.actor_id)
     return jsonify(
         AppUserOutput().dump(

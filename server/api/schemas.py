@@ -102,9 +102,14 @@ class ProjectOutput(Schema):
 
 
 class AppUserInput(Schema):
+    """Central's {displayName}; ours adds the wards and sites (facility codes) the phone
+    serves, each checked against its list."""
+
     display_name = fields.String(
         data_key="displayName", required=True, validate=validate.Length(min=1, max=255)
     )
+    wards = fields.List(fields.String(validate=validate.Length(max=64)), load_default=list)
+    sites = fields.List(fields.String(validate=validate.Length(max=64)), load_default=list)
 
 
 class AppUserOutput(Schema):

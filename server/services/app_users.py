@@ -18,7 +18,7 @@ from server.models.actors import Actor, AppUser, FormAssignment, RetiredKey
 from server.models.entities import AppUserSite, AppUserWard
 from server.models.forms import Form
 from server.models.types import utcnow
-from server.services import audit, entities
+from server.services import audit, entities, places
 from server.services.projects import get_project
 
 #: Central's role id (and system name) for the form role an app user holds.
@@ -217,6 +217,7 @@ def _set_codes(session, principal, actor_id: int, kind: str, codes: list[str], s
     if app_user is None:
         raise NotFound(f"Could not find app user {actor_id}.")
     require(principal, "app_user.create", app_user.project_id)
+    codes = places.check_codes(session, app_user.project_id, kind, codes)
     store(session, actor_id, codes)
     audit.record(
         session,
@@ -224,7 +225,7 @@ def _set_codes(session, principal, actor_id: int, kind: str, codes: list[str], s
         f"field_key.update.{kind}",
         "actor",
         actor_id,
-        {kind: sorted({c.strip() for c in codes if c.strip()})},
+        {kind: sorted(codes)},
     )
 
 

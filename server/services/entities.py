@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 import forms
 from forms.xml import local
 from server.auth.permissions import Principal, require, ward_scope
-from server.errors import NotFound
+from server.errors import NotFound, UnexpectedValue
 from server.models.entities import (
     AppUserSite,
     AppUserWard,
@@ -29,16 +29,35 @@ from server.models.entities import (
     EntityVersion,
 )
 from server.models.forms import Form, FormAttachment
+from server.models.submissions import SubmissionVersion
 from server.models.types import utcnow
 from server.services import audit
 
 UUID_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+UUID_ANY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 SCOPE_PROPERTY = "ma_xa"  # domain.md: the commune/ward code every client carries
 SITE_PROPERTY = "co_so"  # domain.md: the facility a referral is sent to
 
 
 class EntityError(ValueError):
     """A submission's entity block that cannot be applied; the submission itself stands."""
+
+
+class ScopeBlanked(UnexpectedValue, EntityError):
+    """An update that empties the ward or site a list is scoped by: the entity would leave
+    every phone and list of its ward. Refused (400 in the entity API); from a submission the
+    submission stands and the update is recorded as an entity error."""
+
+
+def entity_name(raw: str) -> str:
+    """An entity's name (its ``uuid`` column) as it is stored and looked up, the one rule for
+    every edge: a UUID in lower case without Collect's ``uuid:`` prefix (UUIDs ignore case);
+    any other name, such as a facility code (``VCT-01``), exactly as given, since phones are
+    set up with that code and referrals carry it."""
+    name = raw.strip()
+    if name[:5].lower() == "uuid:":
+        name = name[5:]
+    return name.lower() if UUID_ANY.match(name) else name
 
 
 def ensure_datasets(
@@ -139,20 +158,22 @@ def process_submission(
 ) -> Entity | None:
     """Create or update the entity a submission declares; errors are audited, not raised.
 
-    For a list that requires approval, a new entity is made only when the submission is
-    approved (``approved``), as Central does; updates apply on receipt.
+    On receipt the block's update and create apply, but a new entity of a list that requires
+    approval waits for the approval (``approved``). Approval then makes only that entity:
+    it never applies an update again, nor a create the list did not wait for (Central's
+    `_createEntity` and `_updateEntity`, lib/model/query/entities.js).
     """
     block = _entity_block(root)
     if block is None:
         return None
     dataset = find_dataset(session, project_id, block.get("dataset") or "")
-    creates_only = block.get("create") in ("1", "true") and block.get("update") not in ("1", "true")
-    if dataset is not None and dataset.approval_required and creates_only and not approved:
+    actions = _actions(block, dataset, approved)
+    if not actions:
         return None
     try:
         with session.begin_nested():
             return _apply(
-                session, principal, project_id, schema, root, block, submission_version_id
+                session, principal, project_id, schema, root, block, submission_version_id, actions
             )
     except EntityError as e:
         audit.record(
@@ -166,6 +187,16 @@ def process_submission(
         return None
 
 
+def _actions(block, dataset: Dataset | None, approved: bool) -> frozenset[str]:
+    """What a submission's entity block does now: on receipt (``approved`` False) its update,
+    and its create unless the list waits for approval; on approval only that create."""
+    asked = {action for action in ("create", "update") if block.get(action) in ("1", "true")}
+    waits = dataset is not None and dataset.approval_required
+    if approved:
+        return frozenset(asked & {"create"} if waits else ())
+    return frozenset(asked - {"create"} if waits else asked)
+
+
 def _entity_block(root) -> etree._Element | None:
     meta = next((c for c in root if local(c.tag) == "meta"), None)
     if meta is None:
@@ -173,22 +204,20 @@ def _entity_block(root) -> etree._Element | None:
     return next((c for c in meta if local(c.tag) == "entity" and c.get("dataset")), None)
 
 
-def _apply(session, principal, project_id, schema, root, block, submission_version_id):
+def _apply(session, principal, project_id, schema, root, block, submission_version_id, actions):
     dataset = find_dataset(session, project_id, block.get("dataset"))
     if dataset is None:
         raise EntityError(f"The entity list '{block.get('dataset')}' does not exist.")
-    entity_id = (block.get("id") or "").strip().lower().removeprefix("uuid:")
+    entity_id = entity_name(block.get("id") or "")
     if not UUID_V4.match(entity_id):
         raise EntityError(f"The entity id '{entity_id}' is not a version 4 UUID.")
     label_el = next((c for c in block if local(c.tag) == "label"), None)
     label = (label_el.text or "").strip() if label_el is not None else ""
     data = _saved_values(schema, root)
-    wants_update = block.get("update") in ("1", "true")
-    wants_create = block.get("create") in ("1", "true")
     entity = session.scalar(
         select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid == entity_id)
     )
-    if wants_update and entity is not None:
+    if "update" in actions and entity is not None:
         base = block.get("baseVersion")
         return update_entity(
             session,
@@ -200,7 +229,9 @@ def _apply(session, principal, project_id, schema, root, block, submission_versi
             int(base) if base and base.isdigit() else None,
             submission_version_id,
         )
-    if wants_create:
+    if "create" in actions:
+        if entity is not None and _made_by(session, entity, submission_version_id):
+            return None  # made by another version of this submission (Central's rule)
         if entity is not None:
             raise EntityError(f"An entity with the id {entity_id} already exists.")
         if not label:
@@ -208,7 +239,30 @@ def _apply(session, principal, project_id, schema, root, block, submission_versi
         return create_entity(
             session, principal, dataset, entity_id, label, data, submission_version_id
         )
+    if block.get("create") in ("1", "true"):
+        return None  # a new entity of a list that waits for approval
     raise EntityError(f"The entity {entity_id} to update does not exist.")
+
+
+def _made_by(session: Session, entity: Entity, submission_version_id: int) -> bool:
+    """True when a version of the submission this version belongs to made a version of the
+    entity: approving it again, or an edit of it, must not make the entity twice."""
+    submission = (
+        select(SubmissionVersion.submission_id)
+        .where(SubmissionVersion.id == submission_version_id)
+        .scalar_subquery()
+    )
+    return (
+        session.scalar(
+            select(EntityVersion.id)
+            .join(SubmissionVersion, SubmissionVersion.id == EntityVersion.submission_version_id)
+            .where(
+                EntityVersion.entity_id == entity.id, SubmissionVersion.submission_id == submission
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _saved_values(schema: forms.FormSchema, root) -> dict[str, str]:
@@ -284,7 +338,9 @@ def update_entity(
     submission_version_id: int | None = None,
 ) -> Entity:
     """Apply an update; one made from an older version than the current is applied and the
-    entity is marked in conflict for a person to check (Central's offline-update rule)."""
+    entity is marked in conflict for a person to check (Central's offline-update rule).
+    Raises ScopeBlanked for an update that would empty its ward or site."""
+    keep_scope(dataset, entity, data)
     add_properties(session, dataset, list(data))
     now = utcnow()
     if base_version is not None and base_version < entity.version:
@@ -316,6 +372,20 @@ def update_entity(
         {"dataset": dataset.name, "uuid": entity.uuid, "version": entity.version},
     )
     return entity
+
+
+def keep_scope(dataset: Dataset, entity: Entity, data: dict[str, str]) -> None:
+    """Refuse new values that blank the property the list is scoped by (its ward, or the site
+    a referral is sent to) while the entity has one: moving a client sets a new ward, no
+    update removes it."""
+    for name in (dataset.scope_property, dataset.site_property):
+        if name and name in data and not data[name].strip() and entity.data.get(name):
+            raise ScopeBlanked(
+                f"The entity list '{dataset.name}' is scoped by '{name}': an update may change "
+                f"it but not leave it empty (entity {entity.uuid}).",
+                field=name,
+                value=data[name],
+            )
 
 
 def delete_entity(session: Session, principal: Principal, dataset: Dataset, entity: Entity) -> None:
@@ -446,7 +516,7 @@ def integrity(
             (e.uuid, e.deleted_at is not None)
             for e in visible_entities(session, principal, dataset, include_deleted=True)
         ]
-    wanted = [i.strip().lower().removeprefix("uuid:") for i in ids]
+    wanted = [entity_name(i) for i in ids]
     wards = wards_of(session, principal, project_id)
     sites = sites_of(session, principal)
     found = session.scalars(

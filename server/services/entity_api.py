@@ -98,7 +98,7 @@ def create_entities(
             raise MissingParameter(f"Unknown properties: {', '.join(sorted(unknown))}.")
         if not item.get("label"):
             raise MissingParameter("An entity needs a label.")
-        entity_id = str(item.get("uuid") or entities.new_uuid()).lower().removeprefix("uuid:")
+        entity_id = entities.entity_name(str(item.get("uuid") or entities.new_uuid()))
         if session.scalar(
             select(Entity.id).where(Entity.dataset_id == dataset.id, Entity.uuid == entity_id)
         ):
@@ -116,7 +116,7 @@ def get_entity(
     entity = session.scalar(
         select(Entity).where(
             Entity.dataset_id == dataset.id,
-            Entity.uuid == entity_id.lower(),
+            Entity.uuid == entities.entity_name(entity_id),
             Entity.deleted_at.is_(None),
         )
     )

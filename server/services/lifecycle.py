@@ -30,7 +30,7 @@ from server.models.submissions import (
     SubmissionVersion,
 )
 from server.models.types import utcnow
-from server.services import audit, deliveries
+from server.services import audit, deliveries, entities
 from server.services.submissions import check_scope
 
 DELETED_RETENTION = timedelta(days=30)  # Central's: a deleted submission can be restored
@@ -188,7 +188,7 @@ def erase_client(
     other lists that name it (its referrals), every submission that made or changed them or
     names the client, with their files and deliveries."""
     require(principal, "data.purge")
-    entity_uuid = entity_uuid.strip().lower().removeprefix("uuid:")
+    entity_uuid = entities.entity_name(entity_uuid)
     datasets = select(Dataset.id).where(Dataset.project_id == project_id)
     client = session.scalar(
         select(Entity).where(Entity.uuid == entity_uuid, Entity.dataset_id.in_(datasets))

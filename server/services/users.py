@@ -13,7 +13,7 @@ from server.auth.permissions import ROLE_VERBS, Principal, require
 from server.errors import AlreadyExists, MissingParameter, NotFound
 from server.models.actors import Actor, RoleAssignment, User, WebSession
 from server.models.types import utcnow
-from server.services import audit
+from server.services import audit, places
 from server.services.audit import record
 from server.services.projects import get_project
 
@@ -73,6 +73,7 @@ def assign_role(
         raise MissingParameter("A role limited to wards must name its project.")
     if project_id is not None:
         get_project(session, project_id)
+    wards = sorted(places.check_codes(session, project_id, "wards", wards))
     for ward in wards or [None]:
         exists = session.scalar(
             select(RoleAssignment.id).where(

@@ -12,7 +12,7 @@ from server.auth.passwords import WeakPassword
 from server.db import get_db
 from server.errors import Problem
 from server.extension import get_settings
-from server.services import app_users, form_reads, projects, sessions, users
+from server.services import app_users, form_reads, places, projects, sessions, users
 from server.web import bp, render_error
 from server.web.inputs import AppUserInput, RoleInput, UserInput, read_form
 
@@ -27,6 +27,7 @@ def list_app_users(project_id: int) -> str:
         assigned = app_users.assigned_forms(session, [r.id for r in rows])
         all_forms = app_users.all_forms_actors(session, [r.id for r in rows])
         forms = form_reads.list_form_views(session, g.principal, project_id)
+        facilities = places.facilities(session, project_id)
     return render_template(
         "web/app_users.html",
         project=project,
@@ -37,12 +38,28 @@ def list_app_users(project_id: int) -> str:
         all_forms=all_forms,
         forms=forms,
         form_names={f.xml_form_id: f.name or f.xml_form_id for f in forms},
+        ward_places=places.wards(),
+        site_places=facilities,
     )
 
 
-def _codes(text: str) -> list[str]:
-    """Codes typed in one box, separated by commas or semicolons."""
-    return [c.strip() for c in text.replace(";", ",").split(",") if c.strip()]
+def _codes(name: str) -> list[str]:
+    """The codes of a field: the boxes ticked in its picker, or codes typed in one box,
+    separated by commas or semicolons."""
+    return [
+        c.strip()
+        for value in request.form.getlist(name)
+        for c in value.replace(";", ",").split(",")
+        if c.strip()
+    ]
+
+
+def _unknown_codes(problem: places.UnknownCode) -> str:
+    """The sentence for codes no list knows, in the reader's language."""
+    codes = ", ".join(problem.unknown)
+    if problem.kind == "wards":
+        return _("These are not commune/ward codes of the list: %(codes)s.", codes=codes)
+    return _("These are not codes of the project's facilities: %(codes)s.", codes=codes)
 
 
 def _chosen_forms() -> tuple[bool, list[str]]:
@@ -56,23 +73,26 @@ def create_app_user(project_id: int) -> Response | str:
     data, errors = read_form(AppUserInput())
     if errors:
         return render_error(400, _("Give the field user a name (for example the volunteer's)."))
-    wards = _codes(data["wards"])
-    sites = _codes(data["sites"])
     every, chosen = _chosen_forms()
     if not every and not chosen:
         return render_error(400, _("Tick at least one form for this phone, or choose every form."))
-    with get_db().transaction() as session:
-        issued = app_users.create_app_user(
-            session,
-            g.principal,
-            project_id,
-            data["display_name"].strip(),
-            all_forms=every,
-            forms=chosen,
-            wards=wards,
-            sites=sites,
-        )
-        project = projects.get_project(session, project_id)
+    try:
+        with get_db().transaction() as session:
+            issued = app_users.create_app_user(
+                session,
+                g.principal,
+                project_id,
+                data["display_name"].strip(),
+                all_forms=every,
+                forms=chosen,
+                wards=_codes("wards"),
+                sites=_codes("sites"),
+            )
+            project = projects.get_project(session, project_id)
+            wards = app_users.wards_by_actor(session, [issued.actor_id]).get(issued.actor_id, [])
+            sites = app_users.sites_by_actor(session, [issued.actor_id]).get(issued.actor_id, [])
+    except places.UnknownCode as problem:
+        return render_error(400, _unknown_codes(problem))
     return _qr_page(project, issued, wards, sites)
 
 
@@ -127,6 +147,8 @@ ROLES = ("admin", "manager", "supervisor", "viewer", "collector")
 
 @bp.get("/users")
 def list_users() -> str:
+    """The users and their roles; ``?edit=ID`` opens that user's role form with the ward
+    picker (one picker on the page, not one per user)."""
     with get_db().transaction(write=False) as session:
         rows = users.list_users(session, g.principal)
         all_projects = projects.list_projects(session)
@@ -136,6 +158,8 @@ def list_users() -> str:
         projects=all_projects,
         project_names={p.id: p.name for p in all_projects},
         roles=ROLES,
+        ward_places=places.wards(),
+        editing=request.args.get("edit", type=int),
         error=None,
     )
 
@@ -155,8 +179,10 @@ def create_user() -> Response | str:
                 get_settings().digest_realm,
                 data["role"] or None,
                 data["project_id"],
-                _codes(data["wards"]),
+                _codes("wards"),
             )
+    except places.UnknownCode as problem:
+        return _users_page(_unknown_codes(problem))
     except WeakPassword as e:
         return _users_page(_("The password is too weak: %(why)s", why=str(e)))
     except Problem as problem:
@@ -179,8 +205,10 @@ def assign_role(actor_id: int) -> Response | str:
                 actor_id,
                 data["role"],
                 data["project_id"],
-                _codes(data["wards"]),
+                _codes("wards"),
             )
+    except places.UnknownCode as problem:
+        return _users_page(_unknown_codes(problem))
     except Problem as problem:
         if problem.status == 400:
             return _users_page(problem.message)
@@ -226,6 +254,8 @@ def _users_page(error: str) -> Response:
         projects=all_projects,
         project_names={p.id: p.name for p in all_projects},
         roles=ROLES,
+        ward_places=places.wards(),
+        editing=None,
         error=error,
     )
     return Response(html, status=400, content_type="text/html; charset=utf-8")

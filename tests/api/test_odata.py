@@ -24,12 +24,12 @@ EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 
 @pytest.fixture
 def sent(collect, review_form, db, project):  # noqa: F811
-    """Three visits: two in ward 00004 (one with two contacts), one in 00007 (approved)."""
+    """Three visits: two in ward 00004 (one with two contacts), one in 00008 (approved)."""
     contacts = [{"ngay": "2026-11-20", "ghi_chu": "Tại nhà"}, {"ngay": "2026-11-21", "ghi_chu": ""}]
     assert (
         collect.submit(review_instance(A1, lan_gap=contacts), {"proof.png": PNG})[-1].status == 201
     )
-    assert collect.submit(review_instance(A2, ma_xa="00007", gap="khong"))[-1].status == 201
+    assert collect.submit(review_instance(A2, ma_xa="00008", gap="khong"))[-1].status == 201
     assert collect.submit(review_instance(A3, nhu_cau="mmt"))[-1].status == 201
     with db.transaction() as session:
         review.set_review_state(session, SYSTEM, project.id, "review", A2, "approved", [])
@@ -145,7 +145,7 @@ def test_metadata_and_service_document_describe_the_tables(analyst, sent, projec
 def test_a_ward_supervisor_reads_only_its_ward_and_every_read_is_audited(
     live_server, make_user, project, sent, tmp_path, db
 ):
-    make_user("phuong7@example.org", role="supervisor", project_id=project.id, wards=("00007",))
+    make_user("phuong7@example.org", role="supervisor", project_id=project.id, wards=("00008",))
     with central_client(live_server, "phuong7@example.org", tmp_path, project.id) as ward:
         table = ward.submissions.get_table(form_id="review", count=True)
         assert [r["__id"] for r in table["value"]] == [A2]

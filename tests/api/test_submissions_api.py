@@ -20,9 +20,9 @@ A2 = "uuid:5d0b6a1e-1c1f-4f5a-9c3e-0a0b0c0d0e02"
 
 @pytest.fixture
 def sent(collect, review_form):  # noqa: F811
-    """Two submissions from the field: one in ward 00004 with its photo, one in 00007 without."""
+    """Two submissions from the field: one in ward 00004 with its photo, one in 00008 without."""
     assert collect.submit(review_instance(A1, name="Bình"), {"proof.png": PNG})[-1].status == 201
-    assert collect.submit(review_instance(A2, ma_xa="00007", name="Hà"))[-1].status == 201
+    assert collect.submit(review_instance(A2, ma_xa="00008", name="Hà"))[-1].status == 201
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ ROLE = {
     "viewer": ("viewer", "project", ()),
     "collector": ("collector", "project", ()),
     "other_project_supervisor": ("supervisor", "other", ()),
-    "ward_supervisor": ("supervisor", "project", ("00007",)),
+    "ward_supervisor": ("supervisor", "project", ("00008",)),
     "other_ward_supervisor": ("supervisor", "project", ("00004",)),
 }
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -78,7 +78,7 @@ def test_a_route_with_no_declaration_is_refused():
 @pytest.fixture
 def world(app, db, project, make_form, settings):
     """A project with a published form, a draft of it, an app user, one submission (ward
-    00007) with a delivery; and another project."""
+    00008) with a delivery; and another project."""
     make_form(REVIEW_MD)
     with db.transaction() as session:
         other = projects.create_project(session, None, "Dự án khác")
@@ -95,7 +95,7 @@ def world(app, db, project, make_form, settings):
             session, ext.blobs, SYSTEM, project.id, draft.xform, None, [], False, "review"
         )
         principal = principal_for_token(session, issued.token)
-        xml = instance("review", "uuid:s1", ma_xa="00007", ho_ten="Bình", anh="proof.png")
+        xml = instance("review", "uuid:s1", ma_xa="00008", ho_ten="Bình", anh="proof.png")
         ingest.ingest_submission(
             session,
             ext.blobs,

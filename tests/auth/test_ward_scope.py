@@ -31,7 +31,7 @@ def send_two(collect):
     )
     assert (
         collect.submit(
-            review_instance("uuid:w7", name="Ở 00007", ma_xa="00007"), {"proof.png": PNG}
+            review_instance("uuid:w7", name="Ở 00008", ma_xa="00008"), {"proof.png": PNG}
         )[-1].status
         == 201
     )
@@ -44,11 +44,11 @@ def test_a_ward_supervisor_lists_counts_and_filters_only_their_ward(
     browser = login_as("supervisor", wards=("00004",))
     page = browser.get(LIST.format(p=project.id)).text
     assert "Ở 00004" in page
-    assert "Ở 00007" not in page
+    assert "Ở 00008" not in page
     assert "1 phiếu" in page
-    assert '<option value="00007"' not in page  # not even offered as a filter
+    assert '<option value="00008"' not in page  # not even offered as a filter
     assert "1 phiếu" in browser.get(f"/projects/{project.id}").text
-    assert "Ở 00007" not in browser.get(f"{LIST.format(p=project.id)}?ward=00007").text
+    assert "Ở 00008" not in browser.get(f"{LIST.format(p=project.id)}?ward=00008").text
 
 
 def test_another_wards_submission_leaves_no_trace(db, login_as, review_form, collect, project):
@@ -66,7 +66,7 @@ def test_another_wards_submission_leaves_no_trace(db, login_as, review_form, col
 
 def test_a_user_with_two_wards_sees_both(login_as, review_form, collect, project):
     send_two(collect)
-    page = login_as("supervisor", wards=("00004", "00007")).get(LIST.format(p=project.id))
+    page = login_as("supervisor", wards=("00004", "00008")).get(LIST.format(p=project.id))
     assert "2 phiếu" in page.text
 
 
@@ -83,14 +83,14 @@ def test_entity_api_gives_a_ward_viewer_only_their_wards_entities(app, db, make_
     base = f"/v1/projects/{project.id}/datasets"
     client.post(base, json={"name": "clients"}, headers=manager)
     client.post(f"{base}/clients/properties", json={"name": "ma_xa"}, headers=manager)
-    for label, ward in (("Bình", "00004"), ("Hà", "00007")):
+    for label, ward in (("Bình", "00004"), ("Hà", "00008")):
         created = client.post(
             f"{base}/clients/entities",
             json={"label": label, "data": {"ma_xa": ward}},
             headers=manager,
         )
         assert created.status_code == 200, created.json
-    viewer = bearer("xem@example.org", "viewer", ("00007",))
+    viewer = bearer("xem@example.org", "viewer", ("00008",))
     listed = client.get(f"{base}/clients/entities", headers=viewer)
     assert listed.status_code == 200
     assert [e["currentVersion"]["label"] for e in listed.json] == ["Hà"]

@@ -16,6 +16,7 @@ from server.models.entities import Dataset, Entity
 from server.services import app_users
 from tests.entities.test_program_registration import registration
 from tests.support.collect import Collect
+from tests.support.facilities import add_facilities
 
 PASSWORD = "correct horse battery"
 HDR = (
@@ -107,6 +108,7 @@ def test_a_clinic_phone_receives_the_referrals_sent_to_it_and_no_client(
     it, so the nurse can record the outcome; not the referring ward's client list, and not
     the referrals sent to another facility."""
     assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    add_facilities(db, project.id, "VCT-01", "PREP-02")
     with db.transaction() as session:
         app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
         clinic = app_users.create_app_user(session, SYSTEM, project.id, "VCT", all_forms=True)

@@ -115,13 +115,29 @@ def test_a_home_visit_updates_the_registered_client_on_the_phones_list(db, phone
     assert row["viec_lam"] == "thoi_vu"
 
 
-def ward_change(instance_id: str, client: str, new_ward: str, base_version: int) -> bytes:
-    return f"""<data id="f7_cap_nhat" version="2026112201"><start/><end/><today/><deviceid/>
+def status_change(
+    instance_id: str,
+    client: str,
+    reason: str,
+    base_version: int,
+    new_ward: str = "",
+    saved_ward: str = "00118",
+    status: str = "dong",
+) -> bytes:
+    """F7 as Collect writes it: ``saved_ward`` is what the form computes into ``ma_xa_kh``
+    (the new ward when moving, else the client's ward read from clients.csv)."""
+    return f"""<data id="f7_cap_nhat" version="2026120101"><start/><end/><today/><deviceid/>
 <hdr><ma_tinh>01</ma_tinh><ma_xa>00118</ma_xa><mo_hinh>qlsc</mo_hinh><ngay>2026-11-22</ngay></hdr>
-<kh>{client}</kh><uic_kh>LAHU1150390</uic_kh><ly_do>doi_dia_ban</ly_do><ma_xa_moi>{new_ward}</ma_xa_moi>
-<gop_vao/><tt>mo</tt><xac_nhan/><meta><entity dataset="clients" update="1"
- baseVersion="{base_version}" trunkVersion="" branchId="" id="{client}"/>
-<instanceID>{instance_id}</instanceID></meta></data>""".encode()
+<kh>{client}</kh><uic_kh>LAHU1150390</uic_kh><ly_do>{reason}</ly_do><ma_xa_moi>{new_ward}</ma_xa_moi>
+<ma_xa_kh>{saved_ward}</ma_xa_kh><gop_vao/><tt>{status}</tt><xac_nhan/><meta><entity
+ dataset="clients" update="1" baseVersion="{base_version}" trunkVersion="" branchId=""
+ id="{client}"/><instanceID>{instance_id}</instanceID></meta></data>""".encode()
+
+
+def ward_change(instance_id: str, client: str, new_ward: str, base_version: int) -> bytes:
+    return status_change(
+        instance_id, client, "doi_dia_ban", base_version, new_ward, new_ward, status="mo"
+    )
 
 
 def test_moving_a_client_to_another_ward_removes_it_from_the_old_wards_phone(db, phone):

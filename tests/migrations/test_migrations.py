@@ -106,3 +106,35 @@ def test_lists_naming_a_facility_reach_the_phones_serving_it_after_migrating(scr
         rows = conn.execute(text("SELECT name, site_property FROM datasets ORDER BY id")).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("referrals", "co_so"), ("sites", None)]
+
+
+def test_phones_set_up_with_a_facility_code_serve_the_facility_stored_lower_cased(scratch_url):
+    upgrade(scratch_url, "0013")
+    engine = create_engine(scratch_url)
+    with engine.begin() as conn:
+        _project(conn)
+        conn.execute(
+            text(
+                "INSERT INTO datasets (id, project_id, name, approval_required, shared, "
+                "created_at, changed_at) VALUES (1, 1, 'facilities', false, true, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO entities (dataset_id, uuid, label, data, version, created_at) "
+                "VALUES (1, 'vct-01', 'VCT Long Biên', '{}', 1, CURRENT_TIMESTAMP)"
+            )
+        )
+        for actor_id, sites in ((1, ("VCT-01", "PREP-02")), (2, ("VCT-01", "vct-01"))):
+            _app_user(conn, actor_id, f"Phone {actor_id}")
+            for site in sites:
+                conn.execute(
+                    text("INSERT INTO app_user_sites (actor_id, site) VALUES (:a, :s)"),
+                    {"a": actor_id, "s": site},
+                )
+    upgrade(scratch_url, "0014")
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT actor_id, site FROM app_user_sites ORDER BY 1, 2")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [(1, "PREP-02"), (1, "vct-01"), (2, "vct-01")]

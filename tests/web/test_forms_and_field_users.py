@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from server.models.forms import Form
 from tests.support.collect import Collect
+from tests.support.facilities import add_facilities
 from tests.support.xlsforms import visit_xlsx
 
 WARNING_ROWS = [
@@ -109,12 +110,13 @@ def test_a_supervisor_cannot_upload_forms(login_as, project, db):
 
 
 def test_a_field_user_gets_a_qr_code_that_sets_collect_up(
-    login_as, project, visit_form, live_server, settings
+    db, login_as, project, visit_form, live_server, settings
 ):
+    add_facilities(db, project.id, "VCT-01", "PREP-02")
     browser = login_as("manager")
     response = browser.post(
         f"/projects/{project.id}/app-users",
-        {"display_name": "TNV Hoa", "wards": "00004, 00007", "sites": "VCT-01; PREP-02"},
+        {"display_name": "TNV Hoa", "wards": "00004, 00008", "sites": "VCT-01; PREP-02"},
     )
     assert response.status_code == 200
     assert "TNV Hoa" in response.text
@@ -127,7 +129,7 @@ def test_a_field_user_gets_a_qr_code_that_sets_collect_up(
     assert [f["formID"] for f in phone.form_list()] == ["visit"]
     listing = browser.get(f"/projects/{project.id}/app-users").text
     assert "TNV Hoa" in listing
-    assert "00004, 00007" in listing
+    assert "00004, 00008" in listing
     assert "cơ sở PREP-02, VCT-01" in listing  # the referrals sent there reach this phone
 
 

@@ -45,8 +45,8 @@ def test_filters_narrow_the_list_by_ward_text_review_and_delivery(
     app, login_as, review_form, collect, project, register
 ):
     send(collect, "uuid:a1", name="Bình", ma_xa="00004", ho_ten="Nguyễn Văn Bình")
-    send(collect, "uuid:a2", name="Hà", ma_xa="00007", ho_ten="Trần Thị Hà")
-    send(collect, "uuid:a3", name="Đức", ma_xa="00007", ho_ten="Lê Đức")
+    send(collect, "uuid:a2", name="Hà", ma_xa="00008", ho_ten="Trần Thị Hà")
+    send(collect, "uuid:a3", name="Đức", ma_xa="00008", ho_ten="Lê Đức")
     register.refuse["uuid:a3"] = 400
     drain(app)
     browser = login_as("supervisor")
@@ -56,7 +56,7 @@ def test_filters_narrow_the_list_by_ward_text_review_and_delivery(
         text = browser.get(f"{base}?{query}").text
         return sorted(n for n in ("Bình", "Hà", "Đức") if f'<span class="title">{n}<' in text)
 
-    assert names("ward=00007") == ["Hà", "Đức"]
+    assert names("ward=00008") == ["Hà", "Đức"]
     assert names("q=binh") == ["Bình"]  # no diacritics needed
     assert names("q=TRẦN+hà") == ["Hà"]
     assert names("delivery=dead") == ["Đức"]
@@ -65,7 +65,7 @@ def test_filters_narrow_the_list_by_ward_text_review_and_delivery(
     assert names("review=approved") == []
     assert names("since=2000-01-01&until=2000-01-02") == []
     assert names("submitter=999999") == []
-    assert names("ward=00007&q=duc") == ["Đức"]
+    assert names("ward=00008&q=duc") == ["Đức"]
     assert names("delivery=bogus&since=not-a-date") == ["Bình", "Hà", "Đức"]  # ignored
 
 
@@ -285,11 +285,11 @@ def test_export_follows_the_filters_and_the_wards_and_is_audited(
     import io
 
     send(collect, "uuid:e1", name="Bình", ma_xa="00004", ho_ten="Nguyễn Văn Bình")
-    send(collect, "uuid:e2", name="Hà", ma_xa="00007", ho_ten="=HYPERLINK(1)")
+    send(collect, "uuid:e2", name="Hà", ma_xa="00008", ho_ten="=HYPERLINK(1)")
     supervisor = login_as("supervisor")
-    page = supervisor.get(f"{LIST.format(p=project.id)}?ward=00007").text
-    assert f'href="{LIST.format(p=project.id)}.csv?ward=00007"' in page
-    response = supervisor.get(f"{LIST.format(p=project.id)}.csv?ward=00007")
+    page = supervisor.get(f"{LIST.format(p=project.id)}?ward=00008").text
+    assert f'href="{LIST.format(p=project.id)}.csv?ward=00008"' in page
+    response = supervisor.get(f"{LIST.format(p=project.id)}.csv?ward=00008")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert [r["instanceID"] for r in rows] == ["uuid:e2"]
@@ -304,7 +304,7 @@ def test_export_follows_the_filters_and_the_wards_and_is_audited(
     with db.transaction(write=False) as session:
         exports = session.scalars(select(Audit).where(Audit.action == "submission.export")).all()
     assert len(exports) == 2
-    assert exports[0].details["ward"] == "00007"
+    assert exports[0].details["ward"] == "00008"
 
 
 def test_a_recording_plays_in_the_page(login_as, review_form, collect, project):
@@ -334,7 +334,7 @@ def test_the_map_shows_the_wards_points_and_is_audited(db, login_as, review_form
     import re
 
     send(collect, "uuid:m1", name="<b>Bình</b>", ma_xa="00004", vi_tri="21.03 105.85 10 4")
-    send(collect, "uuid:m2", name="Hà", ma_xa="00007", vi_tri="21.04 105.80 10 4")
+    send(collect, "uuid:m2", name="Hà", ma_xa="00008", vi_tri="21.04 105.80 10 4")
     send(collect, "uuid:m3", name="Không GPS", ma_xa="00004", vi_tri="")
     page = login_as("supervisor").get(f"{LIST.format(p=project.id)}/map")
     assert page.status_code == 200
@@ -343,7 +343,7 @@ def test_the_map_shows_the_wards_points_and_is_audited(db, login_as, review_form
     points = json.loads(raw.replace("&#39;", "'").replace("&amp;", "&"))
     assert sorted(p["name"] for p in points) == ["<b>Bình</b>", "Hà"]
     assert "2 địa điểm · 3 phiếu" in page.text
-    ward = login_as("supervisor", wards=("00007",)).get(f"{LIST.format(p=project.id)}/map")
+    ward = login_as("supervisor", wards=("00008",)).get(f"{LIST.format(p=project.id)}/map")
     assert [
         p["name"] for p in json.loads(re.search(r"data-points='([^']*)'", ward.text).group(1))
     ] == ["Hà"]
@@ -356,11 +356,11 @@ def test_the_project_page_counts_what_waits_for_or_failed_at_the_register_in_the
     app, login_as, review_form, collect, project, register
 ):
     send(collect, "uuid:a1", ma_xa="00004")
-    send(collect, "uuid:a2", ma_xa="00007")
-    send(collect, "uuid:a3", ma_xa="00007")
+    send(collect, "uuid:a2", ma_xa="00008")
+    send(collect, "uuid:a3", ma_xa="00008")
     register.refuse["uuid:a3"] = 400
     drain(app)  # a1 and a2 delivered, a3 dead
-    send(collect, "uuid:a4", ma_xa="00007")  # not yet sent
+    send(collect, "uuid:a4", ma_xa="00008")  # not yet sent
     send(collect, "uuid:a5", ma_xa="00004")  # not yet sent
 
     page = login_as("supervisor").get(f"/projects/{project.id}").text
@@ -369,7 +369,7 @@ def test_the_project_page_counts_what_waits_for_or_failed_at_the_register_in_the
     assert f"{LIST.format(p=project.id)}?delivery=dead" in page  # the list of them, a tap away
 
     ward = login_as("supervisor", wards=("00004",)).get(f"/projects/{project.id}").text
-    assert "1 phiếu chờ gửi lên sổ đăng ký" in ward  # a5 only: 00007 is not this ward's
+    assert "1 phiếu chờ gửi lên sổ đăng ký" in ward  # a5 only: 00008 is not this ward's
     assert "không nhận" not in ward
 
 
@@ -386,7 +386,7 @@ def test_a_supervisor_browses_the_clients_of_its_ward_and_the_look_is_audited(
         entity_service.add_properties(session, dataset, ["ma_xa", "ngay_tham_cuoi"])
         for label, ward, visit in (
             ("LAHU1150390", "00004", "2026-11-20"),
-            ("NGTH2040188", "00007", "2026-10-02"),
+            ("NGTH2040188", "00008", "2026-10-02"),
             ("TRAN1990012", "00004", ""),
         ):
             entity_service.create_entity(

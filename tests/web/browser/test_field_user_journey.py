@@ -9,15 +9,26 @@ import re
 import pytest
 
 from tests.support.collect import Collect
+from tests.support.facilities import add_facilities
 from tests.web.browser.test_review_journey import VIEWPORTS
 from tests.web.test_forms_and_field_users import SESSION_MD
 
 
 @pytest.mark.parametrize("screen", list(VIEWPORTS))
 def test_a_manager_gives_a_phone_only_some_forms_then_every_form(
-    screen, chromium, screenshots, live_server, make_user, project, visit_form, make_form, settings
+    screen,
+    chromium,
+    screenshots,
+    db,
+    live_server,
+    make_user,
+    project,
+    visit_form,
+    make_form,
+    settings,
 ):
     make_form(SESSION_MD)
+    add_facilities(db, project.id, "VCT-01")
     make_user("quan.ly@example.org", role="manager", project_id=project.id)
     width, height = VIEWPORTS[screen]
     context = chromium.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
@@ -33,7 +44,9 @@ def test_a_manager_gives_a_phone_only_some_forms_then_every_form(
         page.wait_for_url(f"{live_server}/")
         page.goto(f"{live_server}/projects/{project.id}/app-users")
         page.fill("#display_name", "Điều phối viên Ngọc Lâm")
-        page.fill("#sites", "VCT-01")
+        page.click("text=Hà Nội (126)")  # a fold of the ward picker
+        page.check("input[name=wards][value='00118']")  # Phường Bồ Đề
+        page.check("input[name=sites][value=VCT-01]")  # the facility list is one open fold
         page.check("input[name=form_access][value=chosen]")
         page.check("input[name=forms][value=sinh_hoat]")
         page.screenshot(path=str(screenshots / f"{screen}-field-user-form.png"), full_page=True)
@@ -45,6 +58,7 @@ def test_a_manager_gives_a_phone_only_some_forms_then_every_form(
         server_url = page.locator("code.wrap").inner_text()
         phone = Collect(server_url.replace(settings.public_url, live_server))
         assert [f["formID"] for f in phone.form_list()] == ["sinh_hoat"]
+        assert "00118" in page.locator("main").inner_text()
 
         page.goto(f"{live_server}/projects/{project.id}/app-users")
         row = page.locator("#app-users li", has_text="Điều phối viên Ngọc Lâm")
