@@ -17,6 +17,7 @@ from server.errors import NotFound, Problem, TooLarge
 from server.extension import Extension
 from server.i18n import compile_catalogs
 from server.keys import FieldKeyMiddleware
+from server.logs import install_redaction
 from server.registers import load_targets
 from server.security import add_security_headers
 from server.settings import Settings
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = (settings or Settings.from_env()).with_secret_key()
     Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=settings.log_level)
+    install_redaction()  # app-user keys never reach a log line
     logging.getLogger("alembic").setLevel(logging.WARNING)
     app = Flask(__name__, instance_path=settings.instance_path, static_folder=None)
     app.config.update(
