@@ -15,6 +15,7 @@ from server import blobs
 from server.db import Database
 from server.errors import NotFound, Problem, TooLarge
 from server.extension import Extension
+from server.files import private_folder
 from server.i18n import compile_catalogs
 from server.keys import FieldKeyMiddleware
 from server.logs import install_redaction
@@ -49,7 +50,7 @@ VIEW_MODULES = (
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app; reads the environment only when ``settings`` is None."""
     settings = (settings or Settings.from_env()).with_secret_key()
-    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
+    private_folder(settings.instance_path)  # 0700: the database, key, blobs live here
     logging.basicConfig(level=settings.log_level)
     install_redaction()  # app-user keys never reach a log line
     logging.getLogger("alembic").setLevel(logging.WARNING)

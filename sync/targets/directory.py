@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from server.files import private_folder
 from server.registers import TargetConfig
 from sync.payload import Payload
 from sync.policy import Outcome
@@ -21,7 +22,8 @@ class DirectoryTarget:
     def send(self, payload: Payload, open_blob: OpenBlob) -> Outcome:
         folder = self.root / safe_name(payload.xml_form_id)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            if not folder.is_dir():  # records of clients: folders 0700, mkstemp's files 0600
+                private_folder(folder)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
             with os.fdopen(fd, "wb") as f:
                 f.write(payload.body)
