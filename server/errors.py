@@ -47,6 +47,11 @@ class FormIdMismatch(Problem):
     message = "The form id in the submission does not match the form it was sent to."
 
 
+class UnexpectedValue(Problem):
+    code, status = "400.8", 400  # Central's unexpectedValue
+    message = "Unexpected value."
+
+
 class InvalidForm(Problem):
     code, status = "400.15", 400
     message = "The form could not be compiled."
