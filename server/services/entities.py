@@ -446,14 +446,26 @@ def integrity(
             (e.uuid, e.deleted_at is not None)
             for e in visible_entities(session, principal, dataset, include_deleted=True)
         ]
-    wanted = [i.strip().lower().removeprefix("uuid:") for i in ids]
+    wanted = list(dict.fromkeys(i.strip().lower().removeprefix("uuid:") for i in ids))
     wards = wards_of(session, principal, project_id)
     sites = sites_of(session, principal)
-    found = session.scalars(
-        select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid.in_(wanted))
-    ).all()
+    found = {
+        e.uuid: e
+        for e in session.scalars(
+            select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid.in_(wanted))
+        )
+    }
+    # An id the server does not have (never, or erased) is answered `deleted` like one out of
+    # the caller's wards, as Central answers a purged entity: the phone drops it, and the
+    # answer does not tell another ward's client from none.
     return [
-        (e.uuid, e.deleted_at is not None or not in_scope(e, dataset, wards, sites)) for e in found
+        (
+            uuid,
+            (entity := found.get(uuid)) is None
+            or entity.deleted_at is not None
+            or not in_scope(entity, dataset, wards, sites),
+        )
+        for uuid in wanted
     ]
 
 

@@ -48,7 +48,7 @@ def _submission(session, project_id, xml_form_id, instance_id, deleted: bool) ->
         )
     )
     if row is None:
-        raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
+        raise NotFound()  # the same answer as outside the wards: check_scope
     return row
 
 

@@ -150,10 +150,12 @@ def in_scope_clause(principal: Principal, verb: str, project_id: int):
 
 
 def check_scope(principal: Principal, verb: str, project_id: int, ward: str | None) -> None:
-    """NotFound (not 403: the record's existence is not told) outside the caller's wards."""
+    """NotFound outside the caller's wards, the very answer (status, code, message, body) a
+    submission that does not exist gets: not 403, and not another sentence, so a submission's
+    existence in another ward is not told (Central's generic 404.1)."""
     wards = ward_scope(principal, verb, project_id)
     if wards is not None and ward not in wards:
-        raise NotFound("Could not find this submission.")
+        raise NotFound()
 
 
 def live_in_scope(principal: Principal, project_id: int, form: Form) -> list:
@@ -485,7 +487,7 @@ def get_submission_detail(
         )
     )
     if submission is None:
-        raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
+        raise NotFound()  # the same answer as outside the wards: check_scope
     check_scope(principal, "submission.read", project_id, submission.ward)
     names = dict(session.execute(select(Actor.id, Actor.display_name)).all())
     versions = session.scalars(
@@ -876,7 +878,7 @@ def get_submission_id(
         )
     ).first()
     if row is None:
-        raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
+        raise NotFound()  # the same answer as outside the wards: check_scope
     check_scope(principal, verb, project_id, row.ward)
     return row.id
 

@@ -26,6 +26,11 @@ def bearer(db, make_user, role="admin", **kw) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def answered(response) -> str:
+    """Status and body, as the caller sees them."""
+    return f"{response.status_code} {response.get_data(as_text=True)}"
+
+
 def cells(response) -> list[list[str]]:
     assert response.status_code == 200, response.text
     return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
@@ -119,3 +124,85 @@ def test_a_deprecated_id_without_collects_shape_is_refused(app_user, live_server
     reply = english.submit(edit, {"proof.png": PNG})[-1]
     assert reply.status == 400
     assert reply.message.startswith("Unexpected deprecatedID value;")
+
+
+# --- One 404 for another ward's submission and for none ------------------------------------
+
+
+@pytest.fixture
+def two_wards(collect, review_form):
+    for iid, ward in (("uuid:w4", "00004"), ("uuid:w7", "00007")):
+        xml = review_instance(iid, ma_xa=ward, name=f"Ở {ward}")
+        assert collect.submit(xml, {"proof.png": PNG})[-1].status == 201
+
+
+def test_the_api_answers_another_wards_submission_as_one_that_does_not_exist(
+    app, db, make_user, project, two_wards
+):
+    headers = bearer(db, make_user, role="supervisor", project_id=project.id, wards=("00004",))
+    client = app.test_client()
+    base = f"/v1{LIST.format(p=project.id)}"
+    assert client.get(f"{base}/uuid:w4", headers=headers).status_code == 200
+    for tail, method, body in (
+        ("", "get", None),
+        (".xml", "get", None),
+        ("/attachments", "get", None),
+        ("/comments", "get", None),
+        ("/attachments/proof.png", "get", None),
+        ("", "patch", {"reviewState": "approved"}),
+        ("/comments", "post", {"body": "x"}),
+    ):
+        other, missing = (
+            answered(
+                getattr(client, method)(f"{base}/{iid}{tail}", headers=headers, json=body)
+            ).replace(iid, "ID")  # the id asked, echoed back, tells nothing
+            for iid in ("uuid:w7", "uuid:nothing")
+        )
+        assert other == missing, (tail, method)
+        assert other.startswith("404 ")
+
+
+def test_the_web_ui_answers_another_wards_submission_as_one_that_does_not_exist(
+    login_as, project, two_wards
+):
+    browser = login_as("manager", wards=("00004",))  # a manager may delete, in its wards
+    base = LIST.format(p=project.id)
+    for tail, data in (
+        ("", None),
+        ("/attachments/proof.png", None),
+        ("/review", {"review_state": "approved"}),
+        ("/delete", {}),
+    ):
+        other, missing = (
+            answered(
+                browser.get(f"{base}/{iid}{tail}")
+                if data is None
+                else browser.post(f"{base}/{iid}{tail}", data)
+            ).replace(iid, "ID")
+            for iid in ("uuid:w7", "uuid:nothing")
+        )
+        assert other == missing, tail
+        assert other.startswith("404 ")
+
+
+def test_integrity_answers_another_wards_client_as_one_that_does_not_exist(
+    db, make_form, live_server, app_user, collect
+):
+    from tests.entities.test_follow_up import REGISTER_MD, VISIT_MD, registration
+
+    make_form(REGISTER_MD)
+    make_form(VISIT_MD)
+    with db.transaction() as session:
+        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
+    mine = "0b5e4a3c-9d2f-4e1a-8b7c-6d5e4f3a2b1c"
+    other = "6f2f8e4a-3c2b-4d8e-9a51-0c1b2a3d4e5f"
+    nothing = "1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+    collect.submit(registration("uuid:r1", mine, "LAHU1M1990", "00118"))
+    collect.submit(registration("uuid:r2", other, "MAHO2F1985", "00004"))
+    url = f"{collect.server_url}/datasets/clients/integrity"
+    body = collect.get(f"{url}?id={mine},{other},{nothing}").text
+    assert f'<entity id="{mine}"><deleted>false</deleted></entity>' in body
+    assert f'<entity id="{other}"><deleted>true</deleted></entity>' in body
+    assert f'<entity id="{nothing}"><deleted>true</deleted></entity>' in body
+    alone = [collect.get(f"{url}?id={i}").text for i in (other, nothing)]
+    assert alone[0].replace(other, "ID") == alone[1].replace(nothing, "ID")
