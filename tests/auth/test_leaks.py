@@ -206,3 +206,19 @@ def test_integrity_answers_another_wards_client_as_one_that_does_not_exist(
     assert f'<entity id="{nothing}"><deleted>true</deleted></entity>' in body
     alone = [collect.get(f"{url}?id={i}").text for i in (other, nothing)]
     assert alone[0].replace(other, "ID") == alone[1].replace(nothing, "ID")
+
+
+def test_the_deleted_list_and_restore_stay_in_the_callers_wards(db, login_as, project, two_wards):
+    everyone = login_as("manager")
+    base = LIST.format(p=project.id)
+    for iid in ("uuid:w4", "uuid:w7"):
+        assert everyone.post(f"{base}/{iid}/delete").status_code == 303
+    ward = login_as("manager", wards=("00004",))
+    page = ward.get(f"{base}/deleted")
+    assert page.status_code == 200
+    assert "uuid:w4" in page.text
+    assert "uuid:w7" not in page.text
+    assert "Ở 00007" not in page.text
+    assert ward.post(f"{base}/uuid:w7/restore").status_code == 404
+    assert ward.post(f"{base}/uuid:w4/restore").status_code in (302, 303)
+    assert "uuid:w7" in everyone.get(f"{base}/deleted").text
