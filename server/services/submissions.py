@@ -400,6 +400,7 @@ class Change:
     label: str
     before: str | None
     after: str | None
+    sensitive: str | None = None  # folded in the diff as on the page when "special"
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,19 +504,21 @@ def get_submission_detail(
     encrypted = current.encrypted_key is not None
     tree = () if encrypted else _answer_tree(schema, current.xml, language, labels)
     views = []
-    previous: dict[str, tuple[str, str | None]] = {}
+    previous: dict[str, tuple[str, str | None, str | None]] = {}
+    none = (None, None, None)
     for version in versions:
         flat = {} if version.encrypted_key else _flat(schema, version.xml, language, labels)
         changes = ()
         if views:
             changes = tuple(
                 Change(
-                    (flat.get(p) or previous.get(p))[0],
-                    previous.get(p, (None, None))[1],
-                    flat.get(p, (None, None))[1],
+                    (flat.get(p) or previous[p])[0],
+                    previous.get(p, none)[1],
+                    flat.get(p, none)[1],
+                    (flat.get(p) or previous[p])[2],
                 )
                 for p in sorted(set(flat) | set(previous))
-                if previous.get(p, (None, None))[1] != flat.get(p, (None, None))[1]
+                if previous.get(p, none)[1] != flat.get(p, none)[1]
             )
         views.append(
             VersionView(
@@ -753,15 +756,16 @@ def _children(node, path, by_path, language, labels) -> tuple[Answer, ...]:
     return tuple(result)
 
 
-def _flat(schema, xml, language, labels) -> dict[str, tuple[str, str | None]]:
-    """path (with repeat positions) -> (label, shown value), for comparing two versions."""
+def _flat(schema, xml, language, labels) -> dict[str, tuple[str, str | None, str | None]]:
+    """path (with repeat positions) -> (label, shown value, sensitivity), for comparing two
+    versions."""
     root = forms.read_instance(xml).root
-    out: dict[str, tuple[str, str | None]] = {}
+    out: dict[str, tuple[str, str | None, str | None]] = {}
 
     def walk(answers_: tuple[Answer, ...], prefix: str, heading: str) -> None:
         for a in answers_:
             if a.kind == "leaf":
-                out[f"{prefix}{a.path}"] = (f"{heading}{a.label}", a.value)
+                out[f"{prefix}{a.path}"] = (f"{heading}{a.label}", a.value, a.sensitive)
             elif a.kind == "group":
                 walk(a.children, prefix, heading)
             else:

@@ -222,3 +222,20 @@ def test_the_deleted_list_and_restore_stay_in_the_callers_wards(db, login_as, pr
     assert ward.post(f"{base}/uuid:w7/restore").status_code == 404
     assert ward.post(f"{base}/uuid:w4/restore").status_code in (302, 303)
     assert "uuid:w7" in everyone.get(f"{base}/deleted").text
+
+
+def test_the_version_history_folds_special_answers_as_the_page_does(
+    login_as, collect, review_form, project
+):
+    assert collect.submit(review_instance("uuid:h1"), {"proof.png": PNG})[-1].status == 201
+    edit = review_instance("uuid:h2", deprecated_id="uuid:h1", nhu_cau="mmt", ho_ten="Lê Thị Hoa")
+    assert collect.submit(edit, {"proof.png": PNG})[-1].status == 201
+    page = login_as("supervisor").get(f"{LIST.format(p=project.id)}/uuid:h1").text
+    history = page[page.index('id="history"') :]
+    fold = '<details class="reveal"><summary>Thông tin nhạy cảm: bấm để xem</summary>'
+    # The needs (special: HIV testing, methadone) changed: both sides folded, as on the page.
+    assert f"<td>{fold}Xét nghiệm HIV, Điều trị methadone</details></td>" in history
+    assert f"<td>{fold}Điều trị methadone</details></td>" in history
+    assert "<td>Xét nghiệm HIV, Điều trị methadone</td>" not in history
+    # An answer that is not special is shown as it was.
+    assert "<td>Nguyễn Văn Bình</td><td>Lê Thị Hoa</td>" in history
