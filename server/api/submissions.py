@@ -101,7 +101,7 @@ def submission_xml(project_id: int, xml_form_id: str, instance_id: str) -> Respo
 
 @bp.get(f"{BASE}/attachments")
 def list_submission_attachments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
-    with get_db().transaction(write=False) as session:
+    with get_db().transaction() as session:  # audited
         states = submission_api.attachment_states(
             session, g.principal, project_id, xml_form_id, instance_id
         )
@@ -110,7 +110,7 @@ def list_submission_attachments(project_id: int, xml_form_id: str, instance_id: 
 
 @bp.get(f"{BASE}/comments")
 def list_comments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
-    with get_db().transaction(write=False) as session:
+    with get_db().transaction() as session:  # audited
         rows = submission_api.comments(session, g.principal, project_id, xml_form_id, instance_id)
     return jsonify(CommentOutput(many=True).dump(rows))
 

@@ -104,12 +104,21 @@ def _row(audit: Audit, name: str | None) -> AuditRow:
 def search(
     session: Session, principal: Principal, filters: AuditFilters, limit: int = 100
 ) -> tuple[list[AuditRow], int | None]:
-    """One page of matching rows, newest first, and the cursor of the next page (or None)."""
+    """One page of matching rows, newest first, and the cursor of the next page (or None).
+    Reading the log is itself written to it (count and filters)."""
     require(principal, "audit.read")
     limit = max(1, min(limit, 1000))
     rows = session.execute(_query(filters).limit(limit + 1)).all()
     page = [_row(a, n) for a, n in rows[:limit]]
+    record(session, principal.actor_id, "audit.read", None, None, _kept(filters, count=len(page)))
     return page, page[-1].id if len(rows) > limit and page else None
+
+
+def _kept(filters: AuditFilters, **more: object) -> dict:
+    return {
+        **{k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
+        **more,
+    }
 
 
 def export(session: Session, principal: Principal, filters: AuditFilters) -> Iterator[AuditRow]:
@@ -177,5 +186,5 @@ def record_export(session: Session, principal: Principal, filters: AuditFilters)
         "audit.export",
         None,
         None,
-        {k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
+        _kept(filters),
     )

@@ -238,7 +238,8 @@ def list_submissions(
     filters: SubmissionFilters,
     page_size: int = PAGE_SIZE,
 ) -> SubmissionPage:
-    """One page of a form's submissions, newest first, and how many match in all.
+    """One page of a form's submissions, newest first, and how many match in all; the look
+    is audited (count and filters, a search by its length only).
 
     Paging is by id (keyset), so page 2,000 costs what page 1 costs.
     """
@@ -260,6 +261,14 @@ def list_submissions(
     ).all()
     more = len(rows) > page_size
     rows = rows[:page_size]
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.list",
+        "form",
+        form.id,
+        {"count": len(rows), "total": total, **filters_for_audit(filters)},
+    )
     states = _delivery_states(session, [r[0].id for r in rows])
     out = [
         SubmissionRow(
@@ -1026,11 +1035,19 @@ def record_export(
         "submission.export",
         "form",
         form.id,
-        {
-            "xmlFormId": xml_form_id,
-            **{k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
-        },
+        {"xmlFormId": xml_form_id, **filters_for_audit(filters)},
     )
+
+
+def filters_for_audit(filters: SubmissionFilters) -> dict[str, object]:
+    """The filters of a list or export as the audit log keeps them: that a search was made
+    and its length, never its words (they may be a client's name or an HIV status)."""
+    kept: dict[str, object] = {
+        k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None and k != "text"
+    }
+    if filters.text and filters.text.strip():
+        kept["search"] = {"length": len(filters.text.strip())}
+    return kept
 
 
 # --- Map -------------------------------------------------------------------------------
