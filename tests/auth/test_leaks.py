@@ -239,3 +239,20 @@ def test_the_version_history_folds_special_answers_as_the_page_does(
     assert "<td>Xét nghiệm HIV, Điều trị methadone</td>" not in history
     # An answer that is not special is shown as it was.
     assert "<td>Nguyễn Văn Bình</td><td>Lê Thị Hoa</td>" in history
+
+
+def test_the_entity_list_phones_download_keeps_values_exact(db, make_form, app_user, collect):
+    """Collect matches entity values as they are (a choice filter, a lookup): the phone's CSV
+    is not a spreadsheet export and is not escaped."""
+    from tests.entities.test_follow_up import REGISTER_MD, VISIT_MD, read_csv, registration
+
+    make_form(REGISTER_MD)
+    make_form(VISIT_MD)
+    with db.transaction() as session:
+        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
+    client = "0b5e4a3c-9d2f-4e1a-8b7c-6d5e4f3a2b1c"
+    assert collect.submit(registration("uuid:r1", client, "=1+1", "00118"))[0].status == 201
+    listing = {f["formID"]: f for f in collect.form_list()}
+    [media] = collect.manifest(listing["tham"]["manifestUrl"])
+    [row] = read_csv(collect, media["downloadUrl"])
+    assert (row["uic"], row["label"]) == ("=1+1", "=1+1 - 00118")
