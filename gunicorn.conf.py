@@ -9,6 +9,14 @@ threads = 4
 timeout = 120
 
 
+def on_starting(server):
+    # App-user keys in URLs (/v1/key/<token>/, ?st=) are passwords: the access log's request
+    # line and every other record of the master and its forked workers are redacted.
+    from server.logs import install_redaction
+
+    install_redaction()
+
+
 def post_worker_init(worker):
     app = worker.wsgi
     if app.extensions["donghanh"].settings.runs_embedded_worker:

@@ -15,9 +15,11 @@ from server import blobs
 from server.db import Database
 from server.errors import NotFound, Problem, TooLarge
 from server.extension import Extension
+from server.files import private_folder
 from server.http.proxy import TrustedProxyMiddleware
 from server.i18n import compile_catalogs
 from server.keys import FieldKeyMiddleware
+from server.logs import install_redaction
 from server.registers import load_targets
 from server.security import add_security_headers
 from server.settings import Settings
@@ -49,8 +51,9 @@ VIEW_MODULES = (
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app; reads the environment only when ``settings`` is None."""
     settings = (settings or Settings.from_env()).with_secret_key()
-    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
+    private_folder(settings.instance_path)  # 0700: the database, key, blobs live here
     logging.basicConfig(level=settings.log_level)
+    install_redaction()  # app-user keys never reach a log line
     logging.getLogger("alembic").setLevel(logging.WARNING)
     app = Flask(__name__, instance_path=settings.instance_path, static_folder=None)
     app.config.update(

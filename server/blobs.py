@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
 
+from server.files import private_folder
+
 
 class BlobNotFound(LookupError):
     """No blob with that sha256 in the store."""
@@ -30,7 +32,7 @@ class FileBlobStore:
     """Blobs as files ``root/ab/cd/<sha256>``, written to a temp file and renamed."""
 
     def __init__(self, root: str):
-        self.root = Path(root)
+        self.root = private_folder(root)  # photos of clients: the owner's only (0700)
 
     def _path(self, sha256: str) -> Path:
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
@@ -42,7 +44,8 @@ class FileBlobStore:
         target = self._path(sha256)
         if target.exists():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.is_dir():
+            private_folder(target.parent)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as out, open(path, "rb") as src:

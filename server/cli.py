@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -85,7 +86,8 @@ def init(admin_email: str, forms_dir: str) -> None:
             )
         )
     if admin_needed:
-        click.echo(f"Administrator: {admin_email}  password: {password}  (shown once)")
+        path = _write_admin_password(password)
+        click.echo(f"Administrator: {admin_email}  password in {path} (readable by you only)")
     click.echo(f"Web UI for supervisors: {settings.public_url}/  (log in with the administrator)")
     if issued is not None:
         _show_app_user(issued)
@@ -94,6 +96,17 @@ def init(admin_email: str, forms_dir: str) -> None:
             "An app user exists already; `flask --app wsgi app-users create NAME "
             f"--project {project_id}` makes a new one with its QR code."
         )
+
+
+def _write_admin_password(password: str) -> Path:
+    """The generated password goes to a 0600 file under instance/, never to the terminal:
+    `make run` and docker send that stream to the same log as the access log."""
+    path = Path(current_app.instance_path) / "admin-password"
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    return path
 
 
 forms_group = AppGroup("forms", help="Forms.")

@@ -12,9 +12,11 @@ from collections.abc import Iterator
 
 from flask import current_app
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from server.files import private_file
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -34,10 +36,21 @@ class Base(DeclarativeBase):
 _IMMEDIATE = "donghanh_immediate"
 
 
+def prepare_sqlite_file(url: str) -> None:
+    """A SQLite database file is created 0600 before SQLite opens it (its -wal and -shm take
+    its mode), or tightened if it exists; other URLs are left alone."""
+    if not url.startswith("sqlite"):
+        return
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_file(database)
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine for ``url``; SQLite gets pragmas and explicit BEGINs."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    prepare_sqlite_file(url)
     engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from server.db import prepare_sqlite_file
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,4 +22,5 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (the app never migrates itself at startup)."""
+    prepare_sqlite_file(database_url)
     command.upgrade(alembic_config(database_url), revision)

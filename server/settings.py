@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.files import private_folder
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the server cannot use."""
@@ -154,7 +156,7 @@ class Settings:
             return self
         path = Path(self.instance_path) / "secret_key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))

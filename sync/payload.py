@@ -37,8 +37,10 @@ class AttachmentRef:
 class Payload:
     body: bytes
     idempotency_key: str
+    project_id: int
     xml_form_id: str
-    instance_id: str
+    submission_instance_id: str  # the submission's first instanceID (Central's logical id)
+    instance_id: str  # this version's instanceID
     attachments: tuple[AttachmentRef, ...]  # the files offered to this target
     complete: bool  # every expected attachment has arrived
     version_created_at: datetime
@@ -116,7 +118,9 @@ def build(session: Session, version_id: int, target: TargetConfig, public_url: s
     return Payload(
         body,
         document["idempotencyKey"],
+        form.project_id,
         form.xml_form_id,
+        submission.instance_id,
         version.instance_id,
         offered,
         all(f.sha256 for f in files),

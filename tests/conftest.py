@@ -3,6 +3,7 @@ parts, a live HTTP server on loopback, and factories that go through the product
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -201,6 +202,14 @@ def artifacts_dir() -> Path:
 def gunicorn_server(settings, app, tmp_path):
     """The app under gunicorn (4 worker processes) on loopback, configured from the environment
     exactly as `make run` and docker-compose configure it."""
+    with running_gunicorn(settings) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_gunicorn(settings: Settings, *extra_args: str, workers: int = 4):
+    """Serve the app under gunicorn on a free loopback port until the block ends; gunicorn has
+    stopped (and flushed its logs) when the block is left."""
     import socket
     import subprocess
     import sys
@@ -226,11 +235,12 @@ def gunicorn_server(settings, app, tmp_path):
             "-m",
             "gunicorn",
             "--workers",
-            "4",
+            str(workers),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            *extra_args,
             "wsgi:app",
         ],
         cwd=root,
@@ -246,9 +256,11 @@ def gunicorn_server(settings, app, tmp_path):
                 proc.kill()
                 pytest.fail("gunicorn did not start")
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,12 @@ def test_init_creates_project_admin_app_user_and_publishes_xlsforms(app, db, tmp
     runner = app.test_cli_runner()
     result = runner.invoke(args=["init", "--forms-dir", str(forms_dir)])
     assert result.exit_code == 0, result.output
-    assert "Administrator: admin@donghanh.local  password: " in result.output
+    assert "Administrator: admin@donghanh.local  password in " in result.output
+    password_file = Path(app.instance_path) / "admin-password"
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    password = password_file.read_text().strip()
+    assert len(password) >= 12
+    assert password not in result.output  # never in the output stream
     assert "https://donghanh.example.org/v1/key/" in result.output
     assert count(db, User) == 1
     assert count(db, AppUser) == 1

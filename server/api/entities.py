@@ -97,7 +97,7 @@ def add_property(project_id: int, name: str) -> Response:
 
 @bp.get(f"{DATASETS}/<name>/entities")
 def list_entities(project_id: int, name: str) -> Response:
-    with get_db().transaction(write=False) as session:
+    with get_db().transaction() as session:  # the look is audited
         rows = entity_api.list_entities(session, g.principal, project_id, name)
     return jsonify([entity_json(e) for e in rows])
 
@@ -115,8 +115,8 @@ def create_entities(project_id: int, name: str) -> Response:
 
 @bp.get(f"{DATASETS}/<name>/entities/<entity_id>")
 def get_entity(project_id: int, name: str, entity_id: str) -> Response:
-    with get_db().transaction(write=False) as session:
-        _, entity = entity_api.get_entity(session, g.principal, project_id, name, entity_id)
+    with get_db().transaction() as session:  # the look is audited
+        entity = entity_api.read_entity(session, g.principal, project_id, name, entity_id)
     return jsonify(entity_json(entity))
 
 

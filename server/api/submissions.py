@@ -5,9 +5,6 @@ to fetch the files named in a forwarded payload. Every read is in the caller's w
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Response, g, jsonify, request, stream_with_context
 
 from server import uploads
@@ -17,7 +14,7 @@ from server.blobs import iter_blob
 from server.db import get_db
 from server.errors import MissingParameter
 from server.extension import get_blobs, get_settings, get_target_names
-from server.services import ingest, lifecycle, review, submission_api, submissions
+from server.services import exports, ingest, lifecycle, review, submission_api, submissions
 from server.services.submissions import SubmissionFilters
 
 FORM_SUBMISSIONS = "/projects/<int:project_id>/forms/<xml_form_id>/submissions"
@@ -104,7 +101,7 @@ def submission_xml(project_id: int, xml_form_id: str, instance_id: str) -> Respo
 
 @bp.get(f"{BASE}/attachments")
 def list_submission_attachments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
-    with get_db().transaction(write=False) as session:
+    with get_db().transaction() as session:  # audited
         states = submission_api.attachment_states(
             session, g.principal, project_id, xml_form_id, instance_id
         )
@@ -113,7 +110,7 @@ def list_submission_attachments(project_id: int, xml_form_id: str, instance_id: 
 
 @bp.get(f"{BASE}/comments")
 def list_comments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
-    with get_db().transaction(write=False) as session:
+    with get_db().transaction() as session:  # audited
         rows = submission_api.comments(session, g.principal, project_id, xml_form_id, instance_id)
     return jsonify(CommentOutput(many=True).dump(rows))
 
@@ -213,17 +210,9 @@ def submissions_csv_response(principal, project_id, xml_form_id, filters) -> Res
         submissions.record_export(session, principal, project_id, xml_form_id, filters)
 
     def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        yield "\ufeff"
         with get_db().transaction(write=False) as session:
-            for row in submissions.export_rows(
-                session, principal, project_id, xml_form_id, filters
-            ):
-                buffer.seek(0)
-                buffer.truncate()
-                writer.writerow(row)
-                yield buffer.getvalue()
+            rows = submissions.export_rows(session, principal, project_id, xml_form_id, filters)
+            yield from exports.csv_lines(None, rows)
 
     response = Response(stream_with_context(generate()), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{_safe(xml_form_id)}.csv"'

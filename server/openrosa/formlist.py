@@ -92,16 +92,28 @@ def media_response(
 
 def entity_csv(project_id: int, dataset: str):
     """The entity list as Collect reads it: name,label,__version,<properties>, one row per live
-    entity the caller may have (its wards), streamed."""
+    entity the caller may have (its wards), streamed. The download is audited once the stream
+    ends, however it ends (the phone may hang up), with the rows that went out."""
     principal = g.principal
-    with get_db().transaction(write=False) as session:
-        yield from entities.csv_lines(session, principal, project_id, dataset)
+    lines, complete = 0, False
+    try:
+        with get_db().transaction(write=False) as session:
+            for line in entities.csv_lines(session, principal, project_id, dataset):
+                yield line
+                lines += 1
+        complete = True
+    finally:
+        if lines:  # the header went out: the list exists and the caller may read it
+            with get_db().transaction() as session:
+                entities.record_download(
+                    session, principal, project_id, dataset, lines - 1, complete
+                )
 
 
 @bp.get("/projects/<int:project_id>/datasets/<name>/integrity")
 def integrity(project_id: int, name: str) -> Response:
     ids = [i for i in request.args.get("id", "").split(",") if i]
-    with get_db().transaction(write=False) as session:
+    with get_db().transaction() as session:  # the check is audited
         rows = entities.integrity(session, g.principal, project_id, name, ids)
     return Response(xml.integrity(rows), content_type=XML_TYPE)
 

@@ -13,7 +13,12 @@ from server.errors import Problem
 
 LANGUAGES = ("vi", "en")
 
-#: Central's problem codes (and ours) as Collect users read them.
+_NOT_COLLECTS_ID = lazy_gettext(
+    "The record's ID is not one ODK Collect makes, so it was not accepted. Tell your "
+    "program's technical staff."
+)
+#: Central's problem codes (and ours) as Collect users read them; "code field" where Central's
+#: problem names the field (unexpectedValue) and the sentence depends on it.
 MESSAGES = {
     "400.2": lazy_gettext(
         "The form sent could not be read (damaged or incomplete). Tell your program's "
@@ -22,6 +27,8 @@ MESSAGES = {
     "400.6": lazy_gettext("The app must send the header X-OpenRosa-Version: 1.0."),
     "400.7": lazy_gettext("The upload has no xml_submission_file part."),
     "400.8": lazy_gettext("This form does not belong to the draft being tested."),
+    "400.8 instanceID": _NOT_COLLECTS_ID,
+    "400.8 deprecatedID": _NOT_COLLECTS_ID,
     "400.39": lazy_gettext("What the phone sent could not be read. Send it again."),
     "401.2": lazy_gettext("Log in, or check the user name and password."),
     "401.3": lazy_gettext("A password may be sent only over HTTPS."),
@@ -72,7 +79,8 @@ def for_problem(problem: Problem) -> tuple[str, str]:
     if lang == "en":
         return problem.message, lang
     with force_locale(lang):
-        text = str(MESSAGES.get(problem.code, GENERIC))
+        specific = MESSAGES.get(f"{problem.code} {problem.details.get('field')}")
+        text = str(specific or MESSAGES.get(problem.code, GENERIC))
     return f"{text} ({problem.code})", lang
 
 

@@ -3,9 +3,7 @@ Services call record(); administrators search and export it."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from server.auth.permissions import Principal, require
 from server.models.actors import Actor
 from server.models.audits import Audit
 from server.models.types import utcnow
+from server.services import exports
 
 
 def record(
@@ -105,12 +104,21 @@ def _row(audit: Audit, name: str | None) -> AuditRow:
 def search(
     session: Session, principal: Principal, filters: AuditFilters, limit: int = 100
 ) -> tuple[list[AuditRow], int | None]:
-    """One page of matching rows, newest first, and the cursor of the next page (or None)."""
+    """One page of matching rows, newest first, and the cursor of the next page (or None).
+    Reading the log is itself written to it (count and filters)."""
     require(principal, "audit.read")
     limit = max(1, min(limit, 1000))
     rows = session.execute(_query(filters).limit(limit + 1)).all()
     page = [_row(a, n) for a, n in rows[:limit]]
+    record(session, principal.actor_id, "audit.read", None, None, _kept(filters, count=len(page)))
     return page, page[-1].id if len(rows) > limit and page else None
+
+
+def _kept(filters: AuditFilters, **more: object) -> dict:
+    return {
+        **{k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
+        **more,
+    }
 
 
 def export(session: Session, principal: Principal, filters: AuditFilters) -> Iterator[AuditRow]:
@@ -151,32 +159,23 @@ CSV_COLUMNS = (
 
 
 def csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
-    """The rows as CSV text, one line at a time (with a BOM, so Excel reads UTF-8)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    yield "\ufeff" + buffer.getvalue()
-    for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(
+    """The rows as CSV text, one line at a time, through the one CSV writer for people."""
+    return exports.csv_lines(
+        CSV_COLUMNS,
+        (
             (
                 row.id,
                 row.acted_at.isoformat(),
                 row.actor_id if row.actor_id is not None else "",
-                _safe_cell(row.actor or ""),
+                row.actor or "",
                 row.action,
                 row.subject_type or "",
                 row.subject_id if row.subject_id is not None else "",
-                _safe_cell(json.dumps(row.details, ensure_ascii=False) if row.details else ""),
+                json.dumps(row.details, ensure_ascii=False) if row.details else "",
             )
-        )
-        yield buffer.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+            for row in rows
+        ),
+    )
 
 
 def record_export(session: Session, principal: Principal, filters: AuditFilters) -> None:
@@ -187,5 +186,5 @@ def record_export(session: Session, principal: Principal, filters: AuditFilters)
         "audit.export",
         None,
         None,
-        {k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
+        _kept(filters),
     )

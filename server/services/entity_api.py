@@ -168,8 +168,27 @@ def delete_entity(
 def list_entities(
     session: Session, principal: Principal, project_id: int, name: str
 ) -> list[Entity]:
+    """The list's live entities the caller may read (its wards); the look is audited."""
     dataset = get_dataset(session, principal, project_id, name)
-    return list(entities.visible_entities(session, principal, dataset))
+    found = list(entities.visible_entities(session, principal, dataset))
+    audit.record(
+        session,
+        principal.actor_id,
+        "entity.list.read",
+        "dataset",
+        dataset.id,
+        {"count": len(found), "api": True},
+    )
+    return found
+
+
+def read_entity(
+    session: Session, principal: Principal, project_id: int, name: str, entity_id: str
+) -> Entity:
+    """One entity the caller may read, for the REST API; the look is audited."""
+    _dataset, entity = get_entity(session, principal, project_id, name, entity_id)
+    audit.record(session, principal.actor_id, "entity.read", "entity", entity.id)
+    return entity
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ savepoint, and on an IntegrityError (another device won the race) the rules run 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from enum import Enum
@@ -27,6 +28,7 @@ from server.errors import (
     MissingParameter,
     Problem,
     SubmissionDeleted,
+    UnexpectedValue,
     UpdateTargetNotFound,
     XmlConflict,
 )
@@ -37,6 +39,23 @@ from server.services import forms as form_service
 from server.uploads import Part
 
 WARD_FIELD = entities.SCOPE_PROPERTY  # domain.md: the commune/ward code ("ma_xa")
+# Collect, Enketo and pyxform's jr:preload="uid" write `uuid:` and a UUID; Central makes a bare
+# UUID for a submission without one. Letters, digits and dashes after `uuid:` (the shape, not
+# the UUID's exact grouping): nothing a spreadsheet runs (=HYPERLINK in a CSV export), no
+# separator a file or object name could fold, at most 64 characters.
+INSTANCE_ID = re.compile(
+    r"uuid:[0-9A-Za-z][0-9A-Za-z-]{0,63}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+)
+
+
+def check_instance_ids(instance_id: str | None, deprecated_id: str | None) -> None:
+    """Refuse an instanceID or deprecatedID without Collect's shape (Central's 400.8)."""
+    for name, value in (("instanceID", instance_id), ("deprecatedID", deprecated_id)):
+        if value is not None and not INSTANCE_ID.fullmatch(value):
+            raise UnexpectedValue(
+                f"Unexpected {name} value; expected uuid: followed by a UUID, as Collect writes.",
+                field=name,
+            )
 
 
 class Action(Enum):
@@ -197,6 +216,7 @@ def ingest_submission(
     ]
     if too_long:  # the columns hold 255 characters; no phone writes such ids or file names
         raise MissingParameter("An instanceID, deprecatedID or file name is over 255 characters.")
+    check_instance_ids(envelope.instance_id, envelope.deprecated_id)
     listing = listing_facts(schema, envelope.root) if envelope.encrypted_key is None else {}
     instance_id = envelope.instance_id or f"uuid:{uuid.uuid4()}"
     for attempt in range(3):

@@ -31,7 +31,7 @@ from server.models.submissions import (
 )
 from server.models.types import utcnow
 from server.services import audit, deliveries, entities
-from server.services.submissions import check_scope
+from server.services.submissions import check_scope, form_or_404, in_scope_clause
 
 DELETED_RETENTION = timedelta(days=30)  # Central's: a deleted submission can be restored
 
@@ -48,7 +48,7 @@ def _submission(session, project_id, xml_form_id, instance_id, deleted: bool) ->
         )
     )
     if row is None:
-        raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
+        raise NotFound()  # the same answer as outside the wards: check_scope
     return row
 
 
@@ -99,21 +99,31 @@ class DeletedRow:
 def list_deleted(
     session: Session, principal: Principal, project_id: int, xml_form_id: str
 ) -> list[DeletedRow]:
+    """The form's deleted submissions in the caller's wards (the ones it may restore), newest
+    deletion first; the look is audited with its count."""
     require(principal, "submission.delete", project_id)
-    rows = session.execute(
+    form = form_or_404(session, project_id, xml_form_id)
+    query = (
         select(Submission.instance_id, SubmissionVersion.instance_name, Submission.deleted_at)
-        .join(Form, Form.id == Submission.form_id)
         .join(
             SubmissionVersion,
             (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current,
         )
-        .where(
-            Form.project_id == project_id,
-            Form.xml_form_id == xml_form_id,
-            Submission.deleted_at.is_not(None),
-        )
+        .where(Submission.form_id == form.id, Submission.deleted_at.is_not(None))
         .order_by(Submission.deleted_at.desc())
-    ).all()
+    )
+    scope = in_scope_clause(principal, "submission.delete", project_id)
+    if scope is not None:
+        query = query.where(scope)
+    rows = session.execute(query).all()
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.deleted.list",
+        "form",
+        form.id,
+        {"count": len(rows)},
+    )
     return [DeletedRow(i, n, d, d + DELETED_RETENTION) for i, n, d in rows]
 
 

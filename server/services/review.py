@@ -41,7 +41,7 @@ def set_review_state(
         )
     ).first()
     if row is None:
-        raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
+        raise NotFound()  # the same answer as outside the wards: check_scope
     submission, form = row
     check_scope(principal, "submission.update", project_id, submission.ward)
     previous = submission.review_state

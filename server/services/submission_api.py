@@ -115,17 +115,36 @@ def current_xml(
 def attachment_states(
     session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
 ) -> list[tuple[str, bool]]:
-    """(name, arrived) of each file the current version names (Central's attachment list)."""
+    """(name, arrived) of each file the current version names (Central's attachment list);
+    the look is audited."""
     submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
-    return submissions.attachment_states(session, _current_version_id(session, submission_id))
+    states = submissions.attachment_states(session, _current_version_id(session, submission_id))
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.attachment.list",
+        "submission",
+        submission_id,
+        {"count": len(states)},
+    )
+    return states
 
 
 def comments(
     session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
 ) -> list[SubmissionComment]:
-    """The comments on a submission, oldest first."""
+    """The comments on a submission, oldest first; the look is audited."""
     submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
-    return submissions.comments_of(session, submission_id)
+    found = submissions.comments_of(session, submission_id)
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.comment.list",
+        "submission",
+        submission_id,
+        {"count": len(found)},
+    )
+    return found
 
 
 def _current_version_id(session: Session, submission_id: int) -> int:

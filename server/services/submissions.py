@@ -150,10 +150,12 @@ def in_scope_clause(principal: Principal, verb: str, project_id: int):
 
 
 def check_scope(principal: Principal, verb: str, project_id: int, ward: str | None) -> None:
-    """NotFound (not 403: the record's existence is not told) outside the caller's wards."""
+    """NotFound outside the caller's wards, the very answer (status, code, message, body) a
+    submission that does not exist gets: not 403, and not another sentence, so a submission's
+    existence in another ward is not told (Central's generic 404.1)."""
     wards = ward_scope(principal, verb, project_id)
     if wards is not None and ward not in wards:
-        raise NotFound("Could not find this submission.")
+        raise NotFound()
 
 
 def live_in_scope(principal: Principal, project_id: int, form: Form) -> list:
@@ -236,7 +238,8 @@ def list_submissions(
     filters: SubmissionFilters,
     page_size: int = PAGE_SIZE,
 ) -> SubmissionPage:
-    """One page of a form's submissions, newest first, and how many match in all.
+    """One page of a form's submissions, newest first, and how many match in all; the look
+    is audited (count and filters, a search by its length only).
 
     Paging is by id (keyset), so page 2,000 costs what page 1 costs.
     """
@@ -258,6 +261,14 @@ def list_submissions(
     ).all()
     more = len(rows) > page_size
     rows = rows[:page_size]
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.list",
+        "form",
+        form.id,
+        {"count": len(rows), "total": total, **filters_for_audit(filters)},
+    )
     states = _delivery_states(session, [r[0].id for r in rows])
     out = [
         SubmissionRow(
@@ -398,6 +409,7 @@ class Change:
     label: str
     before: str | None
     after: str | None
+    sensitive: str | None = None  # folded in the diff as on the page when "special"
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,7 +497,7 @@ def get_submission_detail(
         )
     )
     if submission is None:
-        raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
+        raise NotFound()  # the same answer as outside the wards: check_scope
     check_scope(principal, "submission.read", project_id, submission.ward)
     names = dict(session.execute(select(Actor.id, Actor.display_name)).all())
     versions = session.scalars(
@@ -501,19 +513,21 @@ def get_submission_detail(
     encrypted = current.encrypted_key is not None
     tree = () if encrypted else _answer_tree(schema, current.xml, language, labels)
     views = []
-    previous: dict[str, tuple[str, str | None]] = {}
+    previous: dict[str, tuple[str, str | None, str | None]] = {}
+    none = (None, None, None)
     for version in versions:
         flat = {} if version.encrypted_key else _flat(schema, version.xml, language, labels)
         changes = ()
         if views:
             changes = tuple(
                 Change(
-                    (flat.get(p) or previous.get(p))[0],
-                    previous.get(p, (None, None))[1],
-                    flat.get(p, (None, None))[1],
+                    (flat.get(p) or previous[p])[0],
+                    previous.get(p, none)[1],
+                    flat.get(p, none)[1],
+                    (flat.get(p) or previous[p])[2],
                 )
                 for p in sorted(set(flat) | set(previous))
-                if previous.get(p, (None, None))[1] != flat.get(p, (None, None))[1]
+                if previous.get(p, none)[1] != flat.get(p, none)[1]
             )
         views.append(
             VersionView(
@@ -751,15 +765,16 @@ def _children(node, path, by_path, language, labels) -> tuple[Answer, ...]:
     return tuple(result)
 
 
-def _flat(schema, xml, language, labels) -> dict[str, tuple[str, str | None]]:
-    """path (with repeat positions) -> (label, shown value), for comparing two versions."""
+def _flat(schema, xml, language, labels) -> dict[str, tuple[str, str | None, str | None]]:
+    """path (with repeat positions) -> (label, shown value, sensitivity), for comparing two
+    versions."""
     root = forms.read_instance(xml).root
-    out: dict[str, tuple[str, str | None]] = {}
+    out: dict[str, tuple[str, str | None, str | None]] = {}
 
     def walk(answers_: tuple[Answer, ...], prefix: str, heading: str) -> None:
         for a in answers_:
             if a.kind == "leaf":
-                out[f"{prefix}{a.path}"] = (f"{heading}{a.label}", a.value)
+                out[f"{prefix}{a.path}"] = (f"{heading}{a.label}", a.value, a.sensitive)
             elif a.kind == "group":
                 walk(a.children, prefix, heading)
             else:
@@ -876,7 +891,7 @@ def get_submission_id(
         )
     ).first()
     if row is None:
-        raise NotFound(f"Could not find submission {instance_id} of form {xml_form_id}.")
+        raise NotFound()  # the same answer as outside the wards: check_scope
     check_scope(principal, verb, project_id, row.ward)
     return row.id
 
@@ -1020,11 +1035,19 @@ def record_export(
         "submission.export",
         "form",
         form.id,
-        {
-            "xmlFormId": xml_form_id,
-            **{k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
-        },
+        {"xmlFormId": xml_form_id, **filters_for_audit(filters)},
     )
+
+
+def filters_for_audit(filters: SubmissionFilters) -> dict[str, object]:
+    """The filters of a list or export as the audit log keeps them: that a search was made
+    and its length, never its words (they may be a client's name or an HIV status)."""
+    kept: dict[str, object] = {
+        k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None and k != "text"
+    }
+    if filters.text and filters.text.strip():
+        kept["search"] = {"length": len(filters.text.strip())}
+    return kept
 
 
 # --- Map -------------------------------------------------------------------------------

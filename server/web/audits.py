@@ -17,7 +17,7 @@ from server.web.inputs import read_audit_filters
 @bp.get("/audits")
 def list_audits() -> str:
     filters, kept = read_audit_filters(get_settings().timezone)
-    with get_db().transaction(write=False) as session:
+    with get_db().transaction() as session:  # reading the log is logged
         rows, next_before = audit.search(session, g.principal, filters, 100)
         actors = audit.actors_in_log(session, g.principal)
         actions = audit.actions_in_log(session)

@@ -42,7 +42,7 @@ INLINE_TYPES = {
 @bp.get(BASE)
 def list_submissions(project_id: int, xml_form_id: str) -> str:
     filters, kept = read_filters(get_settings().timezone)
-    with get_db().transaction(write=False) as session:
+    with get_db().transaction() as session:  # the look is audited
         project = projects.get_project(session, project_id)
         page = submissions.list_submissions(session, g.principal, project_id, xml_form_id, filters)
         options = submissions.filter_options(
@@ -193,7 +193,7 @@ def delete_submission(project_id: int, xml_form_id: str, instance_id: str) -> Re
 
 @bp.get(f"{BASE}/deleted")
 def list_deleted(project_id: int, xml_form_id: str) -> str:
-    with get_db().transaction(write=False) as session:
+    with get_db().transaction() as session:  # the look is audited
         project = projects.get_project(session, project_id)
         rows = lifecycle.list_deleted(session, g.principal, project_id, xml_form_id)
     return render_template("web/deleted.html", project=project, xml_form_id=xml_form_id, rows=rows)

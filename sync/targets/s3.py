@@ -1,6 +1,7 @@
-"""Put each version under a predictable key (<prefix>/<formId>/<instanceId>.json) with its
-attachments copied beside it; a resend overwrites rather than duplicates. The JSON is written
-last, so its presence means the attachments are there."""
+"""Put each version under a predictable key,
+<prefix>/<project>/<formId>/<instanceId>/<versionInstanceId>.json (sync.targets.object_name),
+with its attachments under <...>/<versionInstanceId>/<file name>; a resend overwrites rather
+than duplicates. The JSON is written last, so its presence means the attachments are there."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from server.registers import TargetConfig
 from sync.payload import Payload
 from sync.policy import Outcome
-from sync.targets import OpenBlob, safe_name
+from sync.targets import OpenBlob, object_name, segment
 
 
 class S3Target:
@@ -24,12 +25,7 @@ class S3Target:
         self.client = boto3.client("s3", endpoint_url=endpoint_url or None)
 
     def key(self, payload: Payload, suffix: str) -> str:
-        parts = [
-            self.prefix,
-            safe_name(payload.xml_form_id),
-            safe_name(payload.instance_id) + suffix,
-        ]
-        return "/".join(p for p in parts if p)
+        return "/".join(p for p in (self.prefix, object_name(payload, suffix)) if p)
 
     def send(self, payload: Payload, open_blob: OpenBlob) -> Outcome:
         try:
@@ -40,7 +36,7 @@ class S3Target:
                     self.client.upload_fileobj(
                         stream,
                         self.bucket,
-                        self.key(payload, f"/{safe_name(ref.name)}"),
+                        self.key(payload, f"/{segment(ref.name)}"),
                         ExtraArgs={"ContentType": ref.content_type or "application/octet-stream"},
                     )
             self.client.put_object(

@@ -157,10 +157,11 @@ def test_s3_target_writes_a_predictable_key_and_copies_attachments(
     assert target.send(payload, blobs.open).status == 200
     assert target.send(payload, blobs.open).status == 200  # a resend overwrites
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="register")["Contents"])
-    assert keys == ["in/tham/uuid_s3.json", "in/tham/uuid_s3/a.jpg"]
-    body = s3.get_object(Bucket="register", Key="in/tham/uuid_s3/a.jpg")["Body"].read()
+    base = f"in/{payload.project_id}/tham/uuid%3As3/uuid%3As3"
+    assert keys == [f"{base}.json", f"{base}/a.jpg"]
+    body = s3.get_object(Bucket="register", Key=f"{base}/a.jpg")["Body"].read()
     assert body == b"\xff\xd8 photo"
-    stored = json.loads(s3.get_object(Bucket="register", Key="in/tham/uuid_s3.json")["Body"].read())
+    stored = json.loads(s3.get_object(Bucket="register", Key=f"{base}.json")["Body"].read())
     assert "sd_tu_bao" not in stored["answers"]
 
 
@@ -195,7 +196,7 @@ def test_the_worker_forwards_to_an_s3_register_target(
     assert drain(s3_app) == 1
     assert drain(s3_app) == 0
     [obj] = s3.list_objects_v2(Bucket="register-two")["Contents"]
-    assert obj["Key"] == "in/tham/uuid_w1.json"
+    assert obj["Key"] == f"in/{project.id}/tham/uuid%3Aw1/uuid%3Aw1.json"
     document = json.loads(s3.get_object(Bucket="register-two", Key=obj["Key"])["Body"].read())
     assert document["answers"]["ma_kh"] == "LAHU1M1990"
     ext.db.dispose()
