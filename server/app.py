@@ -11,7 +11,7 @@ from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from server import blobs
+from server import blobs, uploads
 from server.db import Database
 from server.errors import NotFound, Problem, TooLarge
 from server.extension import Extension
@@ -51,6 +51,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=settings.log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Every process sweeps at start what a killed one left (safe beside live workers: a spool
+    # in use is locked); a gunicorn worker killed by kill -9 is swept by its replacement.
+    if swept := uploads.prepare_spool(settings.spool_path):
+        log.warning("removed %d upload spool files left by a stopped process", swept)
     app = Flask(__name__, instance_path=settings.instance_path, static_folder=None)
     app.config.update(
         SECRET_KEY=settings.secret_key,
