@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import get_content_length, get_input_stream
@@ -284,16 +284,21 @@ def read_submission(
     if not content_type.startswith("multipart/form-data"):
         raise MalformedMultipart("The submission must be a multipart/form-data POST.")
     parser = _SubmissionParser(directory, max_xml_bytes)
+    stream = _body(environ, max_bytes)
     try:
-        stream = _body(environ, max_bytes)
         _mimetype, options = parse_options_header(content_type)
         boundary = options.get("boundary", "").encode("ascii", "replace")
         if not boundary:
             raise ValueError("Missing boundary")
         form, files = parser.parse(stream, boundary, get_content_length(environ))
         return _assemble(form, files, parser.spools, directory)
+    except SubmissionXmlTooLarge:
+        _close(parser.spools)
+        _discard(stream, max_bytes)
+        raise
     except RequestEntityTooLarge:  # werkzeug's own limits: a text part, or the part count
         _close(parser.spools)
+        _discard(stream, max_bytes)
         if parser.parts >= MAX_PARTS:  # every part before the one refused was counted
             raise TooLarge(f"The submission has more than {MAX_PARTS} parts.") from None
         raise xml_too_large(max_xml_bytes) from None
@@ -332,36 +337,62 @@ def _close(spools):
         spool.close()
 
 
+def _discard(stream, limit: int) -> None:
+    """Read and drop the rest of a refused body, at most ``limit`` bytes (the body's own
+    cap), never keeping any of it. A server that closes the connection on unread data makes
+    the client's next write fail (a reset) before it reads the refusal: under gunicorn,
+    Collect and pyodk would see a network error instead of the 413 and its message."""
+    left = limit
+    # The refusal is decided; a body that breaks off while dropped changes nothing.
+    with contextlib.suppress(OSError, ValueError, HTTPException, Problem):
+        while left > 0 and (chunk := stream.read(min(left, 1 << 16))):
+            left -= len(chunk)
+
+
 def read_body(
     environ: dict,
     max_bytes: int,
     directory: str,
     too_large: Callable[[], Problem] | None = None,
+    discard_up_to: int = 0,
 ) -> HashingSpool:
     """Stream a raw request body (a form definition, a form attachment, a submission's XML)
     to a hashed spool file in ``directory``; chunked bodies included. Over ``max_bytes`` it
-    raises ``too_large()`` (default TooLarge) as soon as that is known. Whatever ends the
-    read, no spool is left; on success the caller closes the spool."""
+    raises ``too_large()`` (default TooLarge) as soon as that is known, after dropping the
+    rest of the body up to ``discard_up_to`` bytes (so that the client reads the refusal).
+    Whatever ends the read, no spool is left; on success the caller closes the spool."""
     too_large = too_large or (lambda: TooLarge(f"The body is larger than {max_bytes} bytes."))
+    stream = get_input_stream(environ)
     length = get_content_length(environ)
     if length is not None and length > max_bytes:
+        if length <= discard_up_to:
+            _discard(stream, discard_up_to)
         raise too_large()
     spool = HashingSpool(directory, limit=max_bytes, too_large=too_large)
     try:
-        stream = get_input_stream(environ)
         while chunk := stream.read(1 << 16):
             spool.write(chunk)
         spool.flush()
+    except Problem as refused:
+        spool.close()
+        if isinstance(refused, TooLarge):
+            _discard(stream, discard_up_to)
+        raise
     except BaseException:
         spool.close()
         raise
     return spool
 
 
-def read_xml_body(environ: dict, max_xml_bytes: int, directory: str) -> HashingSpool:
+def read_xml_body(
+    environ: dict, max_xml_bytes: int, max_bytes: int, directory: str
+) -> HashingSpool:
     """A submission's XML sent as the body (the REST API's create and edit), capped like
-    Collect's XML part: raises SubmissionXmlTooLarge over ``max_xml_bytes``."""
-    return read_body(environ, max_xml_bytes, directory, lambda: xml_too_large(max_xml_bytes))
+    Collect's XML part: raises SubmissionXmlTooLarge over ``max_xml_bytes`` (having dropped
+    the rest of a body within ``max_bytes``, the request's own cap)."""
+    return read_body(
+        environ, max_xml_bytes, directory, lambda: xml_too_large(max_xml_bytes), max_bytes
+    )
 
 
 def user_agent(request) -> str:

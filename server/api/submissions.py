@@ -50,7 +50,10 @@ def _write(project_id: int, xml_form_id: str, edited: str | None) -> Response:
         raise MissingParameter("Send the submission XML with Content-Type: application/xml.")
     settings = get_settings()
     spool = uploads.read_xml_body(
-        request.environ, settings.max_submission_xml_bytes, settings.spool_path
+        request.environ,
+        settings.max_submission_xml_bytes,
+        settings.max_submission_bytes,
+        settings.spool_path,
     )
     try:
         xml = uploads.Part("xml_submission_file", None, "application/xml", spool)

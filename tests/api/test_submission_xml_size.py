@@ -17,9 +17,10 @@ A2 = "uuid:6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d9f"
 
 
 @pytest.fixture
-def manager(live_server, make_user, project, tmp_path: Path, visit_form):
+def manager(gunicorn_server, make_user, project, tmp_path: Path, visit_form):
+    """pyodk against gunicorn, as in production (a refusal must reach a client still sending)."""
     make_user("quanly@example.org", role="manager", project_id=project.id)
-    with central_client(live_server, "quanly@example.org", tmp_path, project.id) as client:
+    with central_client(gunicorn_server, "quanly@example.org", tmp_path, project.id) as client:
         yield client
 
 
