@@ -2,26 +2,20 @@
 (sha256, md5) while it is written. Never holds a file part in memory. Never touches the
 database.
 
-Spools live in the instance's spool folder (0700; files 0600), never the system's temporary
-folder: they hold photos and the submission XML with its special-category answers in clear.
-Each is removed however its request ends (success, refusal, any exception, the client gone
-mid-body). Each is also held under an exclusive flock while it lives, so a spool left by a
-killed process (kill -9, where no cleanup runs) is told from a live one by any process, and
-``sweep_spool`` at start removes it safely while other workers keep serving.
+Spools live in the instance's spool folder (server/spool.py: 0700, files 0600, flock-held
+while alive), never the system's temporary folder: they hold photos and the submission XML
+with its special-category answers in clear. Each is removed however its request ends
+(success, refusal, any exception, the client gone mid-body).
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
-import fcntl
 import hashlib
 import os
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import MultiPartParser
@@ -35,59 +29,9 @@ from server.errors import (
     SubmissionXmlTooLarge,
     TooLarge,
 )
+from server.spool import locked_file
 
 MAX_PARTS = 1000
-SPOOL_PREFIX = "part-"
-
-
-def prepare_spool(directory: str) -> int:
-    """Create the spool folder (0700, even when it existed wider) and sweep what a killed
-    process left in it; returns how many files were swept."""
-    path = Path(directory)
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return sweep_spool(directory)
-
-
-def sweep_spool(directory: str) -> int:
-    """Remove the spools older than this sweep that no live process holds (their owner was
-    killed); a spool a request is writing or reading is locked, and is left alone."""
-    started = time.time()
-    swept = 0
-    for entry in os.scandir(directory):
-        if not entry.name.startswith(SPOOL_PREFIX) or not entry.is_file(follow_symlinks=False):
-            continue
-        try:
-            if entry.stat(follow_symlinks=False).st_mtime >= started:
-                continue
-            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
-        except FileNotFoundError:  # its request ended meanwhile
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        try:  # unlinked while locked, so its creator sees it gone (see _locked_spool_file)
-            os.unlink(entry.path)
-            swept += 1
-        except FileNotFoundError:
-            pass
-        finally:
-            os.close(fd)
-    return swept
-
-
-def _locked_spool_file(directory: str):
-    """A new 0600 file in ``directory``, held under an exclusive flock for as long as it is
-    open. A sweep may take the file between its creation and the lock: then it is unlinked
-    by the time the lock is ours, and another is made."""
-    while True:
-        fd, path = tempfile.mkstemp(prefix=SPOOL_PREFIX, dir=directory)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        if os.fstat(fd).st_nlink:
-            return os.fdopen(fd, "w+b"), path
-        os.close(fd)
 
 
 class HashingSpool:
@@ -102,7 +46,7 @@ class HashingSpool:
         limit: int | None = None,
         too_large: Callable[[], Problem] = TooLarge,
     ):
-        self._file, self.path = _locked_spool_file(directory)
+        self._file, self.path = locked_file(directory)
         self._sha256 = hashlib.sha256()
         self._md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
