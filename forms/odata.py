@@ -264,6 +264,13 @@ class FilterError(ValueError):
     """A $filter this server cannot read; the message says what."""
 
 
+#: Bounds on a $filter's shape: the parser, and the SQL built from its tree, recurse once per
+#: level, so a hostile filter ("((((...", "not not ...", or a thousand "or"s) would otherwise
+#: exhaust the stack and answer 500. Real filters (pyodk, Excel, Power BI) stay far below.
+MAX_FILTER_DEPTH = 32
+MAX_FILTER_COMPARISONS = 100
+
+
 _OPS = ("eq", "ne", "gt", "ge", "lt", "le")
 _FLIP = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 _TOKEN = re.compile(
@@ -315,6 +322,8 @@ class _FilterParser:
 
     def __init__(self, fields: tuple[str, ...]):
         self.fields = fields
+        self.depth = 0
+        self.comparisons = 0
 
     def or_(self, tokens):
         left, tokens = self.and_(tokens)
@@ -331,17 +340,31 @@ class _FilterParser:
         return left, tokens
 
     def not_(self, tokens):
-        if tokens and tokens[0] == ("word", "not"):
-            inner, tokens = self.not_(tokens[1:])
-            return ("not", inner), tokens
-        if tokens and tokens[0] == ("paren", "("):
-            inner, tokens = self.or_(tokens[1:])
-            if not tokens or tokens[0] != ("paren", ")"):
-                raise FilterError("A '(' in $filter is not closed.")
-            return inner, tokens[1:]
+        if tokens and tokens[0] in (("word", "not"), ("paren", "(")):
+            self.depth += 1
+            if self.depth > MAX_FILTER_DEPTH:
+                raise FilterError(
+                    f"$filter nests 'not' and parentheses more than {MAX_FILTER_DEPTH} deep."
+                )
+            try:
+                return self._nested(tokens)
+            finally:
+                self.depth -= 1
         return self.comparison(tokens)
 
+    def _nested(self, tokens):
+        if tokens[0] == ("word", "not"):
+            inner, tokens = self.not_(tokens[1:])
+            return ("not", inner), tokens
+        inner, tokens = self.or_(tokens[1:])
+        if not tokens or tokens[0] != ("paren", ")"):
+            raise FilterError("A '(' in $filter is not closed.")
+        return inner, tokens[1:]
+
     def comparison(self, tokens):
+        self.comparisons += 1
+        if self.comparisons > MAX_FILTER_COMPARISONS:
+            raise FilterError(f"$filter has more than {MAX_FILTER_COMPARISONS} comparisons.")
         if len(tokens) < 3:
             raise FilterError("$filter ends before its comparison does.")
         left, (kind, op), right = tokens[0], tokens[1], tokens[2]

@@ -11,7 +11,7 @@ from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from server import blobs
+from server import blobs, spool
 from server.db import Database
 from server.errors import NotFound, Problem, TooLarge
 from server.extension import Extension
@@ -55,6 +55,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=settings.log_level)
     install_redaction()  # app-user keys never reach a log line
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Every process sweeps at start what a killed one left (safe beside live workers: a spool
+    # in use is locked); a gunicorn worker killed by kill -9 is swept by its replacement.
+    if swept := spool.prepare(settings.spool_path):
+        log.warning("removed %d upload spool files left by a stopped process", swept)
     app = Flask(__name__, instance_path=settings.instance_path, static_folder=None)
     app.config.update(
         SECRET_KEY=settings.secret_key,

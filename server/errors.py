@@ -1,7 +1,7 @@
 """Problems: every error the server reports, with a stable code and an HTTP status.
 
 Codes follow ODK Central's where Central has one (lib/util/problem.js). Our own:
-400.90+ request shape, 413.1 body too large.
+400.90+ request shape, 413.1 body too large, 413.2 submission XML too large.
 """
 
 from __future__ import annotations
@@ -140,3 +140,8 @@ class SubmissionDeleted(Problem):
 class TooLarge(Problem):
     code, status = "413.1", 413
     message = "The request body is larger than this server accepts."
+
+
+class SubmissionXmlTooLarge(TooLarge):
+    code = "413.2"
+    message = "The submission XML is larger than this server accepts."

@@ -37,6 +37,7 @@ class Settings:
     secret_key: str
     public_url: str
     max_submission_bytes: int
+    max_submission_xml_bytes: int
     digest_realm: str
     s3_endpoint_url: str
     log_level: str
@@ -67,6 +68,7 @@ class Settings:
             "secret_key": env.get("SECRET_KEY") or "",
             "public_url": (env.get("PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
             "max_submission_bytes": _int(env, "MAX_SUBMISSION_BYTES", 100_000_000),
+            "max_submission_xml_bytes": _int(env, "MAX_SUBMISSION_XML_BYTES", 5_000_000),
             "digest_realm": env.get("DIGEST_REALM") or "donghanh",
             "s3_endpoint_url": env.get("S3_ENDPOINT_URL", ""),
             "log_level": env.get("LOG_LEVEL") or "INFO",
@@ -104,6 +106,8 @@ class Settings:
             raise SettingsError("DELIVERY_MAX_AGE_DAYS and DELIVERY_TIMEOUT_SECONDS must be >= 1")
         if self.max_submission_bytes < 1024:
             raise SettingsError("MAX_SUBMISSION_BYTES must be at least 1024")
+        if self.max_submission_xml_bytes < 1024:
+            raise SettingsError("MAX_SUBMISSION_XML_BYTES must be at least 1024")
         if not self.digest_realm.isascii():
             raise SettingsError(
                 "DIGEST_REALM must be ASCII (Collect hashes Digest credentials as ASCII)"
@@ -147,6 +151,11 @@ class Settings:
         return self.embedded_worker == "yes"
 
     @property
+    def spool_path(self) -> str:
+        """Where request bodies are spooled while they are read (``instance/spool``, 0700)."""
+        return str(Path(self.instance_path) / "spool")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -187,6 +196,7 @@ DOCUMENTED = {
     "SECRET_KEY": "signs sessions and Digest nonces",
     "PUBLIC_URL": "base URL printed in Collect server URLs and QR codes",
     "MAX_SUBMISSION_BYTES": "largest submission POST accepted",
+    "MAX_SUBMISSION_XML_BYTES": "largest submission XML (the part or the REST body) accepted",
     "DIGEST_REALM": "realm of the Digest challenge",
     "S3_ENDPOINT_URL": "S3 endpoint (MinIO) for s3:// stores",
     "LOG_LEVEL": "logging level",

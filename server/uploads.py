@@ -1,6 +1,12 @@
 """Streaming multipart: each part is spooled to a temporary file in chunks and hashed
 (sha256, md5) while it is written. Never holds a file part in memory. Never touches the
-database."""
+database.
+
+Spools live in the instance's spool folder (server/spool.py: 0700, files 0600, flock-held
+while alive), never the system's temporary folder: they hold photos and the submission XML
+with its special-category answers in clear. Each is removed however its request ends
+(success, refusal, any exception, the client gone mid-body).
+"""
 
 from __future__ import annotations
 
@@ -8,31 +14,48 @@ import codecs
 import contextlib
 import hashlib
 import os
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import get_content_length, get_input_stream
 
-from server.errors import MalformedMultipart, MissingMultipartField, TooLarge
+from server.errors import (
+    MalformedMultipart,
+    MissingMultipartField,
+    Problem,
+    SubmissionXmlTooLarge,
+    TooLarge,
+)
+from server.spool import locked_file
 
 MAX_PARTS = 1000
-MAX_TEXT_PART_BYTES = 20_000_000  # a text part (xml_submission_file sent without a filename)
 
 
 class HashingSpool:
-    """A temporary file that hashes what is written to it (the stream factory for werkzeug)."""
+    """A spool file that hashes what is written to it (the stream factory for werkzeug).
 
-    def __init__(self, directory: str | None = None):
-        fd, self.path = tempfile.mkstemp(prefix="part-", dir=directory)
-        self._file = os.fdopen(fd, "w+b")
+    With ``limit``, a write that would take it past ``limit`` bytes raises ``too_large()``,
+    so a part is refused while it streams, never after it was read whole."""
+
+    def __init__(
+        self,
+        directory: str,
+        limit: int | None = None,
+        too_large: Callable[[], Problem] = TooLarge,
+    ):
+        self._file, self.path = locked_file(directory)
         self._sha256 = hashlib.sha256()
         self._md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
+        self.limit = limit
+        self._too_large = too_large
 
     def write(self, data: bytes) -> int:
+        if self.limit is not None and self.size + len(data) > self.limit:
+            raise self._too_large()
         self._sha256.update(data)
         self._md5.update(data)
         self.size += len(data)
@@ -59,9 +82,11 @@ class HashingSpool:
         return self._md5.hexdigest()
 
     def close(self) -> None:
-        self._file.close()
+        """Remove the file, then let go of it (unlinked under the lock, so a sweep never
+        races it)."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
+        self._file.close()
 
 
 @dataclass(slots=True)
@@ -128,53 +153,108 @@ def _strict_codec(name: str) -> codecs.CodecInfo | None:
 codecs.register(_strict_codec)
 
 
-class _StrictTextParser(MultiPartParser):
-    """A text part (the XML sent without a file name) whose bytes are not valid in its
-    charset is refused (UnicodeDecodeError, a ValueError), never stored with U+FFFD in
-    place of what the phone sent."""
+class _SubmissionParser(MultiPartParser):
+    """Spools each file part into ``directory``, the XML part capped at ``max_xml_bytes``.
+
+    A text part (the XML sent without a file name) whose bytes are not valid in its charset
+    is refused (UnicodeDecodeError, a ValueError), never stored with U+FFFD in place of
+    what the phone sent; it is held in memory, so werkzeug caps it (max_form_memory_size)
+    at the XML's limit too. ``parts`` counts the parts begun, to tell that refusal from
+    werkzeug's other one, too many parts."""
+
+    def __init__(self, directory: str, max_xml_bytes: int):
+        super().__init__(max_form_memory_size=max_xml_bytes, max_form_parts=MAX_PARTS)
+        self.directory = directory
+        self.max_xml_bytes = max_xml_bytes
+        self.spools: list[HashingSpool] = []
+        self.parts = 0
 
     def get_part_charset(self, headers) -> str:
+        self.parts += 1
         return _STRICT + super().get_part_charset(headers)
 
-
-def read_submission(environ: dict, max_bytes: int) -> SubmissionBody:
-    """Stream a multipart submission body to temporary files.
-
-    Raises MissingMultipartField, MalformedMultipart or TooLarge. The caller must call
-    ``close()`` on the result (the OpenRosa blueprint does it when the response closes).
-    """
-    spools: list[HashingSpool] = []
-
-    def factory(total_content_length, content_type, filename, content_length=None):
-        spool = HashingSpool()
-        spools.append(spool)
+    def start_file_streaming(self, event, total_content_length) -> HashingSpool:
+        self.parts += 1
+        xml = event.name == "xml_submission_file"
+        spool = HashingSpool(
+            self.directory,
+            limit=self.max_xml_bytes if xml else None,
+            too_large=lambda: xml_too_large(self.max_xml_bytes),
+        )
+        self.spools.append(spool)
         return spool
 
-    parser = _StrictTextParser(
-        stream_factory=factory,
-        max_form_memory_size=MAX_TEXT_PART_BYTES,
-        max_form_parts=MAX_PARTS,
+
+def xml_too_large(max_xml_bytes: int) -> SubmissionXmlTooLarge:
+    return SubmissionXmlTooLarge(
+        f"The submission XML is larger than {max_xml_bytes} bytes (MAX_SUBMISSION_XML_BYTES)."
     )
+
+
+class _Capped:
+    """The request body, refused (TooLarge) once more than ``max_bytes`` were read: a
+    chunked body announces no length to check first."""
+
+    def __init__(self, stream, max_bytes: int):
+        self._stream, self.max_bytes, self._read = stream, max_bytes, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._read += len(data)
+        if self._read > self.max_bytes:
+            raise TooLarge(f"The submission is larger than {self.max_bytes} bytes.")
+        return data
+
+
+def _body(environ: dict, max_bytes: int) -> _Capped:
+    """The input stream; a Content-Length over ``max_bytes`` is refused before any read, and a
+    body that ends before its Content-Length raises werkzeug's ClientDisconnected."""
+    length = get_content_length(environ)
+    if length is not None and length > max_bytes:
+        raise TooLarge(f"The submission is larger than {max_bytes} bytes.")
+    return _Capped(get_input_stream(environ), max_bytes)
+
+
+def read_submission(
+    environ: dict, max_bytes: int, max_xml_bytes: int, directory: str
+) -> SubmissionBody:
+    """Stream a multipart submission body to spool files in ``directory``.
+
+    Raises MissingMultipartField, MalformedMultipart, TooLarge or SubmissionXmlTooLarge;
+    whatever ends the read (werkzeug's ClientDisconnected included), no spool is left. On
+    success the caller must call ``close()`` on the result.
+    """
     content_type = environ.get("CONTENT_TYPE", "")
     if not content_type.startswith("multipart/form-data"):
         raise MalformedMultipart("The submission must be a multipart/form-data POST.")
+    parser = _SubmissionParser(directory, max_xml_bytes)
+    stream = _body(environ, max_bytes)
     try:
-        stream = get_input_stream(environ, max_content_length=max_bytes)
         _mimetype, options = parse_options_header(content_type)
         boundary = options.get("boundary", "").encode("ascii", "replace")
         if not boundary:
             raise ValueError("Missing boundary")
         form, files = parser.parse(stream, boundary, get_content_length(environ))
-    except RequestEntityTooLarge:
-        _close(spools)
-        raise TooLarge(f"The submission is larger than {max_bytes} bytes.") from None
+        return _assemble(form, files, parser.spools, directory)
+    except SubmissionXmlTooLarge:
+        _close(parser.spools)
+        _discard(stream, max_bytes)
+        raise
+    except RequestEntityTooLarge:  # werkzeug's own limits: a text part, or the part count
+        _close(parser.spools)
+        _discard(stream, max_bytes)
+        if parser.parts >= MAX_PARTS:  # every part before the one refused was counted
+            raise TooLarge(f"The submission has more than {MAX_PARTS} parts.") from None
+        raise xml_too_large(max_xml_bytes) from None
     except ValueError as e:
-        _close(spools)
+        _close(parser.spools)
         raise MalformedMultipart(f"The multipart body could not be read: {e}") from None
-    return _assemble(form, files, spools)
+    except BaseException:
+        _close(parser.spools)
+        raise
 
 
-def _assemble(form, files, spools) -> SubmissionBody:
+def _assemble(form, files, spools, directory) -> SubmissionBody:
     attachments: dict[str, Part] = {}
     xml: Part | None = None
     for name, storage in files.items(multi=True):
@@ -186,13 +266,12 @@ def _assemble(form, files, spools) -> SubmissionBody:
         elif name != "xml_submission_file":
             attachments.setdefault(name, part)
     if xml is None and "xml_submission_file" in form:
-        spool = HashingSpool()
+        spool = HashingSpool(directory)
         spools.append(spool)
         spool.write(form["xml_submission_file"].encode("utf-8"))
         xml = Part("xml_submission_file", None, "text/xml", spool)
     if xml is None:
-        _close(spools)
-        raise MissingMultipartField()
+        raise MissingMultipartField()  # the caller closes the spools
     incomplete = form.get("*isIncomplete*", "").strip().lower() == "yes"
     return SubmissionBody(xml, attachments, incomplete, spools)
 
@@ -202,22 +281,62 @@ def _close(spools):
         spool.close()
 
 
-def read_body(environ: dict, max_bytes: int) -> HashingSpool:
-    """Stream a raw request body (a form definition, a form attachment) to a hashed temporary
-    file; chunked bodies included. Raises TooLarge. The caller closes the spool."""
-    spool = HashingSpool()
+def _discard(stream, limit: int) -> None:
+    """Read and drop the rest of a refused body, at most ``limit`` bytes (the body's own
+    cap), never keeping any of it. A server that closes the connection on unread data makes
+    the client's next write fail (a reset) before it reads the refusal: under gunicorn,
+    Collect and pyodk would see a network error instead of the 413 and its message."""
+    left = limit
+    # The refusal is decided; a body that breaks off while dropped changes nothing.
+    with contextlib.suppress(OSError, ValueError, HTTPException, Problem):
+        while left > 0 and (chunk := stream.read(min(left, 1 << 16))):
+            left -= len(chunk)
+
+
+def read_body(
+    environ: dict,
+    max_bytes: int,
+    directory: str,
+    too_large: Callable[[], Problem] | None = None,
+    discard_up_to: int = 0,
+) -> HashingSpool:
+    """Stream a raw request body (a form definition, a form attachment, a submission's XML)
+    to a hashed spool file in ``directory``; chunked bodies included. Over ``max_bytes`` it
+    raises ``too_large()`` (default TooLarge) as soon as that is known, after dropping the
+    rest of the body up to ``discard_up_to`` bytes (so that the client reads the refusal).
+    Whatever ends the read, no spool is left; on success the caller closes the spool."""
+    too_large = too_large or (lambda: TooLarge(f"The body is larger than {max_bytes} bytes."))
+    stream = get_input_stream(environ)
+    length = get_content_length(environ)
+    if length is not None and length > max_bytes:
+        if length <= discard_up_to:
+            _discard(stream, discard_up_to)
+        raise too_large()
+    spool = HashingSpool(directory, limit=max_bytes, too_large=too_large)
     try:
-        stream = get_input_stream(environ, max_content_length=max_bytes)
         while chunk := stream.read(1 << 16):
             spool.write(chunk)
         spool.flush()
-    except RequestEntityTooLarge:
+    except Problem as refused:
         spool.close()
-        raise TooLarge(f"The body is larger than {max_bytes} bytes.") from None
+        if isinstance(refused, TooLarge):
+            _discard(stream, discard_up_to)
+        raise
     except BaseException:
         spool.close()
         raise
     return spool
+
+
+def read_xml_body(
+    environ: dict, max_xml_bytes: int, max_bytes: int, directory: str
+) -> HashingSpool:
+    """A submission's XML sent as the body (the REST API's create and edit), capped like
+    Collect's XML part: raises SubmissionXmlTooLarge over ``max_xml_bytes`` (having dropped
+    the rest of a body within ``max_bytes``, the request's own cap)."""
+    return read_body(
+        environ, max_xml_bytes, directory, lambda: xml_too_large(max_xml_bytes), max_bytes
+    )
 
 
 def user_agent(request) -> str:

@@ -1,7 +1,7 @@
 """digest nonce uses per user, retired app-user keys, login throttle restarted
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-01 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import server.models.types
 
 
 revision = '0017'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

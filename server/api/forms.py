@@ -36,7 +36,7 @@ def _definition(
     form_id: str | None,
 ) -> tuple[bytes, form_service.SourceFile | None, list[str], object]:
     """Read the body as an XForm or compile it as an XLSForm (pyxform, then ODK Validate)."""
-    spool = uploads.read_body(request.environ, forms.MAX_FORM_BYTES)
+    spool = uploads.read_body(request.environ, forms.MAX_FORM_BYTES, get_settings().spool_path)
     content_type = (request.mimetype or "").lower()
     if content_type in ("application/xml", "text/xml"):
         with open(spool.path, "rb") as f:
@@ -191,7 +191,8 @@ def list_attachments(project_id: int, xml_form_id: str) -> Response:
 
 @bp.post(f"{FORM}/draft/attachments/<name>")
 def upload_draft_attachment(project_id: int, xml_form_id: str, name: str) -> Response:
-    spool = uploads.read_body(request.environ, get_settings().max_submission_bytes)
+    settings = get_settings()
+    spool = uploads.read_body(request.environ, settings.max_submission_bytes, settings.spool_path)
     try:
         with get_db().transaction() as session:
             drafts.set_draft_attachment(

@@ -45,7 +45,13 @@ def edit_submission(project_id: int, xml_form_id: str, instance_id: str) -> Resp
 def _write(project_id: int, xml_form_id: str, edited: str | None) -> Response:
     if (request.mimetype or "").lower() not in ("application/xml", "text/xml"):
         raise MissingParameter("Send the submission XML with Content-Type: application/xml.")
-    spool = uploads.read_body(request.environ, get_settings().max_submission_bytes)
+    settings = get_settings()
+    spool = uploads.read_xml_body(
+        request.environ,
+        settings.max_submission_xml_bytes,
+        settings.max_submission_bytes,
+        settings.spool_path,
+    )
     try:
         xml = uploads.Part("xml_submission_file", None, "application/xml", spool)
         incoming = ingest.incoming_from(
@@ -73,7 +79,8 @@ def _write(project_id: int, xml_form_id: str, edited: str | None) -> Response:
 def upload_submission_attachment(
     project_id: int, xml_form_id: str, instance_id: str, name: str
 ) -> Response:
-    spool = uploads.read_body(request.environ, get_settings().max_submission_bytes)
+    settings = get_settings()
+    spool = uploads.read_body(request.environ, settings.max_submission_bytes, settings.spool_path)
     try:
         part = uploads.Part(name, name, request.mimetype or "application/octet-stream", spool)
         with get_db().transaction() as session:

@@ -11,6 +11,8 @@ from server.db import Base
 from server.models.types import UTCDateTime, utcnow
 
 REVIEW_STATES = ("hasIssues", "edited", "approved", "rejected")
+#: The unique index that lets one edit, not several, supersede a version.
+SUPERSEDED_ONCE = "uq_submission_versions_form_id_deprecated_id"
 
 
 class Submission(Base):
@@ -56,11 +58,16 @@ class SubmissionComment(Base):
 class SubmissionVersion(Base):
     """One instanceID of a submission; ``xml`` is exactly what the device sent.
 
-    The unique (form_id, instance_id) index is the final judge of duplicates.
+    The unique (form_id, instance_id) index is the final judge of duplicates, and the unique
+    (form_id, deprecated_id) index of edits: a version is superseded once, so of several
+    edits naming it at the same moment one wins and the others are out of date (409.9).
     """
 
     __tablename__ = "submission_versions"
-    __table_args__ = (UniqueConstraint("form_id", "instance_id"),)
+    __table_args__ = (
+        UniqueConstraint("form_id", "instance_id"),
+        Index(SUPERSEDED_ONCE, "form_id", "deprecated_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)

@@ -56,6 +56,10 @@ MESSAGES = {
     ),
     "409.18": lazy_gettext("This record was deleted on the server and cannot be sent again."),
     "413.1": lazy_gettext("What the phone sent is larger than this server accepts."),
+    "413.2": lazy_gettext(
+        "This record's answers (without its photos and files) are larger than this server "
+        "accepts. Tell your program's technical staff."
+    ),
     "429.1": lazy_gettext("Too many wrong attempts from this network. Wait, then try again."),
 }
 GENERIC = lazy_gettext(

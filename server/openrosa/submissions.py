@@ -28,7 +28,13 @@ def post_submission(project_id: int) -> Response:
 
 def receive(project_id: int, draft_of: str | None) -> Response:
     """Stream, parse and ingest one POST; respond after the commit."""
-    body = uploads.read_submission(request.environ, get_settings().max_submission_bytes)
+    settings = get_settings()
+    body = uploads.read_submission(
+        request.environ,
+        settings.max_submission_bytes,
+        settings.max_submission_xml_bytes,
+        settings.spool_path,
+    )
     try:
         incoming = ingest.incoming_from(
             body.xml,

@@ -3,6 +3,8 @@ as a pure classifier, and the writes that follow. Never touches flask.request; n
 
 The unique index on (form_id, instance_id) is the final judge: the writes run in a
 savepoint, and on an IntegrityError (another device won the race) the rules run again.
+Edits race the same way: the unique index on (form_id, deprecated_id) lets one edit
+supersede a version, and the others, deciding again, find it no longer current (409.9).
 """
 
 from __future__ import annotations

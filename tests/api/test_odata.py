@@ -126,6 +126,19 @@ def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
     assert analyst.get(f"projects/{project.id}/forms/review.svc/Nope").status_code == 404
 
 
+DEEP_FILTER = "(" * 500 + "__system/updatedAt eq null" + ")" * 500
+
+
+def test_a_filter_nested_500_deep_is_a_clean_400_on_the_submissions_feed(analyst, sent, project):
+    response = analyst.get(
+        f"projects/{project.id}/forms/review.svc/Submissions", params={"$filter": DEEP_FILTER}
+    )
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["code"] == "400.91"
+    assert "32 deep" in problem["message"]
+
+
 def test_metadata_and_service_document_describe_the_tables(analyst, sent, project):
     service = analyst.get(f"projects/{project.id}/forms/review.svc").json()
     assert [s["name"] for s in service["value"]] == ["Submissions", "Submissions.lan_gap"]
@@ -230,6 +243,18 @@ def test_the_entity_feed_keeps_to_the_callers_wards(
     names = [p.get("Name") for p in etree.fromstring(metadata.content).iter(f"{EDM}Property")]
     assert {"__id", "label", "ma_xa", "__system"} <= set(names)
     assert refused.status_code == 400
+
+
+def test_a_filter_nested_500_deep_is_a_clean_400_on_the_entity_feed(manager, project):
+    manager.entity_lists.create(entity_list_name="facilities")
+    response = manager.get(
+        f"projects/{project.id}/datasets/facilities.svc/Entities",
+        params={"$filter": DEEP_FILTER},
+    )
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["code"] == "400.91"
+    assert "32 deep" in problem["message"]
 
 
 def test_pyodk_reads_and_changes_entities_one_by_one(manager):

@@ -106,3 +106,28 @@ def test_filters_are_read_into_a_tree_with_the_field_on_the_left():
 def test_filters_it_cannot_read_are_refused(text):
     with pytest.raises(odata.FilterError):
         odata.parse_filter(text, FIELDS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 500 + "__system/reviewState eq 'x'" + ")" * 500,
+        "not " * 500 + "__system/reviewState eq 'x'",
+        " or ".join(["__system/reviewState eq 'x'"] * 3000),
+    ],
+    ids=["parentheses", "nots", "comparisons"],
+)
+def test_hostile_filter_shapes_are_refused_before_they_exhaust_the_stack(text):
+    with pytest.raises(odata.FilterError, match="more than"):
+        odata.parse_filter(text, FIELDS)
+
+
+def test_filters_up_to_the_bounds_are_read():
+    deep = (
+        "(" * odata.MAX_FILTER_DEPTH
+        + "__system/reviewState eq 'x'"
+        + ")" * (odata.MAX_FILTER_DEPTH)
+    )
+    assert odata.parse_filter(deep, FIELDS)[0] == "cmp"
+    wide = " or ".join(["__system/reviewState eq 'x'"] * odata.MAX_FILTER_COMPARISONS)
+    assert odata.parse_filter(wide, FIELDS)[0] == "or"

@@ -15,12 +15,14 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(autouse=True)
-def spool_dir(tmp_path, monkeypatch) -> Path:
-    """The live server runs in this process: its spools (tempfile.mkstemp) land here."""
-    path = tmp_path / "spools"
-    path.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(path))
-    return path
+def spool_dir(settings, tmp_path, monkeypatch) -> Path:
+    """The instance's spool folder, where the server spools bodies. The live server runs in
+    this process: anything it would put in the system's temporary folder lands under
+    tmp_path instead, where the tests see it as a file outside the blob store."""
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
+    return Path(settings.spool_path)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 import server.models  # noqa: F401
 from server.db import Base
@@ -138,3 +139,51 @@ def test_phones_set_up_with_a_facility_code_serve_the_facility_stored_lower_case
         rows = conn.execute(text("SELECT actor_id, site FROM app_user_sites ORDER BY 1, 2")).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [(1, "PREP-02"), (1, "vct-01"), (2, "vct-01")]
+
+
+def _version(conn, version_id: int, instance_id: str, deprecated_id: str | None) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO submission_versions (id, submission_id, form_id, form_version_id, "
+            "instance_id, deprecated_id, xml, sha256, current, created_at) VALUES (:id, 1, 1, 1, "
+            ":iid, :did, :xml, 'x', :cur, CURRENT_TIMESTAMP)"
+        ),
+        {"id": version_id, "iid": instance_id, "did": deprecated_id, "xml": b"<d/>", "cur": True},
+    )
+
+
+def test_a_database_with_a_forked_edit_stops_the_upgrade_and_names_it(scratch_url):
+    upgrade(scratch_url, "0013")
+    engine = create_engine(scratch_url)
+    with engine.begin() as conn:
+        _project(conn)
+        conn.execute(
+            text(
+                "INSERT INTO forms (id, project_id, xml_form_id, state, created_at) "
+                "VALUES (1, 1, 'visit', 'open', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO form_versions (id, form_id, version, title, xml, md5, sha256, "
+                "created_at) VALUES (1, 1, '1', 'V', :xml, 'm', 's', CURRENT_TIMESTAMP)"
+            ),
+            {"xml": b"<h/>"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO submissions (id, form_id, instance_id, created_at) "
+                "VALUES (1, 1, 'uuid:a', CURRENT_TIMESTAMP)"
+            )
+        )
+        _version(conn, 1, "uuid:a", None)
+        _version(conn, 2, "uuid:b", "uuid:a")  # two edits superseding uuid:a: a fork
+        _version(conn, 3, "uuid:c", "uuid:a")
+    with pytest.raises(RuntimeError, match=r"form 1 deprecatedID uuid:a \(2 versions\)"):
+        upgrade(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM submission_versions WHERE id = 3"))
+    upgrade(scratch_url)
+    with engine.begin() as conn, pytest.raises(IntegrityError):
+        _version(conn, 4, "uuid:d", "uuid:a")
+    engine.dispose()
