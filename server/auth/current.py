@@ -21,7 +21,7 @@ from server.errors import (
     NotFound,
     TooManyLogins,
 )
-from server.services import app_users, drafts, sessions, users
+from server.services import app_users, drafts, second_factor, sessions, users
 
 FIELD_KEY_ENVIRON = "donghanh.field_key"
 DRAFT_TOKEN_ENVIRON = "donghanh.draft_token"  # noqa: S105 (an environ key, not a secret)
@@ -74,6 +74,8 @@ def resolve_principal(session: Session, secret: str, realm: str) -> Principal:
         user = users.find_user(session, auth.username or "")
         if user is None or not verify_password(user.password_hash, auth.password or ""):
             raise AuthenticationFailed()
+        if second_factor.is_enrolled(session, user.actor_id):  # Basic carries no code
+            raise second_factor.CodeRequired()
         return users.principal_for_user(session, user)
     raise AuthenticationFailed()
 

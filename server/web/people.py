@@ -12,8 +12,9 @@ from server.auth.passwords import WeakPassword
 from server.db import get_db
 from server.errors import Problem
 from server.extension import get_settings
-from server.services import app_users, form_reads, projects, sessions, users
+from server.services import app_users, form_reads, passwords, projects, sessions, users
 from server.web import bp, render_error
+from server.web.account import password_sentence, reset_link_page
 from server.web.inputs import AppUserInput, RoleInput, UserInput, read_form
 
 
@@ -156,9 +157,10 @@ def create_user() -> Response | str:
                 data["role"] or None,
                 data["project_id"],
                 _codes(data["wards"]),
+                digest=data["digest"],
             )
     except WeakPassword as e:
-        return _users_page(_("The password is too weak: %(why)s", why=str(e)))
+        return _users_page(password_sentence(e))
     except Problem as problem:
         if problem.status in (400, 409):
             return _users_page(problem.message)
@@ -202,6 +204,23 @@ def end_user_sessions(actor_id: int) -> Response:
         users.require_admin(g.principal)
         sessions.end_all_sessions(session, actor_id, g.principal.actor_id)
     return redirect(url_for("web.list_users", done="sessions_ended"), 303)
+
+
+@bp.post("/users/<int:actor_id>/reset")
+def create_reset_link(actor_id: int) -> Response:
+    """A one-time link for the user to set a new password, shown to the administrator to
+    hand over (this server sends no email); the password itself is never shown."""
+    with get_db().transaction() as session:
+        issued = passwords.create_reset(session, g.principal, actor_id=actor_id)
+    return reset_link_page(issued)
+
+
+@bp.post("/users/<int:actor_id>/digest")
+def set_user_digest(actor_id: int) -> Response:
+    """Digest (ODK Collect with this email and password) on or off; off wipes the HA1."""
+    with get_db().transaction() as session:
+        passwords.set_digest(session, g.principal, actor_id, request.form.get("digest") == "on")
+    return redirect(url_for("web.list_users", done="digest_saved"), 303)
 
 
 @bp.post("/users/<int:actor_id>/deactivate")
