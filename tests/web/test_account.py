@@ -228,3 +228,12 @@ def test_a_session_waiting_for_its_code_can_log_out(app, db, make_user, enrol_to
     assert client.post("/logout", data={"csrf_token": csrf_of(page)}).status_code == 302
     with db.transaction(write=False) as session:
         assert session.scalar(select(func.count()).select_from(WebSession)) == 0
+
+
+def test_every_form_of_the_account_pages_carries_the_sessions_csrf_token(app, make_user):
+    make_user("lan@example.org", role="viewer")
+    here = browser(app, "lan@example.org")
+    for path in ("/account", "/account/two-factor"):
+        page = here.get(path).text
+        forms = page.count('method="post"') - page.count('action="/language"')  # open
+        assert page.count(f'name="csrf_token" value="{here.csrf}"') == forms, path
