@@ -109,6 +109,10 @@ def test_an_administrator_gets_a_one_time_reset_link_instead_of_an_email(app, la
         headers=auth(bearer(client, "lan@example.org")),
     )
     assert refused.status_code == 403
+    unknown = client.post(
+        "/v1/users/reset/initiate", json={"email": "x@example.org"}, headers=auth(admin)
+    )
+    assert (unknown.status_code, unknown.json["code"]) == (404, "404.1")
 
 
 def test_a_session_for_an_account_with_a_one_time_code_needs_the_code(app, make_user, enrol_totp):

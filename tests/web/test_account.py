@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from server.auth import totp
-from server.models.actors import User, WebSession
+from server.models.actors import WebSession
 from server.models.audits import Audit
-from server.models.credentials import RecoveryCode
+from server.models.credentials import RecoveryCode, TotpFactor
 from tests.web.conftest import Browser, log_in
 
 PASSWORD = "correct horse battery"
@@ -124,8 +124,10 @@ def test_a_user_sets_up_a_one_time_code_then_needs_it_to_log_in(app, db, make_us
     assert len(codes) == 10
     assert secret not in here.get("/account/two-factor").text  # never shown again
     with db.transaction(write=False) as session:
-        stored = str(session.scalar(select(User)).__dict__)
-    assert secret not in stored
+        stored = session.scalar(select(TotpFactor.secret_encrypted))
+    assert secret not in stored  # encrypted at rest, with a key from SECRET_KEY
+    assert totp.decrypt_secret(app.config["SECRET_KEY"], stored) == secret
+    assert totp.decrypt_secret("another key", stored) is None
 
     client = app.test_client()
     held = log_in(client, "lan@example.org")
