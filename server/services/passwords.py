@@ -183,8 +183,16 @@ def reset_password(session: Session, token: str, new: str, now: datetime | None 
     now = now or utcnow()
     row = _live_reset(session, token, now)
     user = session.get(User, row.actor_id)
+    passwords.check_policy(new, user.email, user.uses_digest)  # a refusal spends no link
+    claimed = session.execute(  # once, even for two requests at the same moment
+        update(PasswordReset)
+        .where(PasswordReset.id == row.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .returning(PasswordReset.id)
+    ).first()
+    if claimed is None:
+        raise ResetLinkInvalid()
     set_password(session, user, new)
-    row.used_at = now
     _spend_resets(session, user.actor_id, now)
     ended = _end_other_sessions(session, user.actor_id, None, None)
     audit.record(

@@ -140,8 +140,15 @@ def check_code(
     secret = totp.decrypt_secret(secret_key, factor.secret_encrypted)
     step = totp.matching_step(secret, code, now, factor.last_step) if secret else None
     if step is not None:
-        factor.last_step, factor.failures, factor.locked_until = step, 0, None
-        return "ok"
+        fresh = session.execute(  # once, even for two requests in the same step
+            update(TotpFactor)
+            .where(TotpFactor.actor_id == actor_id, TotpFactor.last_step < step)
+            .values(last_step=step, failures=0, locked_until=None)
+            .returning(TotpFactor.actor_id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        session.refresh(factor)
+        return "ok" if fresh is not None else "wrong"
     spent = session.execute(
         update(RecoveryCode)
         .where(
