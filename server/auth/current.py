@@ -16,6 +16,7 @@ from server.auth.passwords import verify_password
 from server.auth.permissions import ANONYMOUS, Principal
 from server.errors import (
     AuthenticationFailed,
+    CodeRequired,
     HttpsRequired,
     InsufficientRights,
     NotFound,
@@ -75,7 +76,7 @@ def resolve_principal(session: Session, secret: str, realm: str) -> Principal:
         if user is None or not verify_password(user.password_hash, auth.password or ""):
             raise AuthenticationFailed()
         if second_factor.is_enrolled(session, user.actor_id):  # Basic carries no code
-            raise second_factor.CodeRequired()
+            raise CodeRequired()
         return users.principal_for_user(session, user)
     raise AuthenticationFailed()
 

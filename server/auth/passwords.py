@@ -11,38 +11,17 @@ import zxcvbn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from server.errors import Problem
+from server.errors import (
+    PasswordNotAscii,
+    PasswordTooLong,
+    PasswordTooShort,
+    WeakPassword,
+)
 
 _HASHER = PasswordHasher()
 MIN_LENGTH = 10  # Central's
 MAX_LENGTH = 72  # Central's (bcrypt's limit there); zxcvbn reads no more than this
 MIN_SCORE = 3  # zxcvbn scores 0-4; Central refuses 2 and below
-
-
-class WeakPassword(Problem):
-    """A password the policy refuses; ``reason`` says why, for the web UI's sentence."""
-
-    code, status = "400.44", 400
-    message = "The supplied password is too weak."
-    reason = "common"
-
-
-class PasswordTooShort(WeakPassword):
-    code = "400.21"
-    message = f"The password must have at least {MIN_LENGTH} characters."
-    reason = "short"
-
-
-class PasswordTooLong(WeakPassword):
-    code = "400.38"
-    message = f"The password must have at most {MAX_LENGTH} characters."
-    reason = "long"
-
-
-class PasswordNotAscii(WeakPassword):
-    code = "400.45"
-    message = "Use ASCII characters only: ODK Collect sends Digest credentials as ASCII."
-    reason = "ascii"
 
 
 def check_policy(password: str, email: str = "", digest: bool = False) -> None:

@@ -16,18 +16,13 @@ from sqlalchemy.orm import Session
 
 from server.auth import passwords, tokens
 from server.auth.permissions import Principal, require
-from server.errors import AuthenticationFailed, NotFound, Problem
+from server.errors import AuthenticationFailed, NotFound, ResetLinkInvalid
 from server.models.actors import Actor, User, WebSession
 from server.models.credentials import PasswordReset
 from server.models.types import utcnow
 from server.services import audit
 
 RESET_LIFETIME = timedelta(hours=24)
-
-
-class ResetLinkInvalid(Problem):
-    code, status = "404.90", 404
-    message = "This password link is wrong, has expired, or has been used already."
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from server.auth import passwords, tokens, totp
 from server.auth.permissions import Principal, require
-from server.errors import AuthenticationFailed, Problem
+from server.errors import (
+    AlreadyEnrolled,
+    AuthenticationFailed,
+    CodeRequired,
+    CodesLocked,
+    NotEnrolled,
+    Problem,
+)
 from server.models.actors import User, WebSession
 from server.models.credentials import RecoveryCode, TotpFactor
 from server.models.types import utcnow
@@ -22,29 +29,6 @@ from server.services import audit
 
 MAX_FAILURES = 5  # wrong codes in a row before codes are refused for LOCK
 LOCK = timedelta(minutes=15)
-
-
-class AlreadyEnrolled(Problem):
-    code, status = "409.90", 409
-    message = "This account has a one-time code already; turn it off first to set a new one."
-
-
-class NotEnrolled(Problem):
-    code, status = "409.91", 409
-    message = "This account has no one-time code."
-
-
-class CodeRequired(Problem):
-    code, status = "401.90", 401
-    message = (
-        "This account logs in with a one-time code too: send it as 'code' beside the email "
-        "and the password (a code from the authenticator app, or a recovery code)."
-    )
-
-
-class CodesLocked(Problem):
-    code, status = "429.90", 429
-    message = "Too many wrong one-time codes; wait 15 minutes and log in again."
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ import segno
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from server.auth.passwords import MAX_LENGTH, MIN_LENGTH, WeakPassword
+from server.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from server.db import get_db
-from server.errors import AuthenticationFailed
+from server.errors import AuthenticationFailed, WeakPassword
 from server.extension import get_settings
 from server.services import passwords, second_factor
 from server.web import bp, is_secure, is_valid_csrf, safe_next

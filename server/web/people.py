@@ -8,9 +8,8 @@ import segno
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from server.auth.passwords import WeakPassword
 from server.db import get_db
-from server.errors import Problem
+from server.errors import Problem, WeakPassword
 from server.extension import get_settings
 from server.services import app_users, form_reads, passwords, projects, sessions, users
 from server.web import bp, render_error
