@@ -63,6 +63,7 @@ def begin_enrolment(session: Session, actor_id: int, secret_key: str) -> Enrolme
     factor.secret_encrypted = totp.encrypt_secret(secret_key, secret)
     factor.created_at, factor.last_step, factor.failures = utcnow(), 0, 0
     session.flush()
+    audit.record(session, actor_id, "user.totp.begin", "actor", actor_id)
     email = session.get(User, actor_id).email
     return Enrolment(secret, totp.provisioning_uri(secret, email))
 
