@@ -279,7 +279,7 @@ def users_reset_password(email: str) -> None:
 def users_reset_code(email: str) -> None:
     try:
         with get_db().transaction() as session:
-            second_factor.remove(session, SYSTEM, email)
+            second_factor.remove(session, SYSTEM, email=email)
     except Problem as e:
         raise click.ClickException(e.message) from None
     click.echo(f"The one-time code of {email.strip().lower()} is removed; its sessions ended.")

@@ -145,6 +145,7 @@ PERMISSIONS: dict[str, str] = {
     "web.deactivate_user": "user.update",
     "web.create_reset_link": "user.update",
     "web.set_user_digest": "user.update",
+    "web.remove_user_two_factor": "user.update",
     "web.list_audits": "audit.read",
     "web.export_audits": "audit.read",
 }

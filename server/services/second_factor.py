@@ -266,11 +266,15 @@ def disable(
     return "ok"
 
 
-def remove(session: Session, principal: Principal, email: str) -> None:
-    """Take a user's one-time code away (a lost phone and lost recovery codes), so that they
-    set up a new one at their next log-in. Administrators only; audited."""
+def remove(
+    session: Session, principal: Principal, email: str | None = None, actor_id: int | None = None
+) -> None:
+    """Take a user's one-time code away (by ``email`` or ``actor_id``: a lost phone and lost
+    recovery codes), ending their sessions, so that they set up a new one at their next
+    log-in. Administrators only; audited."""
     require(principal, "user.update")
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    where = User.actor_id == actor_id if email is None else User.email == email.strip().lower()
+    user = session.scalar(select(User).where(where))
     if user is None or not is_enrolled(session, user.actor_id):
         raise NotEnrolled("This account has no one-time code.")
     session.execute(delete(RecoveryCode).where(RecoveryCode.actor_id == user.actor_id))

@@ -128,6 +128,9 @@ def page_globals() -> dict:
             "password_reset": _("The new password is saved. Log in with it."),
             "two_factor_off": _("The one-time code is off."),
             "digest_saved": _("The ODK Collect (Digest) setting is saved."),
+            "two_factor_removed": _(
+                "The one-time code is taken away. The user sets up a new one at the next log-in."
+            ),
         },
         "role_names": {
             "admin": _("Administrator"),

@@ -11,7 +11,15 @@ from flask_babel import gettext as _
 from server.db import get_db
 from server.errors import Problem, WeakPassword
 from server.extension import get_settings
-from server.services import app_users, form_reads, passwords, projects, sessions, users
+from server.services import (
+    app_users,
+    form_reads,
+    passwords,
+    projects,
+    second_factor,
+    sessions,
+    users,
+)
 from server.web import bp, render_error
 from server.web.account import password_sentence, reset_link_page
 from server.web.inputs import AppUserInput, RoleInput, UserInput, read_form
@@ -220,6 +228,15 @@ def set_user_digest(actor_id: int) -> Response:
     with get_db().transaction() as session:
         passwords.set_digest(session, g.principal, actor_id, request.form.get("digest") == "on")
     return redirect(url_for("web.list_users", done="digest_saved"), 303)
+
+
+@bp.post("/users/<int:actor_id>/two-factor/remove")
+def remove_user_two_factor(actor_id: int) -> Response:
+    """Take away the one-time code of a user who lost phone and recovery codes; they set
+    up a new one at their next log-in."""
+    with get_db().transaction() as session:
+        second_factor.remove(session, g.principal, actor_id=actor_id)
+    return redirect(url_for("web.list_users", done="two_factor_removed"), 303)
 
 
 @bp.post("/users/<int:actor_id>/deactivate")

@@ -116,3 +116,19 @@ def test_a_common_password_is_refused_with_a_sentence(login_as):
     response = admin.post("/users", {"email": "x@example.org", "password": "password1234"})
     assert response.status_code == 400
     assert "quá dễ đoán" in response.text
+
+
+def test_an_admin_takes_away_a_lost_one_time_code(app, db, login_as, make_user, enrol_totp):
+    from server.services import second_factor
+
+    lan = make_user("lan@example.org", role="viewer")
+    enrol_totp("lan@example.org")
+    admin = login_as("admin", project_id=None)
+    assert "Gỡ mã xác thực một lần" in admin.get("/users").text
+    response = admin.post(f"/users/{lan.actor_id}/two-factor/remove")
+    assert response.status_code == 303
+    with db.transaction(write=False) as session:
+        assert not second_factor.is_enrolled(session, lan.actor_id)
+        actions = session.scalars(select(Audit.action)).all()
+    assert "user.totp.remove" in actions
+    assert log_in(app.test_client(), "lan@example.org").headers["Location"] == "/"
