@@ -17,7 +17,6 @@ from flask.cli import AppGroup, with_appcontext
 
 import forms
 from server import migrate
-from server.auth.passwords import WeakPassword
 from server.auth.permissions import SYSTEM
 from server.db import get_db
 from server.errors import Problem, VersionConflict
@@ -28,7 +27,9 @@ from server.services import (
     entities,
     form_reads,
     lifecycle,
+    passwords,
     projects,
+    second_factor,
     storage,
     users,
 )
@@ -237,7 +238,12 @@ users_group = AppGroup("users", help="Web users.")
 )
 @click.option("--project", "project_id", type=int, default=None)
 @click.option("--ward", "wards", multiple=True, help="Limit the role to this ward (repeatable).")
-def users_create(email: str, role: str | None, project_id: int | None, wards) -> None:
+@click.option(
+    "--digest",
+    is_flag=True,
+    help="Also log in from ODK Collect with this email and password (keeps the Digest HA1).",
+)
+def users_create(email: str, role: str | None, project_id: int | None, wards, digest: bool) -> None:
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -253,10 +259,43 @@ def users_create(email: str, role: str | None, project_id: int | None, wards) ->
                 role,
                 project_id,
                 list(wards),
+                digest=digest,
             )
-    except (Problem, WeakPassword) as e:
-        raise click.ClickException(getattr(e, "message", str(e))) from None
+    except Problem as e:
+        raise click.ClickException(e.message) from None
     click.echo(f"Created {email}" + (f" with role {role}" if role else "") + ".")
+
+
+@users_group.command(
+    "reset-password",
+    help="Make a one-time link (24 hours) for a user to set a new password; prints it. "
+    "No email is sent: hand the link over yourself.",
+)
+@click.argument("email")
+def users_reset_password(email: str) -> None:
+    try:
+        with get_db().transaction() as session:
+            issued = passwords.create_reset(session, SYSTEM, email=email)
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    until = f"{issued.expires_at:%Y-%m-%d %H:%M} UTC"
+    click.echo(f"Password link for {issued.email} (works once, until {until}):")
+    click.echo(get_settings().public_url + issued.path())
+
+
+@users_group.command(
+    "reset-code",
+    help="Take a user's one-time code away (lost phone and recovery codes); they set up a "
+    "new one at their next log-in.",
+)
+@click.argument("email")
+def users_reset_code(email: str) -> None:
+    try:
+        with get_db().transaction() as session:
+            second_factor.remove(session, SYSTEM, email=email)
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"The one-time code of {email.strip().lower()} is removed; its sessions ended.")
 
 
 app_users_group = AppGroup("app-users", help="App users: devices set up with a QR code.")

@@ -1,7 +1,8 @@
 """Problems: every error the server reports, with a stable code and an HTTP status.
 
 Codes follow ODK Central's where Central has one (lib/util/problem.js). Our own:
-400.90+ request shape, 413.1 body too large, 413.2 submission XML too large.
+400.90+ request shape, 413.1 body too large, 413.2 submission XML too large, x.90+ for
+passwords and one-time codes.
 """
 
 from __future__ import annotations
@@ -145,3 +146,59 @@ class TooLarge(Problem):
 class SubmissionXmlTooLarge(TooLarge):
     code = "413.2"
     message = "The submission XML is larger than this server accepts."
+# --- Passwords and the second factor (auth/passwords.py, services/passwords.py and
+# services/second_factor.py raise these) ------------------------------------------------
+
+
+class WeakPassword(Problem):
+    """A password the policy refuses; ``reason`` says why, for the web UI's sentence."""
+
+    code, status = "400.44", 400
+    message = "The supplied password is too weak."
+    reason = "common"
+
+
+class PasswordTooShort(WeakPassword):
+    code = "400.21"
+    message = "The password must have at least 10 characters."
+    reason = "short"
+
+
+class PasswordTooLong(WeakPassword):
+    code = "400.38"
+    message = "The password must have at most 72 characters."
+    reason = "long"
+
+
+class PasswordNotAscii(WeakPassword):
+    code = "400.45"
+    message = "Use ASCII characters only: ODK Collect sends Digest credentials as ASCII."
+    reason = "ascii"
+
+
+class CodeRequired(Problem):
+    code, status = "401.90", 401
+    message = (
+        "This account logs in with a one-time code too: send it as 'code' beside the email "
+        "and the password (a code from the authenticator app, or a recovery code)."
+    )
+
+
+class ResetLinkInvalid(Problem):
+    code, status = "404.90", 404
+    message = "This password link is wrong, has expired, or has been used already."
+
+
+class AlreadyEnrolled(Problem):
+    code, status = "409.90", 409
+    message = "This account has a one-time code already; turn it off first to set a new one."
+
+
+class NotEnrolled(Problem):
+    code, status = "409.91", 409
+    message = "This account has no one-time code."
+
+
+class CodesLocked(Problem):
+    code, status = "429.90", 429
+    message = "Too many wrong one-time codes; wait 15 minutes and log in again."

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,12 @@ from werkzeug.serving import make_server
 import forms
 import server.models  # noqa: F401
 from server.app import create_app
+from server.auth import totp
 from server.auth.permissions import SYSTEM
 from server.db import Base
 from server.migrate import upgrade
 from server.models import audits
-from server.services import app_users, projects, users
+from server.services import app_users, projects, second_factor, users
 from server.services import forms as form_service
 from server.settings import Settings
 from tests.support.collect import Collect
@@ -176,19 +178,47 @@ def collect(live_server, app_user):
 
 @pytest.fixture
 def make_user(db, settings):
+    """make_user(email, password, role, project_id, wards, digest=None) -> User. ``digest``
+    None: on for data collectors (who use ODK Collect with a password), off for the others."""
+
     def make(
         email: str,
         password: str = "correct horse battery",
         role: str | None = "collector",
         project_id: int | None = None,
         wards: tuple[str, ...] = (),
+        digest: bool | None = None,
     ):
         with db.transaction() as session:
             return users.create_user(
-                session, None, email, password, settings.digest_realm, role, project_id, wards
+                session,
+                None,
+                email,
+                password,
+                settings.digest_realm,
+                role,
+                project_id,
+                wards,
+                digest=role == "collector" if digest is None else digest,
             )
 
     return make
+
+
+@pytest.fixture
+def enrol_totp(db, settings):
+    """enrol_totp(email) -> the TOTP secret, set up through the product's service. Confirmed
+    with the previous step's code, so that the current code is still free for a log-in."""
+
+    def enrol(email: str) -> str:
+        with db.transaction() as session:
+            actor_id = users.find_user(session, email).actor_id
+            secret = second_factor.begin_enrolment(session, actor_id, settings.secret_key).secret
+            earlier = totp.code_at(secret, datetime.now(UTC) - timedelta(seconds=30))
+            assert second_factor.confirm_enrolment(session, actor_id, earlier, settings.secret_key)
+        return secret
+
+    return enrol
 
 
 @pytest.fixture

@@ -197,3 +197,38 @@ def test_forms_draft_qr_prints_the_draft_url_or_says_there_is_none(app, db, proj
     assert shown.exit_code == 0, shown.output
     assert "https://donghanh.example.org/v1/test/" in shown.output
     assert f"/projects/{project.id}/forms/visit/draft" in shown.output
+
+
+def test_users_create_refuses_a_common_password(app, db):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "a@example.org"], input="password1234\n"
+    )
+    assert result.exit_code != 0
+    assert "too weak" in result.output
+    assert count(db, User) == 0
+
+
+def test_users_reset_password_prints_a_one_time_link(app, db, make_user):
+    make_user("lan@example.org", role="viewer")
+    result = app.test_cli_runner().invoke(args=["users", "reset-password", "Lan@example.org"])
+    assert result.exit_code == 0, result.output
+    link = result.output.strip().splitlines()[-1]
+    assert "/reset/" in link
+    path = "/" + link.split("/", 3)[3]
+    assert app.test_client().get(path).status_code == 200
+    missing = app.test_cli_runner().invoke(args=["users", "reset-password", "x@example.org"])
+    assert missing.exit_code != 0
+
+
+def test_users_reset_code_takes_a_lost_one_time_code_away(app, db, make_user, enrol_totp):
+    from server.services import second_factor, users
+
+    make_user("lan@example.org", role="viewer")
+    enrol_totp("lan@example.org")
+    result = app.test_cli_runner().invoke(args=["users", "reset-code", "lan@example.org"])
+    assert result.exit_code == 0, result.output
+    with db.transaction(write=False) as session:
+        user = users.find_user(session, "lan@example.org")
+        assert not second_factor.is_enrolled(session, user.actor_id)
+    again = app.test_cli_runner().invoke(args=["users", "reset-code", "lan@example.org"])
+    assert again.exit_code != 0

@@ -11,6 +11,16 @@ from server.models.submissions import REVIEW_STATES
 class SessionInput(Schema):
     email = fields.String(required=True)
     password = fields.String(required=True)
+    code = fields.String(load_default=None)  # the one-time code of an account that has one
+
+
+class PasswordChangeInput(Schema):
+    old = fields.String(required=True)
+    new = fields.String(required=True)
+
+
+class ResetInitiateInput(Schema):
+    email = fields.String(required=True)
 
 
 class SessionOutput(Schema):

@@ -1,4 +1,7 @@
-"""POST /v1/sessions (log in), DELETE /v1/sessions/current, GET /v1/users/current."""
+"""POST /v1/sessions (log in), DELETE /v1/sessions/current, GET /v1/users/current.
+
+An account with a one-time code (TOTP) sends it as "code" beside email and password (a
+recovery code works too); without it the answer is 401.90, and no session is opened."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from server.api.schemas import SessionInput, SessionOutput
 from server.db import get_db
 from server.errors import AuthenticationFailed, TooManyLogins
 from server.extension import get_settings, login_limits
-from server.services import sessions
+from server.services import second_factor, sessions
 
 
 @bp.post("/sessions")
@@ -25,8 +28,13 @@ def create_session() -> Response:
             "bearer",
             login_limits(settings),
         )
+        refused = result.issued and second_factor.check_bearer(
+            session, result.issued.token, data["code"], settings.secret_key
+        )
     if result.issued is None:  # refused after the audit row and the count were committed
         raise TooManyLogins() if result.locked_until else AuthenticationFailed()
+    if refused:  # an account with a one-time code: none sent, or a wrong one
+        raise refused
     return jsonify(SessionOutput().dump(result.issued))
 
 

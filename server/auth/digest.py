@@ -120,7 +120,10 @@ def expected_response(creds: DigestCredentials, ha1: str, method: str) -> str | 
     return _md5(f"{ha1}:{creds.nonce}:{creds.nc}:{creds.cnonce}:{creds.qop}:{ha2}")
 
 
-def verify(creds: DigestCredentials, ha1: str, method: str) -> bool:
+def verify(creds: DigestCredentials, ha1: str | None, method: str) -> bool:
+    """True when the response matches; never for an account with no HA1 (Digest off)."""
+    if not ha1:
+        return False
     expected = expected_response(creds, ha1, method)
     return expected is not None and hmac.compare_digest(expected, creds.response)
 

@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, str] = {
     "api.create_session": OPEN,
     "api.end_session": SIGNED_IN,
     "api.current_user": SIGNED_IN,
+    "api.change_password": SIGNED_IN,  # one's own; another user's needs user.update (service)
+    "api.initiate_reset": "user.update",  # no email: the link is answered to the administrator
     "api.list_projects": SIGNED_IN,  # lists only the projects the caller holds a role in
     "api.get_project": "project.read",
     "api.list_app_users": "app_user.list",
@@ -105,6 +107,13 @@ PERMISSIONS: dict[str, str] = {
     "web.log_out": SIGNED_IN,
     "web.log_out_everywhere": SIGNED_IN,
     "web.home": SIGNED_IN,
+    "web.enter_code": OPEN,  # a session waiting for its one-time code (checked in the view)
+    "web.reset_password": OPEN,  # the one-time link is the credential
+    "web.show_account": SIGNED_IN,
+    "web.change_password": SIGNED_IN,
+    "web.two_factor": SIGNED_IN,
+    "web.confirm_two_factor": SIGNED_IN,
+    "web.disable_two_factor": SIGNED_IN,
     "web.show_project": "project.read",
     "web.list_entities": "entity.read",
     "web.list_submissions": "submission.read",
@@ -134,6 +143,9 @@ PERMISSIONS: dict[str, str] = {
     "web.remove_roles": "user.update",
     "web.end_user_sessions": "user.update",
     "web.deactivate_user": "user.update",
+    "web.create_reset_link": "user.update",
+    "web.set_user_digest": "user.update",
+    "web.remove_user_two_factor": "user.update",
     "web.list_audits": "audit.read",
     "web.export_audits": "audit.read",
 }

@@ -21,6 +21,7 @@ from server.auth.passwords import verify_password
 from server.auth.permissions import ANONYMOUS, Principal
 from server.errors import (
     AuthenticationFailed,
+    CodeRequired,
     HttpsRequired,
     InsufficientRights,
     NotFound,
@@ -28,7 +29,7 @@ from server.errors import (
 )
 from server.keys import DRAFT_TOKEN_ENVIRON, FIELD_KEY_ENVIRON, ORIGINAL_PATH_ENVIRON
 from server.models.types import utcnow
-from server.services import app_users, drafts, sessions, throttle, users
+from server.services import app_users, drafts, second_factor, sessions, throttle, users
 
 #: Checked against a missing account's Digest response, so that it costs what a real one does.
 _DUMMY_HA1 = "0" * 32
@@ -126,6 +127,8 @@ def _basic(session: Session, email: str, password: str, attempt: Attempt) -> Pri
     if not verify_password(user.password_hash if user else None, password):
         attempt.outcome, attempt.clear_pair = "password_failed", False
         return None
+    if second_factor.is_enrolled(session, user.actor_id):  # Basic carries no one-time code
+        raise CodeRequired()
     return users.principal_for_user(session, user)
 
 

@@ -1,3 +1,13 @@
 """Every model module, imported so that ``Base.metadata`` is complete (Alembic, tests)."""
 
-from server.models import actors, audits, blobs, deliveries, entities, forms, projects, submissions  # noqa: F401
+from server.models import (  # noqa: F401
+    actors,
+    audits,
+    blobs,
+    credentials,
+    deliveries,
+    entities,
+    forms,
+    projects,
+    submissions,
+)

@@ -22,7 +22,9 @@ class Actor(Base):
 
 
 class User(Base):
-    """A web user. ``digest_ha1`` is MD5(email:realm:password), never the password."""
+    """A web user. ``digest_ha1`` is MD5(email:realm:password), never the password, but a
+    password equivalent: kept only while ``uses_digest`` (set by an administrator) is on,
+    computed when the password is set, wiped when the flag is turned off."""
 
     __tablename__ = "users"
 
@@ -30,7 +32,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     digest_realm: Mapped[str] = mapped_column(String(255))
-    digest_ha1: Mapped[str] = mapped_column(String(32))
+    digest_ha1: Mapped[str | None] = mapped_column(String(32))
+    uses_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class AppUser(Base):
@@ -88,6 +91,9 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(8), default="bearer", server_default="bearer")
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A cookie session opened with the password of an account with a one-time code (TOTP),
+    #: waiting for the code: it opens no page but the code page (services/second_factor.py).
+    factor_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class LoginThrottle(Base):

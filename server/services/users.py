@@ -12,6 +12,7 @@ from server.auth import passwords
 from server.auth.permissions import ROLE_VERBS, Principal, require
 from server.errors import AlreadyExists, MissingParameter, NotFound
 from server.models.actors import Actor, RoleAssignment, User, WebSession
+from server.models.credentials import TotpFactor
 from server.models.types import utcnow
 from server.services import audit, places
 from server.services.audit import record
@@ -27,14 +28,18 @@ def create_user(
     role: str | None = None,
     project_id: int | None = None,
     wards: list[str] | tuple[str, ...] = (),
+    digest: bool = False,
 ) -> User:
-    """Create a web user; raise AlreadyExists, MissingParameter or passwords.WeakPassword."""
+    """Create a web user; raise AlreadyExists, MissingParameter or passwords.WeakPassword.
+
+    ``digest``: the account also logs in with HTTP Digest (ODK Collect with a username and
+    password), so its HA1, a password equivalent, is kept beside the argon2 hash."""
     email = email.strip().lower()
     if "@" not in email:
         raise MissingParameter(f"'{email}' is not an email address.")
     if role is not None and role not in ROLE_VERBS:
         raise MissingParameter(f"Unknown role '{role}'; use one of {', '.join(ROLE_VERBS)}.")
-    passwords.check_policy(password)
+    passwords.check_policy(password, email, digest)
     if project_id is not None:
         get_project(session, project_id)
     if session.scalar(select(User.actor_id).where(User.email == email)) is not None:
@@ -47,11 +52,14 @@ def create_user(
         email=email,
         password_hash=passwords.hash_password(password),
         digest_realm=realm,
-        digest_ha1=passwords.digest_ha1(email, realm, password),
+        digest_ha1=passwords.digest_ha1(email, realm, password) if digest else None,
+        uses_digest=digest,
     )
     session.add(user)
     session.flush()
-    audit.record(session, actor_id, "user.create", "actor", actor.id, {"email": email})
+    audit.record(
+        session, actor_id, "user.create", "actor", actor.id, {"email": email, "digest": digest}
+    )
     if role:
         assign_role(session, actor_id, actor.id, role, project_id, wards)
     return user
@@ -166,6 +174,8 @@ class UserView:
     created_at: datetime
     deactivated_at: datetime | None
     roles: list[tuple[str, int | None, str | None]]  # (role, project_id, ward)
+    uses_digest: bool = False
+    has_totp: bool = False
 
 
 def list_users(session: Session, principal: Principal) -> list[UserView]:
@@ -180,8 +190,19 @@ def list_users(session: Session, principal: Principal) -> list[UserView]:
         ).order_by(RoleAssignment.project_id, RoleAssignment.role, RoleAssignment.ward)
     ):
         roles.setdefault(actor_id, []).append((role, project_id, ward))
+    with_totp = set(
+        session.scalars(select(TotpFactor.actor_id).where(TotpFactor.confirmed_at.is_not(None)))
+    )
     return [
-        UserView(actor.id, user.email, actor.created_at, actor.deleted_at, roles.get(actor.id, []))
+        UserView(
+            actor.id,
+            user.email,
+            actor.created_at,
+            actor.deleted_at,
+            roles.get(actor.id, []),
+            user.uses_digest,
+            actor.id in with_totp,
+        )
         for user, actor in session.execute(
             select(User, Actor).join(Actor, Actor.id == User.actor_id).order_by(User.email)
         )

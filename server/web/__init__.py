@@ -18,13 +18,19 @@ from server.auth.permissions import ANONYMOUS, can
 from server.db import get_db
 from server.errors import Problem
 from server.extension import get_settings, login_limits
-from server.services import sessions
+from server.services import second_factor, sessions
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static")
 COOKIE = "dh_session"
 SECURE_COOKIE = "__Host-dh_session"  # over HTTPS: Secure, Path=/, no Domain (a host-only cookie)
 LANG_COOKIE = "dh_lang"
 LANGUAGES = ("vi", "en")
+#: What a session waiting for its one-time code may open; what an administrator without a
+#: one-time code may open (services/second_factor.py).
+CODE_PAGES = frozenset({"web.enter_code", "web.log_out", "web.set_language", "web.static"})
+ENROL_PAGES = frozenset(
+    {"web.two_factor", "web.confirm_two_factor", "web.log_out", "web.log_out_everywhere"}
+)
 
 
 def session_cookie_name() -> str:
@@ -47,16 +53,28 @@ def select_locale() -> str:
 def authenticate() -> Response | None:
     g.principal, g.csrf, g.web_session_id = ANONYMOUS, None, None
     token = request.cookies.get(session_cookie_name())
+    gate = None
     if token:
         with get_db().transaction() as session:
             found = sessions.find_cookie_session(session, token, login_limits(get_settings()).idle)
+            gate = second_factor.gate(session, found) if found is not None else None
         if found is not None:
-            g.principal, g.csrf, g.web_session_id = found.principal, found.csrf, found.id
+            g.csrf, g.web_session_id = found.csrf, found.id
+            if gate != "code":  # a session waiting for its one-time code is nobody yet
+                g.principal = found.principal
+    if gate == "code":  # only the code page, logging out and the language switcher
+        if request.endpoint not in CODE_PAGES:
+            return redirect(url_for("web.enter_code", next=safe_next(request.full_path)))
+        if request.endpoint == "web.log_out" and not is_valid_csrf(request.form.get("csrf_token")):
+            return render_error(400, _("This page had expired. Go back, reload it and try again."))
+        return None
     if routes.is_open(request.endpoint):  # logging in, the language switcher, static files
         return None
     if g.principal.is_anonymous:
         return redirect(url_for("web.log_in", next=safe_next(request.full_path)))
     routes.enforce(g.principal, request.endpoint, request.view_args or {})
+    if gate == "enrol" and request.endpoint not in ENROL_PAGES:
+        return redirect(url_for("web.two_factor"))  # an administrator needs a one-time code
     if request.method == "POST" and not is_valid_csrf(request.form.get("csrf_token")):
         return render_error(400, _("This page had expired. Go back, reload it and try again."))
     return None
@@ -108,6 +126,13 @@ def page_globals() -> dict:
             "sessions_ended": _("The user is logged out everywhere."),
             "user_closed": _("The account is closed."),
             "reissued": _("The old QR code no longer works. Scan the new one."),
+            "password_changed": _("The password is changed. Your other sessions are ended."),
+            "password_reset": _("The new password is saved. Log in with it."),
+            "two_factor_off": _("The one-time code is off."),
+            "digest_saved": _("The ODK Collect (Digest) setting is saved."),
+            "two_factor_removed": _(
+                "The one-time code is taken away. The user sets up a new one at the next log-in."
+            ),
         },
         "role_names": {
             "admin": _("Administrator"),

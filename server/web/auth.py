@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from server.db import get_db
 from server.extension import get_settings, login_limits
-from server.services import sessions
+from server.services import second_factor, sessions
 from server.web import (
     COOKIE,
     LANG_COOKIE,
@@ -51,6 +51,9 @@ def log_in() -> Response:
             "cookie",
             login_limits(settings),
         )
+        held = result.issued is not None and second_factor.hold_for_code(
+            session, result.issued.token
+        )
     if result.issued is None:
         if result.locked_until is not None:
             message = _(
@@ -60,7 +63,7 @@ def log_in() -> Response:
             return _login_page(target, message, status=429, email=data["email"])
         message = _("The email address or the password is wrong. Check them and try again.")
         return _login_page(target, message, status=401, email=data["email"])
-    response = redirect(target)
+    response = redirect(url_for("web.enter_code", next=target) if held else target)
     response.set_cookie(
         session_cookie_name(),
         result.issued.token,

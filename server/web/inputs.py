@@ -25,6 +25,25 @@ class LoginInput(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
+class CodeInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class PasswordResetInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    new = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    repeat = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class PasswordChangeInput(PasswordResetInput):
+    old = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
 class ReviewInput(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -150,6 +169,7 @@ class UserInput(Schema):
     role = fields.String(load_default="", validate=validate.Length(max=32))
     project_id = fields.Integer(load_default=None, allow_none=True)
     wards = fields.String(load_default="", validate=validate.Length(max=2000))
+    digest = fields.Boolean(load_default=False)
 
 
 class RoleInput(Schema):

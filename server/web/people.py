@@ -8,12 +8,21 @@ import segno
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from server.auth.passwords import WeakPassword
 from server.db import get_db
-from server.errors import Problem
+from server.errors import Problem, WeakPassword
 from server.extension import get_settings
-from server.services import app_users, form_reads, places, projects, sessions, users
+from server.services import (
+    app_users,
+    form_reads,
+    passwords,
+    places,
+    projects,
+    second_factor,
+    sessions,
+    users,
+)
 from server.web import bp, render_error
+from server.web.account import password_sentence, reset_link_page
 from server.web.inputs import AppUserInput, RoleInput, UserInput, read_form
 
 
@@ -180,11 +189,12 @@ def create_user() -> Response | str:
                 data["role"] or None,
                 data["project_id"],
                 _codes("wards"),
+                digest=data["digest"],
             )
     except places.UnknownCode as problem:
         return _users_page(_unknown_codes(problem))
     except WeakPassword as e:
-        return _users_page(_("The password is too weak: %(why)s", why=str(e)))
+        return _users_page(password_sentence(e))
     except Problem as problem:
         if problem.status in (400, 409):
             return _users_page(problem.message)
@@ -230,6 +240,32 @@ def end_user_sessions(actor_id: int) -> Response:
         users.require_admin(g.principal)
         sessions.end_all_sessions(session, actor_id, g.principal.actor_id)
     return redirect(url_for("web.list_users", done="sessions_ended"), 303)
+
+
+@bp.post("/users/<int:actor_id>/reset")
+def create_reset_link(actor_id: int) -> Response:
+    """A one-time link for the user to set a new password, shown to the administrator to
+    hand over (this server sends no email); the password itself is never shown."""
+    with get_db().transaction() as session:
+        issued = passwords.create_reset(session, g.principal, actor_id=actor_id)
+    return reset_link_page(issued)
+
+
+@bp.post("/users/<int:actor_id>/digest")
+def set_user_digest(actor_id: int) -> Response:
+    """Digest (ODK Collect with this email and password) on or off; off wipes the HA1."""
+    with get_db().transaction() as session:
+        passwords.set_digest(session, g.principal, actor_id, request.form.get("digest") == "on")
+    return redirect(url_for("web.list_users", done="digest_saved"), 303)
+
+
+@bp.post("/users/<int:actor_id>/two-factor/remove")
+def remove_user_two_factor(actor_id: int) -> Response:
+    """Take away the one-time code of a user who lost phone and recovery codes; they set
+    up a new one at their next log-in."""
+    with get_db().transaction() as session:
+        second_factor.remove(session, g.principal, actor_id=actor_id)
+    return redirect(url_for("web.list_users", done="two_factor_removed"), 303)
 
 
 @bp.post("/users/<int:actor_id>/deactivate")

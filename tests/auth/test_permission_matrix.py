@@ -137,11 +137,12 @@ def values_for(rule, world) -> dict:
             "entity_id": "12345678-1234-4234-8234-123456789012",
             "filename": "leaflet.js" if "vendor" in rule.rule else "app.css",
             "name": "clients" if "datasets" in rule.rule else "proof.png",
+            "token": "not-a-password-link",
         }[arg]
     return values
 
 
-def caller_setup(caller: str, world, db, app, make_user):
+def caller_setup(caller: str, world, db, app, make_user, enrol_totp=None):
     """(principal, bearer token, cookie session (token, csrf), key prefix or '')."""
     if caller == "anonymous":
         return ANONYMOUS, None, None, ""
@@ -155,6 +156,8 @@ def caller_setup(caller: str, world, db, app, make_user):
     email = f"{caller}@example.org"
     if make_user is not None:  # None: the user exists, only open new sessions
         make_user(email, role=role, project_id=project_id, wards=wards)
+        if role == "admin" and enrol_totp is not None:
+            enrol_totp(email)  # administrators must have a one-time code to use the web UI
     with db.transaction() as session:
         bearer = sessions.log_in(session, email, "correct horse battery", None, "bearer").issued
         cookie = sessions.log_in(session, email, "correct horse battery", None, "cookie").issued
@@ -178,8 +181,8 @@ def outcome(response, is_web: bool) -> str:
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-def test_every_route_answers_each_caller_as_declared(caller, app, db, world, make_user):
-    principal, bearer, cookie, prefix = caller_setup(caller, world, db, app, make_user)
+def test_every_route_answers_each_caller_as_declared(caller, app, db, world, make_user, enrol_totp):
+    principal, bearer, cookie, prefix = caller_setup(caller, world, db, app, make_user, enrol_totp)
     client = app.test_client()
     csrf = ""
     if cookie:

@@ -187,3 +187,28 @@ def test_a_database_with_a_forked_edit_stops_the_upgrade_and_names_it(scratch_ur
     with engine.begin() as conn, pytest.raises(IntegrityError):
         _version(conn, 4, "uuid:d", "uuid:a")
     engine.dispose()
+
+
+def test_accounts_with_an_ha1_keep_digest_after_migrating(scratch_url):
+    """Digest became opt-in (0018): every account that had an HA1 keeps it, flag on."""
+    upgrade(scratch_url, "0013")
+    engine = create_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO actors (id, type, display_name, created_at) "
+                "VALUES (1, 'user', 'tnv@example.org', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (actor_id, email, password_hash, digest_realm, digest_ha1) "
+                "VALUES (1, 'tnv@example.org', 'argon2', 'donghanh', :ha1)"
+            ),
+            {"ha1": "0" * 32},
+        )
+    upgrade(scratch_url, "0018")
+    with engine.begin() as conn:
+        row = conn.execute(text("SELECT uses_digest, digest_ha1 FROM users")).one()
+    engine.dispose()
+    assert (bool(row[0]), row[1]) == (True, "0" * 32)

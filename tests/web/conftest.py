@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
+from server.auth import totp
 from tests.support.xmls import instance
 from tests.sync.conftest import register, settings  # noqa: F401  (forward to a loopback register)
 
@@ -82,17 +84,25 @@ class Browser:
         return self.client.post(url, data={"csrf_token": self.csrf, **(data or {})}, **kw)
 
 
-def log_in(client, email: str, password: str = "correct horse battery"):
+def log_in(client, email: str, password: str = "correct horse battery", secret: str = ""):
+    """Log in through the login page; with a TOTP ``secret``, through the code page too."""
     page = client.get("/login")
     nonce = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return client.post(
+    response = client.post(
         "/login", data={"csrf_token": nonce, "email": email, "password": password, "next": "/"}
     )
+    if secret and response.status_code == 302 and "/login/code" in response.headers["Location"]:
+        page = client.get(response.headers["Location"])
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        code = totp.code_at(secret, datetime.now(UTC))
+        response = client.post("/login/code", data={"csrf_token": csrf, "code": code, "next": "/"})
+    return response
 
 
 @pytest.fixture
-def login_as(app, make_user, project):
-    """login_as(role, project_id=project.id, wards=()) -> Browser logged in as a new user."""
+def login_as(app, make_user, enrol_totp, project):
+    """login_as(role, project_id=project.id, wards=()) -> Browser logged in as a new user
+    (an administrator with a one-time code set up, as administrators must have)."""
     counter = iter(range(1000))
 
     def make(
@@ -105,8 +115,9 @@ def login_as(app, make_user, project):
             project_id=project.id if project_id == -1 else project_id,
             wards=wards,
         )
+        secret = enrol_totp(email) if role == "admin" else ""
         client = app.test_client()
-        response = log_in(client, email)
+        response = log_in(client, email, secret=secret)
         assert response.status_code == 302, response.text
         home = client.get("/")
         token = re.search(r'name="csrf_token" value="([^"]+)"', home.text)

@@ -7,7 +7,9 @@ import re
 
 from sqlalchemy import select
 
+from server.models.actors import User
 from server.models.audits import Audit
+from server.services import users
 from tests.web.conftest import log_in
 
 
@@ -76,3 +78,57 @@ def test_an_admin_logs_a_user_out_everywhere(login_as):
     actor_id = re.search(r'/users/(\d+)/sessions/end"', page.split("lan@example.org")[1]).group(1)
     assert admin.post(f"/users/{actor_id}/sessions/end").status_code == 303
     assert supervisor.get("/").status_code == 302
+
+
+def test_the_users_page_sets_digest_on_creation_and_turns_it_off(db, login_as, project):
+    admin = login_as("admin", project_id=None)
+    created = admin.post(
+        "/users",
+        {
+            "email": "tnv@example.org",
+            "password": "correct horse battery",
+            "role": "collector",
+            "digest": "on",
+        },
+    )
+    assert created.status_code == 303
+    assert _ha1_of(db, "tnv@example.org") is not None
+    page = admin.get("/users").text
+    assert "ODK Collect (Digest)" in page
+    with db.transaction(write=False) as session:
+        actor_id = users.find_user(session, "tnv@example.org").actor_id
+    assert admin.post(f"/users/{actor_id}/digest", {}).status_code == 303
+    assert _ha1_of(db, "tnv@example.org") is None
+    admin.post(
+        "/users",
+        {"email": "xem@example.org", "password": "correct horse battery", "role": "viewer"},
+    )
+    assert _ha1_of(db, "xem@example.org") is None
+
+
+def _ha1_of(db, email: str):
+    with db.transaction(write=False) as session:
+        return session.scalar(select(User.digest_ha1).where(User.email == email))
+
+
+def test_a_common_password_is_refused_with_a_sentence(login_as):
+    admin = login_as("admin", project_id=None)
+    response = admin.post("/users", {"email": "x@example.org", "password": "password1234"})
+    assert response.status_code == 400
+    assert "quá dễ đoán" in response.text
+
+
+def test_an_admin_takes_away_a_lost_one_time_code(app, db, login_as, make_user, enrol_totp):
+    from server.services import second_factor
+
+    lan = make_user("lan@example.org", role="viewer")
+    enrol_totp("lan@example.org")
+    admin = login_as("admin", project_id=None)
+    assert "Gỡ mã xác thực một lần" in admin.get("/users").text
+    response = admin.post(f"/users/{lan.actor_id}/two-factor/remove")
+    assert response.status_code == 303
+    with db.transaction(write=False) as session:
+        assert not second_factor.is_enrolled(session, lan.actor_id)
+        actions = session.scalars(select(Audit.action)).all()
+    assert "user.totp.remove" in actions
+    assert log_in(app.test_client(), "lan@example.org").headers["Location"] == "/"
