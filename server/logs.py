@@ -1,4 +1,4 @@
-"""App-user keys never reach a log line (issue 11).
+"""App-user keys and one-time password links never reach a log line (issue 11).
 
 A key in the URL (``/v1/key/<token>/``, ``/v1/test/<token>/``, ``?st=<token>``) is a password:
 whoever reads it downloads that phone's client list. gunicorn's access log writes the request
@@ -14,13 +14,14 @@ import logging
 import re
 
 REDACTED = "[redacted]"
-_KEY_IN_PATH = re.compile(r"(/v1/(?:key|test)/)[^/\s?#\"']+")
+# ``/reset/<token>`` is an administrator's one-time password link (server/web/account.py).
+_KEY_IN_PATH = re.compile(r"(/v1/(?:key|test)/|/reset/)[^/\s?#\"']+")
 _KEY_IN_QUERY = re.compile(r"([?&;]st=)[^&;\s#\"']+")
-_MARKERS = ("/v1/key/", "/v1/test/", "st=")
+_MARKERS = ("/v1/key/", "/v1/test/", "st=", "/reset/")
 
 
 def redact(text: str) -> str:
-    """``text`` with every app-user key replaced by [redacted]."""
+    """``text`` with every app-user key and one-time link replaced by [redacted]."""
     return _KEY_IN_QUERY.sub(rf"\1{REDACTED}", _KEY_IN_PATH.sub(rf"\1{REDACTED}", text))
 
 

@@ -50,3 +50,13 @@ def test_our_own_log_lines_redact_keys(app, caplog):
     logging.getLogger("donghanh.test").info(f"/v1/projects/1/formList?st={token}")
     assert token not in caplog.text
     assert caplog.text.count(REDACTED) == 2
+
+
+def test_a_one_time_password_link_is_redacted_too(live_server, caplog):
+    """An administrator's reset link (/reset/<token>) sets a password: it is a credential."""
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    token = "Zq3" * 14
+    requests.get(f"{live_server}/reset/{token}")
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any(f"/reset/{REDACTED}" in line for line in lines)
+    assert token not in caplog.text
