@@ -120,11 +120,15 @@ def holds_wards(
 
 
 def require_wards(
-    principal: Principal, verb: str, project_id: int | None, wards: Iterable[str | None]
+    principal: Principal,
+    verb: str,
+    project_id: int | None,
+    wards: Iterable[str | None],
+    message: str = "This would write into a commune/ward outside your own.",
 ) -> None:
     """Raise InsufficientRights unless the principal may ``verb`` in each of ``wards``."""
     if not can(principal, verb, project_id) or not holds_wards(principal, verb, project_id, wards):
-        raise InsufficientRights("This would write into a commune/ward outside your own.")
+        raise InsufficientRights(message)
 
 
 def reaches_phone(
