@@ -116,3 +116,76 @@ def test_the_rest_api_and_the_services_apply_the_same_rule(app, db, make_user, p
             theirs.actor_id: ["00007"],
             mine.actor_id: ["00004"],
         }
+
+
+def test_a_ward_role_pushes_no_submission_into_another_ward_through_the_rest_api(
+    app, db, make_user, project, make_form
+):
+    from tests.web.conftest import REVIEW_MD, review_instance
+
+    make_form(REVIEW_MD)
+    make_user("wm@example.org", role="manager", project_id=project.id, wards=("00004",))
+    make_user("ws@example.org", role="supervisor", project_id=project.id, wards=("00004",))
+    client = app.test_client()
+    url = f"/v1/projects/{project.id}/forms/review/submissions"
+    manager, supervisor = bearer(db, "wm@example.org"), bearer(db, "ws@example.org")
+    xml = {"content_type": "application/xml"}
+    into_other = review_instance("uuid:o1", ma_xa="00007")
+    refused = client.post(url, data=into_other, headers=manager, **xml)
+    assert (refused.status_code, refused.json["code"]) == (403, "403.1")
+    assert "message" in refused.json
+    mine = client.post(url, data=review_instance("uuid:m1", ma_xa="00004"), headers=manager, **xml)
+    assert mine.status_code == 200
+    moved = review_instance("uuid:m2", "uuid:m1", ma_xa="00007")
+    assert client.put(f"{url}/uuid:m1", data=moved, headers=supervisor, **xml).status_code == 403
+    kept = review_instance("uuid:m3", "uuid:m1", ma_xa="00004", gap="khong")
+    assert client.put(f"{url}/uuid:m1", data=kept, headers=supervisor, **xml).status_code == 200
+    listed = client.get(url, headers=manager).json
+    assert [s["instanceId"] for s in listed] == ["uuid:m1"]
+
+
+def test_a_ward_role_pushes_no_entity_into_another_ward_through_the_rest_api(
+    app, db, make_user, project
+):
+    from server.services import entity_api
+
+    with db.transaction() as session:
+        entity_api.create_dataset(session, SYSTEM, project.id, "clients")
+        entity_api.add_property(session, SYSTEM, project.id, "clients", "ma_xa")
+    make_user("wm@example.org", role="manager", project_id=project.id, wards=("00004",))
+    headers = bearer(db, "wm@example.org")
+    client = app.test_client()
+    url = f"/v1/projects/{project.id}/datasets/clients/entities"
+    other = {"label": "B", "data": {"ma_xa": "00007"}}
+    assert client.post(url, json=other, headers=headers).status_code == 403
+    many = {"entities": [{"label": "A", "data": {"ma_xa": "00004"}}, other]}
+    assert client.post(url, json=many, headers=headers).status_code == 403
+    assert client.post(url, json={"label": "C"}, headers=headers).status_code == 403  # no ward
+    made = client.post(url, json={"label": "A", "data": {"ma_xa": "00004"}}, headers=headers)
+    assert made.status_code == 200
+    one = f"{url}/{made.json['uuid']}?force=true"
+    move = {"data": {"ma_xa": "00007"}}
+    assert client.patch(one, json=move, headers=headers).status_code == 403
+    listed = client.get(url, headers=headers).json
+    assert [(e["currentVersion"]["label"], e["currentVersion"]["data"]) for e in listed] == [
+        ("A", {"ma_xa": "00004"})
+    ]
+    assert client.patch(one, json={"label": "A2"}, headers=headers).status_code == 200
+
+
+def test_form_publishing_and_state_need_a_project_wide_role(app, db, make_user, project):
+    from tests.support.xlsforms import XLSX_TYPE, visit_xlsx
+
+    make_user("wm@example.org", role="manager", project_id=project.id, wards=("00004",))
+    make_user("pm@example.org", role="manager", project_id=project.id)
+    client = app.test_client()
+    url = f"/v1/projects/{project.id}/forms?publish=true&ignoreWarnings=true"
+    body = {"data": visit_xlsx(form_id="visit"), "content_type": XLSX_TYPE}
+    ward, whole = bearer(db, "wm@example.org"), bearer(db, "pm@example.org")
+    assert client.post(url, headers=ward, **body).status_code == 403
+    assert client.post(url, headers=whole, **body).status_code == 200
+    form = f"/v1/projects/{project.id}/forms/visit"
+    assert client.patch(form, json={"state": "closed"}, headers=ward).status_code == 403
+    assert client.post(f"{form}/draft", headers=ward, **body).status_code == 403
+    assert client.get(form, headers=ward).json["state"] == "open"
+    assert client.patch(form, json={"state": "closing"}, headers=whole).status_code == 200
