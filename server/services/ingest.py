@@ -276,14 +276,14 @@ def require_write_rights(
     deprecated,
     listing: dict,
 ) -> None:
-    """Who may write what, beyond the verb: a new submission goes only into a ward the
-    caller may ``verb`` in (a ward-scoped role: its own); an edit (deprecatedID) needs
-    submission.update in the submission's ward and in the ward the edit gives it, unless the
-    caller sent the version it replaces (Collect's edit of one's own finalized form), who
-    may then move it only where it may create. Raises InsufficientRights (403.1), as Central
-    answers a caller without the right."""
+    """Who may write what, beyond the verb: a new submission (or the files of an identical
+    resend) goes only into a ward the caller may ``verb`` in (a ward-scoped role: its own);
+    an edit (deprecatedID) needs submission.update in the submission's ward and in the ward
+    the edit gives it, unless the caller sent the version it replaces (Collect's edit of
+    one's own finalized form), who may then move it only where it may create. Raises
+    InsufficientRights (403.1), as Central answers a caller without the right."""
     ward = listing.get("ward")
-    if action is Action.NEW:
+    if action in (Action.NEW, Action.ADD_ATTACHMENTS):  # a resend adds files: the same rule
         require_wards(principal, verb, project_id, [ward])
     elif action is Action.EDIT:
         sent_by, old_ward = session.execute(

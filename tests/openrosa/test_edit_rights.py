@@ -12,7 +12,7 @@ from server.auth.permissions import SYSTEM
 from server.models.submissions import Submission, SubmissionVersion
 from server.services import app_users
 from tests.support.collect import Collect
-from tests.web.conftest import REVIEW_MD, review_instance
+from tests.web.conftest import PNG, REVIEW_MD, review_instance
 
 PASSWORD = "correct horse battery"
 
@@ -66,4 +66,7 @@ def test_a_ward_manager_edits_in_its_ward_and_cannot_move_a_submission_out(
     assert current(db) == ("uuid:a3", "00004")
     [new] = manager.submit(review_instance("uuid:b1", ma_xa="00007"))
     assert new.status == 403  # nor a new submission into another ward
+    assert collect.submit(review_instance("uuid:c1", ma_xa="00007"))[0].status == 201
+    [files] = manager.submit(review_instance("uuid:c1", ma_xa="00007"), {"proof.png": PNG})
+    assert files.status == 403  # nor files into another ward's submission, by a resend
     assert manager.submit(review_instance("uuid:b2", ma_xa="00004"))[0].status == 201
