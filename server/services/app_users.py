@@ -257,6 +257,21 @@ def require_phone_in_reach(
     _require_reach(principal, verb, app_user.project_id, wards, sites)
 
 
+def reachable(
+    session: Session, principal: Principal, project_id: int, actor_ids: list[int]
+) -> set[int]:
+    """Those of these app users the caller may re-issue, revoke and re-assign (the page
+    offers those actions only for them)."""
+    wards, sites = wards_by_actor(session, actor_ids), sites_by_actor(session, actor_ids)
+    return {
+        a
+        for a in actor_ids
+        if reaches_phone(
+            principal, "app_user.create", project_id, wards.get(a, []), sites.get(a, [])
+        )
+    }
+
+
 def sites_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
     """The site codes each app user serves."""
     return _codes_by_actor(

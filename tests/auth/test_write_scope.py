@@ -189,3 +189,16 @@ def test_form_publishing_and_state_need_a_project_wide_role(app, db, make_user, 
     assert client.post(f"{form}/draft", headers=ward, **body).status_code == 403
     assert client.get(form, headers=ward).json["state"] == "open"
     assert client.patch(form, json={"state": "closing"}, headers=whole).status_code == 200
+
+
+def test_the_field_users_page_offers_a_ward_manager_only_its_own_phones(db, login_as, project):
+    mine = phone(db, project, "mine", wards=["00004"])
+    theirs = phone(db, project, "theirs", wards=["00007"])
+    page = login_as("manager", wards=("00004",)).get(f"/projects/{project.id}/app-users").text
+    base = f"/projects/{project.id}/app-users"
+    assert f"{base}/{mine.actor_id}/revoke" in page
+    assert f"{base}/{mine.actor_id}/reissue" in page
+    assert "theirs" in page  # listed, but nothing to do with it
+    assert f"{base}/{theirs.actor_id}/" not in page
+    whole = login_as("manager").get(base).text
+    assert f"{base}/{theirs.actor_id}/revoke" in whole
