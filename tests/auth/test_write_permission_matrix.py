@@ -12,45 +12,32 @@ its rule and a request that exercises it.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
 
-import forms
 from server.auth.permissions import ROLE_VERBS, SYSTEM
-from server.models.deliveries import Delivery
-from server.models.entities import Entity
-from server.services import (
-    app_users,
-    drafts,
-    entity_api,
-    ingest,
-    lifecycle,
-    projects,
-    sessions,
-    users,
+from server.services import app_users, sessions
+from tests.support.write_matrix import (
+    IN,
+    OUT,
+    PASSWORD,
+    WARD,
+    Req,
+    Targets,
+    World,
+    draft_submission,
+    post_edit,
+    post_entity_update,
+    post_new,
+    rest_create,
+    rest_edit,
+    xlsx_upload,
 )
-from server.services import forms as form_service
-from tests.entities.test_follow_up import REGISTER_MD, VISIT_MD, visit
 from tests.support.xlsforms import XLSX_TYPE, visit_xlsx
-from tests.web.conftest import PNG, REVIEW_MD, review_instance
+from tests.web.conftest import PNG
 
-PASSWORD = "correct horse battery"
-IN, OUT = "inside", "outside"
-WARD = {IN: "00004", OUT: "00007"}  # the scoped callers hold 00004
-MEDIA_MD = """
-| survey   |                                  |       |         |
-|          | type                             | name  | label   |
-|          | select_one_from_file schools.csv | truong | School |
-| settings |                                  |       |         |
-|          | form_id                          | version |       |
-|          | media                            | 1     |         |
-"""
 # Kinds of rule.
 OPEN, SIGNED_IN = "open", "signed-in"
 SCOPE_WARD = "ward"  # the target is in a ward: inside = 00004, outside = 00007, same project
@@ -86,334 +73,119 @@ CALLERS = [
 ]
 
 
-@dataclass
-class Req:
-    method: str
-    path: str
+@dataclass(frozen=True)
+class Write:
+    """A rule (a verb of ROLE_VERBS, OPEN or SIGNED_IN, and a kind of scope) and one request
+    that exercises it: a template (``method``, ``path`` and body, with Targets' names), or
+    ``build(world, target)`` for the requests made of submission XML or files."""
+
+    verb: str
+    scope: str
+    method: str = ""
+    path: str = ""
     json: object = None
     data: object = None
     content_type: str | None = None
-    headers: dict = field(default_factory=dict)
-    cookies: dict = field(default_factory=dict)
-    #: After the answer: "kept" when a write was accepted but not applied (else None).
-    probe: Callable[[], str | None] | None = None
-
-
-@dataclass(frozen=True)
-class Write:
-    verb: str  # a verb of ROLE_VERBS, OPEN or SIGNED_IN
-    scope: str
-    build: Callable  # build(world, target) -> Req
+    build: Callable | None = None
     project_wide: bool = False  # a ward-scoped role never holds it
     fresh_session: bool = False  # the route ends the caller's session: give it its own
 
-
-class World:
-    """Two projects, forms, phones and users; each call makes a new target, so that one
-    caller's write never changes what the next call finds."""
-
-    def __init__(self, app, db, project):
-        self.app, self.db, self.ext = app, db, app.extensions["donghanh"]
-        self.counter = itertools.count(1)
-        self.project = project
-        with db.transaction() as session:
-            self.other = projects.create_project(session, None, "Dự án khác")
-        for md in (REVIEW_MD, REGISTER_MD, VISIT_MD, MEDIA_MD):
-            self.publish(md, project.id)
-        self.publish(MEDIA_MD, self.other.id)
-        with db.transaction() as session:
-            self.sender = app_users.create_app_user(
-                session, SYSTEM, project.id, "sender", all_forms=True, wards=[WARD[IN]]
-            )
-            self.sender_principal = app_users.principal_for_token(session, self.sender.token)
-            entity_api.create_dataset(session, SYSTEM, self.other.id, "clients")
-            users.create_user(session, None, "login@example.org", PASSWORD, "donghanh", None)
-
-    def n(self) -> int:
-        return next(self.counter)
-
-    def pid(self, target: str) -> int:
-        return self.project.id if target == IN else self.other.id
-
-    def publish(self, md: str, project_id: int) -> None:
-        compiled = forms.compile_xlsform(md.encode(), filename="f.md", validate=False)
-        with self.db.transaction() as session:
-            form_service.publish_form(
-                session, self.ext.blobs, SYSTEM, project_id, compiled.xform, None, []
-            )
-
-    def submission(self, target: str, deleted: bool = False) -> str:
-        """A review submission sent by the ward's phone, in the target's ward."""
-        instance_id = f"uuid:s{self.n()}"
-        xml = review_instance(instance_id, ma_xa=WARD[target])
-        with self.db.transaction() as session:
-            ingest.ingest_submission(
-                session,
-                self.ext.blobs,
-                self.sender_principal,
-                self.project.id,
-                ingest.Incoming(
-                    forms.read_instance(xml),
-                    xml,
-                    hashlib.sha256(xml).hexdigest(),
-                    {},
-                    "collect:x",
-                    "test",
-                ),
-                self.ext.target_names,
-            )
-            if deleted:
-                lifecycle.delete_submission(session, SYSTEM, self.project.id, "review", instance_id)
-        return instance_id
-
-    def delivery(self, target: str) -> tuple[str, int]:
-        instance_id = self.submission(target)
-        with self.db.transaction() as session:
-            delivery_id = session.scalar(select(Delivery.id).order_by(Delivery.id.desc()))
-        return instance_id, delivery_id
-
-    def entity(self, target: str) -> str:
-        with self.db.transaction() as session:
-            [made] = entity_api.create_entities(
-                session,
-                SYSTEM,
-                self.project.id,
-                "clients",
-                [{"label": "K", "data": {"uic": f"U{self.n()}", "ma_xa": WARD[target]}}],
-            )
-            return made.uuid
-
-    def entity_version(self, uuid: str) -> int:
-        with self.db.transaction(write=False) as session:
-            return session.scalar(select(Entity.version).where(Entity.uuid == uuid))
-
-    def phone(self, target: str, forms: tuple = ()) -> int:
-        with self.db.transaction() as session:
-            return app_users.create_app_user(
-                session,
-                SYSTEM,
-                self.project.id,
-                f"phone {self.n()}",
-                all_forms=not forms,
-                forms=forms,
-                wards=[WARD[target]],
-            ).actor_id
-
-    def draft(self, target: str) -> str:
-        """A new draft (version ``d<n>``) of the media form; its URL under /v1."""
-        self.draft_version = f"d{self.n()}"
-        md = MEDIA_MD.replace(
-            "| media                            | 1 ", f"| media | {self.draft_version} "
+    def request(self, world: World, target: str) -> Req:
+        if self.build is not None:
+            return self.build(world, target)
+        values = Targets(world, target)
+        return Req(
+            self.method,
+            values.fill(self.path),
+            values.fill(self.json),
+            values.fill(self.data),
+            self.content_type,
         )
-        compiled = forms.compile_xlsform(md.encode(), filename="f.md", validate=False)
-        with self.db.transaction() as session:
-            drafts.create_draft(
-                session,
-                self.ext.blobs,
-                SYSTEM,
-                self.pid(target),
-                compiled.xform,
-                None,
-                [],
-                False,
-                "media",
-            )
-        return f"/v1/projects/{self.pid(target)}/forms/media"
-
-    def user(self) -> int:
-        with self.db.transaction() as session:
-            made = users.create_user(
-                session,
-                None,
-                f"u{self.n()}@example.org",
-                PASSWORD,
-                "donghanh",
-                "viewer",
-                self.project.id,
-            )
-            return made.actor_id
 
 
-def sub_url(w: World, target: str, tail: str = "", web: bool = False, deleted=False) -> str:
-    base = "" if web else "/v1"
-    instance_id = w.submission(target, deleted)
-    return f"{base}/projects/{w.project.id}/forms/review/submissions/{instance_id}{tail}"
+def ward(verb: str, method: str, path: str, **body) -> Write:
+    return Write(verb, SCOPE_WARD, method, path, **body)
 
 
-def entity_url(w: World, target: str) -> str:
-    return f"/v1/projects/{w.project.id}/datasets/clients/entities/{w.entity(target)}"
+def forms_write(verb: str, method: str, path: str, **body) -> Write:
+    return Write(verb, SCOPE_PROJECT, method, path, project_wide=True, **body)
 
 
-def openrosa_post(xml: bytes) -> dict:
-    return {"xml_submission_file": (io.BytesIO(xml), "x.xml", "text/xml")}
+def site(verb: str, method: str, path: str, **body) -> Write:
+    return Write(verb, SCOPE_SITE, method, path, **body)
 
 
-def post_new(w: World, target: str) -> Req:
-    xml = review_instance(f"uuid:n{w.n()}", ma_xa=WARD[target])
-    return Req("POST", f"/v1/projects/{w.project.id}/submission", data=openrosa_post(xml))
+LOGIN = {"email": "login@example.org", "password": PASSWORD}
 
-
-def post_edit(w: World, target: str) -> Req:
-    old = w.submission(target)
-    xml = review_instance(f"uuid:e{w.n()}", old, ma_xa=WARD[target], gap="khong")
-    return Req("POST", f"/v1/projects/{w.project.id}/submission", data=openrosa_post(xml))
-
-
-def post_entity_update(w: World, target: str) -> Req:
-    client = w.entity(target)
-    xml = visit(f"uuid:v{w.n()}", client, 1, "2026-12-20")
-    return Req(
-        "POST",
-        f"/v1/projects/{w.project.id}/submission",
-        data=openrosa_post(xml),
-        probe=lambda: None if w.entity_version(client) == 2 else "kept",
-    )
-
-
-def rest_create(w: World, target: str) -> Req:
-    xml = review_instance(f"uuid:r{w.n()}", ma_xa=WARD[target])
-    path = f"/v1/projects/{w.project.id}/forms/review/submissions"
-    return Req("POST", path, data=xml, content_type="application/xml")
-
-
-def rest_edit(w: World, target: str) -> Req:
-    old = w.submission(target)
-    xml = review_instance(f"uuid:e{w.n()}", old, ma_xa=WARD[target], gap="khong")
-    path = f"/v1/projects/{w.project.id}/forms/review/submissions/{old}"
-    return Req("PUT", path, data=xml, content_type="application/xml")
-
-
-def draft_submission(w: World, target: str) -> Req:
-    path = w.draft(target)
-    xml = (
-        f'<data id="media" version="{w.draft_version}"><truong>a</truong><meta><instanceID>uuid:d{w.n()}'
-        "</instanceID></meta></data>"
-    ).encode()
-    return Req("POST", f"{path}/draft/submission", data=openrosa_post(xml))
-
-
-def web_retry(w: World, target: str) -> Req:
-    instance_id, delivery_id = w.delivery(target)
-    base = f"/projects/{w.project.id}/forms/review/submissions/{instance_id}"
-    return Req("POST", f"{base}/deliveries/{delivery_id}/retry")
-
-
-def xlsx_upload(form_id: str) -> dict:
-    return {"xlsform": (io.BytesIO(visit_xlsx(form_id=form_id)), "f.xlsx")}
-
-
-P = "/v1/projects/{p}"
-W_APP_USERS = "/projects/{p}/app-users"
-
-#: Every state-changing (endpoint, method), with the rule it follows and one request (or a
-#: few: the ways of writing through it) per target.
+#: Every state-changing (endpoint, method), with the rule it follows and the request (or
+#: the several ways of writing through it) tried for each target.
 WRITES: dict[tuple[str, str], list[Write]] = {
-    # --- OpenRosa ----------------------------------------------------------------------
+    # --- OpenRosa ------------------------------------------------------------------------
     ("openrosa.post_submission", "POST"): [
-        Write("submission.create", SCOPE_WARD, post_new),
-        Write("submission.create", SCOPE_OWN, post_edit),
-        Write("submission.create", SCOPE_HOLDS, post_entity_update),
+        Write("submission.create", SCOPE_WARD, build=post_new),
+        Write("submission.create", SCOPE_OWN, build=post_edit),
+        Write("submission.create", SCOPE_HOLDS, build=post_entity_update),
     ],
     ("openrosa.post_draft_submission", "POST"): [
-        Write("draft.submit", SCOPE_PROJECT, draft_submission)
+        Write("draft.submit", SCOPE_PROJECT, build=draft_submission)
     ],
-    # --- REST API: submissions -----------------------------------------------------------
-    ("api.create_submission", "POST"): [Write("submission.create", SCOPE_WARD, rest_create)],
-    ("api.edit_submission", "PUT"): [Write("submission.update", SCOPE_WARD, rest_edit)],
+    # --- REST API: submissions -------------------------------------------------------------
+    ("api.create_submission", "POST"): [Write("submission.create", SCOPE_WARD, build=rest_create)],
+    ("api.edit_submission", "PUT"): [Write("submission.update", SCOPE_WARD, build=rest_edit)],
     ("api.review_submission", "PATCH"): [
-        Write(
-            "submission.update",
-            SCOPE_WARD,
-            lambda w, t: Req("PATCH", sub_url(w, t), json={"reviewState": "approved"}),
-        )
+        ward("submission.update", "PATCH", "/v1/{sub}", json={"reviewState": "approved"})
     ],
     ("api.add_comment", "POST"): [
-        Write(
-            "submission.update",
-            SCOPE_WARD,
-            lambda w, t: Req("POST", sub_url(w, t, "/comments"), json={"body": "Gặp lại"}),
-        )
+        ward("submission.update", "POST", "/v1/{sub}/comments", json={"body": "Gặp lại"})
     ],
     ("api.upload_submission_attachment", "POST"): [
-        Write(
+        ward(
             "submission.update",
-            SCOPE_WARD,
-            lambda w, t: Req(
-                "POST", sub_url(w, t, "/attachments/proof.png"), data=PNG, content_type="image/png"
-            ),
+            "POST",
+            "/v1/{sub}/attachments/proof.png",
+            data=PNG,
+            content_type="image/png",
         )
     ],
-    ("api.delete_submission", "DELETE"): [
-        Write("submission.delete", SCOPE_WARD, lambda w, t: Req("DELETE", sub_url(w, t)))
-    ],
+    ("api.delete_submission", "DELETE"): [ward("submission.delete", "DELETE", "/v1/{sub}")],
     ("api.restore_submission", "POST"): [
-        Write(
-            "submission.delete",
-            SCOPE_WARD,
-            lambda w, t: Req("POST", sub_url(w, t, "/restore", deleted=True)),
-        )
+        ward("submission.delete", "POST", "/v1/{deleted_sub}/restore")
     ],
     ("api.erase_client", "POST"): [
-        Write(
-            "data.purge",
-            SCOPE_WARD,
-            lambda w, t: Req(
-                "POST", f"{P}/erasures".format(p=w.project.id), json={"entityId": w.entity(t)}
-            ),
-        )
+        ward("data.purge", "POST", "/v1/projects/{pid}/erasures", json={"entityId": "{entity_id}"})
     ],
-    # --- REST API: entities --------------------------------------------------------------
+    # --- REST API: entities ------------------------------------------------------------------
     ("api.create_entities", "POST"): [
-        Write(
+        ward(
             "entity.update",
-            SCOPE_WARD,
-            lambda w, t: Req(
-                "POST",
-                f"{P}/datasets/clients/entities".format(p=w.project.id),
-                json={"label": "K", "data": {"uic": "X", "ma_xa": WARD[t]}},
-            ),
+            "POST",
+            "/v1/projects/{pid}/datasets/clients/entities",
+            json={"label": "K", "data": {"uic": "X", "ma_xa": "{ward}"}},
         )
     ],
     ("api.update_entity", "PATCH"): [
-        Write(
-            "entity.update",
-            SCOPE_WARD,
-            lambda w, t: Req("PATCH", entity_url(w, t) + "?force=true", json={"label": "K2"}),
-        )
+        ward("entity.update", "PATCH", "/v1/{entity}?force=true", json={"label": "K2"})
     ],
-    ("api.delete_entity", "DELETE"): [
-        Write("entity.update", SCOPE_WARD, lambda w, t: Req("DELETE", entity_url(w, t)))
-    ],
+    ("api.delete_entity", "DELETE"): [ward("entity.update", "DELETE", "/v1/{entity}")],
     ("api.create_dataset", "POST"): [
-        Write(
-            "form.create",
-            SCOPE_PROJECT,
-            lambda w, t: Req(
-                "POST", f"{P}/datasets".format(p=w.pid(t)), json={"name": f"d{w.n()}"}
-            ),
-            project_wide=True,
-        )
+        forms_write("form.create", "POST", "/v1/projects/{p}/datasets", json={"name": "d{n}"})
     ],
     ("api.add_property", "POST"): [
-        Write(
+        forms_write(
             "form.update",
-            SCOPE_PROJECT,
-            lambda w, t: Req(
-                "POST",
-                f"{P}/datasets/clients/properties".format(p=w.pid(t)),
-                json={"name": f"p{w.n()}"},
-            ),
-            project_wide=True,
+            "POST",
+            "/v1/projects/{p}/datasets/clients/properties",
+            json={"name": "p{n}"},
         )
     ],
-    # --- REST API: forms -----------------------------------------------------------------
+    # --- REST API: forms ---------------------------------------------------------------------
     ("api.create_form", "POST"): [
         Write(
             "form.create",
             SCOPE_PROJECT,
-            lambda w, t: Req(
+            build=lambda w, t: Req(
                 "POST",
-                f"{P}/forms?ignoreWarnings=true".format(p=w.pid(t)),
+                f"/v1/projects/{w.pid(t)}/forms?ignoreWarnings=true",
                 data=visit_xlsx(form_id=f"f{w.n()}"),
                 content_type=XLSX_TYPE,
             ),
@@ -421,186 +193,88 @@ WRITES: dict[tuple[str, str], list[Write]] = {
         )
     ],
     ("api.update_form", "PATCH"): [
-        Write(
-            "form.update",
-            SCOPE_PROJECT,
-            lambda w, t: Req(
-                "PATCH", f"{P}/forms/media".format(p=w.pid(t)), json={"state": "open"}
-            ),
-            project_wide=True,
-        )
+        forms_write("form.update", "PATCH", "/v1/projects/{p}/forms/media", json={"state": "open"})
     ],
     ("api.create_draft", "POST"): [
-        Write(
-            "form.update",
-            SCOPE_PROJECT,
-            lambda w, t: Req("POST", f"{P}/forms/media/draft".format(p=w.pid(t))),
-            project_wide=True,
-        )
+        forms_write("form.update", "POST", "/v1/projects/{p}/forms/media/draft")
     ],
-    ("api.delete_draft", "DELETE"): [
-        Write(
-            "form.update",
-            SCOPE_PROJECT,
-            lambda w, t: Req("DELETE", f"{w.draft(t)}/draft"),
-            project_wide=True,
-        )
-    ],
+    ("api.delete_draft", "DELETE"): [forms_write("form.update", "DELETE", "/v1/{draft}/draft")],
     ("api.publish_draft", "POST"): [
-        Write(
-            "form.update",
-            SCOPE_PROJECT,
-            lambda w, t: Req("POST", f"{w.draft(t)}/draft/publish"),
-            project_wide=True,
-        )
+        forms_write("form.update", "POST", "/v1/{draft}/draft/publish")
     ],
     ("api.upload_draft_attachment", "POST"): [
-        Write(
+        forms_write(
             "form.update",
-            SCOPE_PROJECT,
-            lambda w, t: Req(
-                "POST",
-                f"{w.draft(t)}/draft/attachments/schools.csv",
-                data=b"name,label\na,A\n",
-                content_type="text/csv",
-            ),
-            project_wide=True,
+            "POST",
+            "/v1/{draft}/draft/attachments/schools.csv",
+            data=b"name,label\na,A\n",
+            content_type="text/csv",
         )
     ],
-    # --- REST API: app users and their forms ---------------------------------------------
+    # --- REST API: app users and their forms ---------------------------------------------------
+    # Central's body names no ward: such a phone is project-wide.
     ("api.create_app_user", "POST"): [
-        # Central's body names no ward: such a phone is project-wide.
-        Write(
-            "app_user.create",
-            SCOPE_PROJECT,
-            lambda w, t: Req(
-                "POST", f"{P}/app-users".format(p=w.pid(t)), json={"displayName": "x"}
-            ),
-            project_wide=True,
+        forms_write(
+            "app_user.create", "POST", "/v1/projects/{p}/app-users", json={"displayName": "x"}
         )
     ],
     ("api.revoke_app_user", "DELETE"): [
-        Write(
-            "app_user.revoke",
-            SCOPE_WARD,
-            lambda w, t: Req("DELETE", f"{P}/app-users/{w.phone(t)}".format(p=w.project.id)),
-        )
+        ward("app_user.revoke", "DELETE", "/v1/projects/{pid}/app-users/{phone}")
     ],
     ("api.change_form_assignment", "POST"): [
-        Write(
+        ward(
             "app_user.create",
-            SCOPE_WARD,
-            lambda w, t: Req(
-                "POST",
-                f"{P}/forms/media/assignments/app-user/{w.phone(t, ('review',))}".format(
-                    p=w.project.id
-                ),
-            ),
+            "POST",
+            "/v1/projects/{pid}/forms/media/assignments/app-user/{phone_with_review}",
         )
     ],
     ("api.change_form_assignment", "DELETE"): [
-        Write(
+        ward(
             "app_user.create",
-            SCOPE_WARD,
-            lambda w, t: Req(
-                "DELETE",
-                f"{P}/forms/review/assignments/app-user/{w.phone(t, ('review',))}".format(
-                    p=w.project.id
-                ),
-            ),
+            "DELETE",
+            "/v1/projects/{pid}/forms/review/assignments/app-user/{phone_with_review}",
         )
     ],
-    # --- REST API: sessions, forwarding ----------------------------------------------------
-    ("api.create_session", "POST"): [
-        Write(
-            OPEN,
-            SCOPE_SITE,
-            lambda w, t: Req(
-                "POST", "/v1/sessions", json={"email": "login@example.org", "password": PASSWORD}
-            ),
-        )
-    ],
+    # --- REST API: sessions, forwarding -------------------------------------------------------
+    ("api.create_session", "POST"): [site(OPEN, "POST", "/v1/sessions", json=LOGIN)],
     ("api.end_session", "DELETE"): [
-        Write(
-            SIGNED_IN,
-            SCOPE_SITE,
-            lambda w, t: Req("DELETE", "/v1/sessions/current"),
-            fresh_session=True,
-        )
+        Write(SIGNED_IN, SCOPE_SITE, "DELETE", "/v1/sessions/current", fresh_session=True)
     ],
     ("api.retry_delivery", "POST"): [
-        Write(
-            "delivery.retry",
-            SCOPE_SITE,
-            lambda w, t: Req("POST", f"/v1/deliveries/{w.delivery(t)[1]}/retry"),
-        )
+        site("delivery.retry", "POST", "/v1/deliveries/{delivery_id}/retry")
     ],
-    ("api.retry_all_dead", "POST"): [
-        Write("delivery.retry", SCOPE_SITE, lambda w, t: Req("POST", "/v1/deliveries/retry"))
-    ],
-    # --- Web UI ----------------------------------------------------------------------------
+    ("api.retry_all_dead", "POST"): [site("delivery.retry", "POST", "/v1/deliveries/retry")],
+    # --- Web UI ------------------------------------------------------------------------------
     ("web.log_in", "POST"): [
         Write(
             OPEN,
             SCOPE_SITE,
-            lambda w, t: Req(
-                "POST",
-                "/login",
-                data={"email": "login@example.org", "password": PASSWORD, "csrf_token": "n"},
-                cookies={"dh_login": "n"},
+            build=lambda w, t: Req(
+                "POST", "/login", data={**LOGIN, "csrf_token": "n"}, cookies={"dh_login": "n"}
             ),
         )
     ],
-    ("web.set_language", "POST"): [
-        Write(OPEN, SCOPE_SITE, lambda w, t: Req("POST", "/language", data={"language": "en"}))
-    ],
-    ("web.log_out", "POST"): [
-        Write(SIGNED_IN, SCOPE_SITE, lambda w, t: Req("POST", "/logout"), fresh_session=True)
-    ],
+    ("web.set_language", "POST"): [site(OPEN, "POST", "/language", data={"language": "en"})],
+    ("web.log_out", "POST"): [Write(SIGNED_IN, SCOPE_SITE, "POST", "/logout", fresh_session=True)],
     ("web.log_out_everywhere", "POST"): [
-        Write(
-            SIGNED_IN,
-            SCOPE_SITE,
-            lambda w, t: Req("POST", "/logout/everywhere"),
-            fresh_session=True,
-        )
+        Write(SIGNED_IN, SCOPE_SITE, "POST", "/logout/everywhere", fresh_session=True)
     ],
     ("web.review_submission", "POST"): [
-        Write(
-            "submission.update",
-            SCOPE_WARD,
-            lambda w, t: Req(
-                "POST", sub_url(w, t, "/review", web=True), data={"review_state": "approved"}
-            ),
-        )
+        ward("submission.update", "POST", "/{sub}/review", data={"review_state": "approved"})
     ],
     ("web.comment_submission", "POST"): [
-        Write(
-            "submission.update",
-            SCOPE_WARD,
-            lambda w, t: Req("POST", sub_url(w, t, "/comments", web=True), data={"body": "Gặp"}),
-        )
+        ward("submission.update", "POST", "/{sub}/comments", data={"body": "Gặp"})
     ],
-    ("web.retry_delivery", "POST"): [Write("submission.update", SCOPE_WARD, web_retry)],
-    ("web.delete_submission", "POST"): [
-        Write(
-            "submission.delete",
-            SCOPE_WARD,
-            lambda w, t: Req("POST", sub_url(w, t, "/delete", web=True)),
-        )
-    ],
+    ("web.retry_delivery", "POST"): [ward("submission.update", "POST", "/{delivery}/retry")],
+    ("web.delete_submission", "POST"): [ward("submission.delete", "POST", "/{sub}/delete")],
     ("web.restore_submission", "POST"): [
-        Write(
-            "submission.delete",
-            SCOPE_WARD,
-            lambda w, t: Req("POST", sub_url(w, t, "/restore", web=True, deleted=True)),
-        )
+        ward("submission.delete", "POST", "/{deleted_sub}/restore")
     ],
     ("web.upload_form", "POST"): [
         Write(
             "form.create",
             SCOPE_PROJECT,
-            lambda w, t: Req(
+            build=lambda w, t: Req(
                 "POST", f"/projects/{w.pid(t)}/forms/new", data=xlsx_upload(f"f{w.n()}")
             ),
             project_wide=True,
@@ -610,101 +284,57 @@ WRITES: dict[tuple[str, str], list[Write]] = {
         Write(
             "form.update",
             SCOPE_PROJECT,
-            lambda w, t: Req(
+            build=lambda w, t: Req(
                 "POST", f"/projects/{w.pid(t)}/forms/media/draft", data=xlsx_upload("media")
             ),
             project_wide=True,
         )
     ],
-    ("web.publish_draft", "POST"): [
-        Write(
-            "form.update",
-            SCOPE_PROJECT,
-            lambda w, t: Req("POST", f"{w.draft(t)[3:]}/draft/publish"),
-            project_wide=True,
-        )
-    ],
-    ("web.delete_draft", "POST"): [
-        Write(
-            "form.update",
-            SCOPE_PROJECT,
-            lambda w, t: Req("POST", f"{w.draft(t)[3:]}/draft/delete"),
-            project_wide=True,
-        )
-    ],
+    ("web.publish_draft", "POST"): [forms_write("form.update", "POST", "/{draft}/draft/publish")],
+    ("web.delete_draft", "POST"): [forms_write("form.update", "POST", "/{draft}/draft/delete")],
     ("web.create_app_user", "POST"): [
-        Write(
+        ward(
             "app_user.create",
-            SCOPE_WARD,
-            lambda w, t: Req(
-                "POST",
-                W_APP_USERS.format(p=w.project.id),
-                data={"display_name": "TNV", "wards": WARD[t], "form_access": "all"},
-            ),
+            "POST",
+            "/projects/{pid}/app-users",
+            data={"display_name": "TNV", "wards": "{ward}", "form_access": "all"},
         )
     ],
     ("web.reissue_app_user", "POST"): [
-        Write(
-            "app_user.create",
-            SCOPE_WARD,
-            lambda w, t: Req("POST", f"{W_APP_USERS}/{w.phone(t)}/reissue".format(p=w.project.id)),
-        )
+        ward("app_user.create", "POST", "/projects/{pid}/app-users/{phone}/reissue")
     ],
     ("web.revoke_app_user", "POST"): [
-        Write(
-            "app_user.revoke",
-            SCOPE_WARD,
-            lambda w, t: Req("POST", f"{W_APP_USERS}/{w.phone(t)}/revoke".format(p=w.project.id)),
-        )
+        ward("app_user.revoke", "POST", "/projects/{pid}/app-users/{phone}/revoke")
     ],
     ("web.set_app_user_forms", "POST"): [
-        Write(
+        ward(
             "app_user.create",
-            SCOPE_WARD,
-            lambda w, t: Req(
-                "POST",
-                f"{W_APP_USERS}/{w.phone(t)}/forms".format(p=w.project.id),
-                data={"form_access": "all"},
-            ),
+            "POST",
+            "/projects/{pid}/app-users/{phone}/forms",
+            data={"form_access": "all"},
         )
     ],
     ("web.create_user", "POST"): [
-        Write(
+        site(
             "user.update",
-            SCOPE_SITE,
-            lambda w, t: Req(
-                "POST", "/users", data={"email": f"n{w.n()}@example.org", "password": PASSWORD}
-            ),
+            "POST",
+            "/users",
+            data={"email": "n{n}@example.org", "password": PASSWORD},
         )
     ],
     ("web.assign_role", "POST"): [
-        Write(
+        site(
             "user.update",
-            SCOPE_SITE,
-            lambda w, t: Req(
-                "POST",
-                f"/users/{w.user()}/roles",
-                data={"role": "viewer", "project_id": str(w.project.id)},
-            ),
+            "POST",
+            "/users/{user}/roles",
+            data={"role": "viewer", "project_id": "{pid}"},
         )
     ],
     ("web.remove_roles", "POST"): [
-        Write(
-            "user.update",
-            SCOPE_SITE,
-            lambda w, t: Req(
-                "POST", f"/users/{w.user()}/roles/remove", data={"project_id": str(w.project.id)}
-            ),
-        )
+        site("user.update", "POST", "/users/{user}/roles/remove", data={"project_id": "{pid}"})
     ],
-    ("web.end_user_sessions", "POST"): [
-        Write(
-            "user.update", SCOPE_SITE, lambda w, t: Req("POST", f"/users/{w.user()}/sessions/end")
-        )
-    ],
-    ("web.deactivate_user", "POST"): [
-        Write("user.update", SCOPE_SITE, lambda w, t: Req("POST", f"/users/{w.user()}/deactivate"))
-    ],
+    ("web.end_user_sessions", "POST"): [site("user.update", "POST", "/users/{user}/sessions/end")],
+    ("web.deactivate_user", "POST"): [site("user.update", "POST", "/users/{user}/deactivate")],
 }
 
 
@@ -880,7 +510,7 @@ def test_every_write_answers_each_caller_as_the_rules_say(caller, app, db, proje
     for (endpoint, method), writes in ordered:
         for index, write in enumerate(writes):
             for target in (IN, OUT):
-                req = write.build(world, target)
+                req = write.request(world, target)
                 web = not req.path.startswith("/v1/")
                 use = creds
                 if write.fresh_session and "email" in creds:
