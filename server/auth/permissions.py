@@ -1,7 +1,9 @@
 """Roles, verbs and the one check every route calls. Pure.
 
 A role is held site-wide, in a project, or in some wards of a project (``ward_scope``); an app
-user also reaches only the forms assigned to it (``Principal.forms``).
+user also reaches only the forms assigned to it (``Principal.forms``). Writes follow the same
+scope (``require_wards`` for a record's wards, ``reaches_phone`` for an app user's), and a few
+verbs are never granted by a ward-scoped role (``PROJECT_WIDE_VERBS``).
 """
 
 from __future__ import annotations
