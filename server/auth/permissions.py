@@ -1,11 +1,14 @@
 """Roles, verbs and the one check every route calls. Pure.
 
 A role is held site-wide, in a project, or in some wards of a project (``ward_scope``); an app
-user also reaches only the forms assigned to it (``Principal.forms``).
+user also reaches only the forms assigned to it (``Principal.forms``). Writes follow the same
+scope (``require_wards`` for a record's wards, ``reaches_phone`` for an app user's), and a few
+verbs are never granted by a ward-scoped role (``PROJECT_WIDE_VERBS``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from server.errors import InsufficientRights
@@ -67,9 +70,18 @@ ANONYMOUS = Principal(None, "anonymous")
 SYSTEM = Principal(None, "system", "command line", frozenset({("admin", None)}))
 
 
+#: Verbs that only a role held for the whole project (or site-wide) grants: a form and its
+#: state reach every ward's phones and records at once, so a ward-scoped role cannot hold them.
+PROJECT_WIDE_VERBS = frozenset({"form.create", "form.update"})
+
+
 def _grants(role: str, verb: str) -> bool:
     verbs = ROLE_VERBS.get(role, frozenset())
     return "*" in verbs or verb in verbs
+
+
+def _grants_in_wards(role: str, verb: str) -> bool:
+    return verb not in PROJECT_WIDE_VERBS and _grants(role, verb)
 
 
 def can(principal: Principal, verb: str, project_id: int | None = None) -> bool:
@@ -81,7 +93,8 @@ def can(principal: Principal, verb: str, project_id: int | None = None) -> bool:
         if _grants(role, verb):
             return True
     return any(
-        project == project_id and _grants(role, verb) for role, project, _ in principal.ward_roles
+        project == project_id and _grants_in_wards(role, verb)
+        for role, project, _ in principal.ward_roles
     )
 
 
@@ -94,8 +107,50 @@ def ward_scope(principal: Principal, verb: str, project_id: int | None) -> froze
     return frozenset(
         ward
         for role, project, ward in principal.ward_roles
-        if project == project_id and _grants(role, verb)
+        if project == project_id and _grants_in_wards(role, verb)
     )
+
+
+def holds_wards(
+    principal: Principal, verb: str, project_id: int | None, wards: Iterable[str | None]
+) -> bool:
+    """True when ``verb`` reaches every one of ``wards`` in the project. A record with no
+    ward (None) is reached only by a project-wide role. The one rule for every write that
+    names a ward: a submission's (before and after an edit), an entity's, a phone's."""
+    scope = ward_scope(principal, verb, project_id)
+    return scope is None or all(ward is not None and ward in scope for ward in wards)
+
+
+def require_wards(
+    principal: Principal,
+    verb: str,
+    project_id: int | None,
+    wards: Iterable[str | None],
+    message: str = "This would write into a commune/ward outside your own.",
+) -> None:
+    """Raise InsufficientRights unless the principal may ``verb`` in each of ``wards``."""
+    if not can(principal, verb, project_id) or not holds_wards(principal, verb, project_id, wards):
+        raise InsufficientRights(message)
+
+
+def reaches_phone(
+    principal: Principal,
+    verb: str,
+    project_id: int | None,
+    wards: Iterable[str],
+    sites: Iterable[str],
+) -> bool:
+    """True when the principal may ``verb`` (create, re-issue, revoke, re-assign) a phone
+    that receives the clients of ``wards`` and the referrals sent to ``sites``. A project-wide
+    role reaches every phone; a ward-scoped role only a phone with at least one ward, all of
+    them its own, and no site (a facility receives referrals from every ward)."""
+    if not can(principal, verb, project_id):
+        return False
+    scope = ward_scope(principal, verb, project_id)
+    if scope is None:
+        return True
+    wards = set(wards)
+    return bool(wards) and wards <= scope and not set(sites)
 
 
 def require(

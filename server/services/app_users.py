@@ -12,8 +12,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from server.auth import tokens
-from server.auth.permissions import Principal, require
-from server.errors import AlreadyExists, NotFound
+from server.auth.permissions import Principal, reaches_phone, require
+from server.errors import AlreadyExists, InsufficientRights, NotFound
 from server.models.actors import Actor, AppUser, FormAssignment, RetiredKey
 from server.models.entities import AppUserSite, AppUserWard
 from server.models.forms import Form
@@ -75,6 +75,8 @@ def create_app_user(
     ``all_forms`` gives it every form of the project, including forms published later.
     ``wards`` and ``sites``: whose clients, and which facilities' referrals, its phone gets."""
     require(principal, "app_user.create", project_id)
+    wards, sites = list(wards), list(sites)
+    _require_reach(principal, "app_user.create", project_id, wards, sites)
     project = get_project(session, project_id)
     token = tokens.new_token()
     actor = Actor(type="field_key", display_name=display_name)
@@ -110,10 +112,10 @@ def create_app_user(
             actor.id,
             {"forms": sorted(form_ids)},
         )
-    if wards := list(wards):
-        set_wards(session, principal, actor.id, wards)
-    if sites := list(sites):
-        set_sites(session, principal, actor.id, sites)
+    if wards:
+        _set_codes(session, principal, actor.id, "wards", wards, entities.set_wards, new=True)
+    if sites:
+        _set_codes(session, principal, actor.id, "sites", sites, entities.set_sites, new=True)
     session.flush()
     return IssuedAppUser(actor.id, display_name, project_id, project.name, token)
 
@@ -126,6 +128,7 @@ def revoke_app_user(
     if app_user is None or (project_id is not None and app_user.project_id != project_id):
         raise NotFound(f"Could not find app user {actor_id}.")
     require(principal, "app_user.revoke", app_user.project_id)
+    require_phone_in_reach(session, principal, "app_user.revoke", app_user)
     _retire_key(session, app_user)
     session.execute(
         update(AppUser)
@@ -212,12 +215,24 @@ def set_sites(session: Session, principal: Principal, actor_id: int, sites: list
     _set_codes(session, principal, actor_id, "sites", sites, entities.set_sites)
 
 
-def _set_codes(session, principal, actor_id: int, kind: str, codes: list[str], store) -> None:
+def _set_codes(
+    session, principal, actor_id: int, kind: str, codes: list[str], store, new: bool = False
+) -> None:
+    """Replace a phone's wards or sites: the caller must reach the phone as it is (unless it
+    is being created) and as it will be."""
     app_user = session.get(AppUser, actor_id)
     if app_user is None:
         raise NotFound(f"Could not find app user {actor_id}.")
     require(principal, "app_user.create", app_user.project_id)
     codes = places.check_codes(session, app_user.project_id, kind, codes)
+    wards, sites = _phone_codes(session, actor_id)
+    if not new:
+        _require_reach(principal, "app_user.create", app_user.project_id, wards, sites)
+    if kind == "wards":
+        wards = codes
+    else:
+        sites = codes
+    _require_reach(principal, "app_user.create", app_user.project_id, wards, sites)
     store(session, actor_id, codes)
     audit.record(
         session,
@@ -227,6 +242,55 @@ def _set_codes(session, principal, actor_id: int, kind: str, codes: list[str], s
         actor_id,
         {kind: sorted(codes)},
     )
+
+
+def _phone_codes(session: Session, actor_id: int) -> tuple[list[str], list[str]]:
+    """(wards, sites) of one app user as stored."""
+    return (
+        wards_by_actor(session, [actor_id]).get(actor_id, []),
+        sites_by_actor(session, [actor_id]).get(actor_id, []),
+    )
+
+
+def _require_reach(
+    principal: Principal, verb: str, project_id: int, wards: list[str], sites: list[str]
+) -> None:
+    if not reaches_phone(
+        principal,
+        verb,
+        project_id,
+        [w.strip() for w in wards if w.strip()],
+        [s.strip() for s in sites if s.strip()],
+    ):
+        raise InsufficientRights(
+            "A role held for some communes/wards may give phones only its own wards (at "
+            "least one) and no facility, and may change only such phones."
+        )
+
+
+def require_phone_in_reach(
+    session: Session, principal: Principal, verb: str, app_user: AppUser
+) -> None:
+    """InsufficientRights unless the caller reaches this phone as it is: a ward-scoped role
+    may re-issue, revoke or re-assign only phones whose wards all lie in its own
+    (permissions.reaches_phone). The one check every app-user write makes."""
+    wards, sites = _phone_codes(session, app_user.actor_id)
+    _require_reach(principal, verb, app_user.project_id, wards, sites)
+
+
+def reachable(
+    session: Session, principal: Principal, project_id: int, actor_ids: list[int]
+) -> set[int]:
+    """Those of these app users the caller may re-issue, revoke and re-assign (the page
+    offers those actions only for them)."""
+    wards, sites = wards_by_actor(session, actor_ids), sites_by_actor(session, actor_ids)
+    return {
+        a
+        for a in actor_ids
+        if reaches_phone(
+            principal, "app_user.create", project_id, wards.get(a, []), sites.get(a, [])
+        )
+    }
 
 
 def sites_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
@@ -269,6 +333,7 @@ def reissue_app_user(
     if app_user is None or app_user.project_id != project_id:
         raise NotFound(f"Could not find app user {actor_id}.")
     require(principal, "app_user.create", project_id)
+    require_phone_in_reach(session, principal, "app_user.create", app_user)
     _retire_key(session, app_user)
     token = tokens.new_token()
     session.execute(
@@ -347,6 +412,7 @@ def set_forms(
     """Replace the forms an app user's phone receives: every form, or exactly these."""
     require(principal, "app_user.create", project_id)
     app_user = _app_user_of(session, project_id, actor_id)
+    require_phone_in_reach(session, principal, "app_user.create", app_user)
     form_ids = {} if all_forms else _form_ids(session, project_id, xml_form_ids)
     app_user.all_forms = all_forms
     session.execute(delete(FormAssignment).where(FormAssignment.actor_id == actor_id))
@@ -403,6 +469,7 @@ def assign_form(
     """Give one form to an app user's phone; 409 when it has it already."""
     require(principal, "app_user.create", project_id)
     app_user = _app_user_of(session, project_id, actor_id)
+    require_phone_in_reach(session, principal, "app_user.create", app_user)
     form_id = _form_ids(session, project_id, [xml_form_id])[xml_form_id]
     if app_user.all_forms or session.get(FormAssignment, (form_id, actor_id)) is not None:
         raise AlreadyExists(f"App user {actor_id} already receives the form '{xml_form_id}'.")
@@ -426,6 +493,7 @@ def unassign_form(
     project's other forms of today."""
     require(principal, "app_user.create", project_id)
     app_user = _app_user_of(session, project_id, actor_id)
+    require_phone_in_reach(session, principal, "app_user.create", app_user)
     form_id = _form_ids(session, project_id, [xml_form_id])[xml_form_id]
     if app_user.all_forms:
         app_user.all_forms = False

@@ -218,6 +218,7 @@ def _apply(session, principal, project_id, schema, root, block, submission_versi
         select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid == entity_id)
     )
     if "update" in actions and entity is not None:
+        require_holds_entity(session, principal, dataset, entity)
         base = block.get("baseVersion")
         return update_entity(
             session,
@@ -263,6 +264,25 @@ def _made_by(session: Session, entity: Entity, submission_version_id: int) -> bo
         )
         is not None
     )
+def require_holds_entity(
+    session: Session, principal: Principal, dataset: Dataset, entity: Entity
+) -> None:
+    """EntityError unless the sender holds this entity: one of its wards' clients, or a
+    referral sent to one of its sites (the rule of the list its phone downloads). A clinic
+    phone knows the uuids of the clients it receives referrals for, but does not hold them."""
+    wards = wards_of(session, principal, dataset.project_id)
+    if not in_scope(entity, dataset, wards, sites_of(session, principal)):
+        raise EntityError(
+            f"The entity {entity.uuid} is not in the sender's wards or sites; "
+            "the update was not applied."
+        )
+
+
+def entity_ward(dataset: Dataset, data: dict[str, str]) -> str | None:
+    """The ward an entity with these values belongs to, for the write rule
+    (permissions.require_wards): its ward property; None in a list without one, which only a
+    project-wide role writes."""
+    return (data.get(dataset.scope_property) or None) if dataset.scope_property else None
 
 
 def _saved_values(schema: forms.FormSchema, root) -> dict[str, str]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms import answers
-from server.auth.permissions import Principal, require
+from server.auth.permissions import Principal, require, require_wards
 from server.errors import AlreadyExists, MissingParameter, NotFound, Problem
 from server.models.entities import Dataset, Entity
 from server.services import audit, entities
@@ -98,6 +98,7 @@ def create_entities(
             raise MissingParameter(f"Unknown properties: {', '.join(sorted(unknown))}.")
         if not item.get("label"):
             raise MissingParameter("An entity needs a label.")
+        require_wards(principal, "entity.update", project_id, [entities.entity_ward(dataset, data)])
         entity_id = entities.entity_name(str(item.get("uuid") or entities.new_uuid()))
         if session.scalar(
             select(Entity.id).where(Entity.dataset_id == dataset.id, Entity.uuid == entity_id)
@@ -152,6 +153,15 @@ def update_entity(
     if extra:
         raise MissingParameter(f"Unexpected keys: {', '.join(sorted(extra))}.")
     data = _data(body.get("data"))
+    require_wards(
+        principal,
+        "entity.update",
+        project_id,
+        [
+            entities.entity_ward(dataset, entity.data),
+            entities.entity_ward(dataset, {**entity.data, **data}),
+        ],
+    )
     return entities.update_entity(
         session, principal, dataset, entity, body.get("label"), data, None
     )
@@ -162,6 +172,9 @@ def delete_entity(
 ) -> None:
     require(principal, "entity.update", project_id)
     dataset, entity = get_entity(session, principal, project_id, name, entity_id)
+    require_wards(
+        principal, "entity.update", project_id, [entities.entity_ward(dataset, entity.data)]
+    )
     entities.delete_entity(session, principal, dataset, entity)
 
 

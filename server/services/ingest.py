@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 import forms
 from forms import InstanceEnvelope, answers
-from server.auth.permissions import Principal, require
+from server.auth.permissions import Principal, require, require_wards
 from server.blobs import BlobStore
 from server.errors import (
     AlreadyExists,
@@ -244,6 +244,10 @@ def ingest_submission(
                 },
             )
             return IngestResult(Action.CONFLICT, None, None, instance_id, 0, decision.problem)
+        if not draft:
+            require_write_rights(
+                session, principal, project_id, verb, decision.action, deprecated, listing
+            )
         try:
             with session.begin_nested():
                 result = _apply(
@@ -283,6 +287,43 @@ def ingest_submission(
                 raise
             continue  # another device stored it first: decide again with its row in view
     raise AssertionError("unreachable")
+
+
+def require_write_rights(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    verb: str,
+    action: Action,
+    deprecated,
+    listing: dict,
+) -> None:
+    """Who may write what, beyond the verb: a new submission (or the files of an identical
+    resend) goes only into a ward the caller may ``verb`` in (a ward-scoped role: its own);
+    an edit (deprecatedID) needs submission.update in the submission's ward and in the ward
+    the edit gives it, unless the caller sent the version it replaces (Collect's edit of
+    one's own finalized form), who may then move it only where it may create. Raises
+    InsufficientRights (403.1), as Central answers a caller without the right."""
+    ward = listing.get("ward")
+    if action in (Action.NEW, Action.ADD_ATTACHMENTS):  # a resend adds files: the same rule
+        require_wards(principal, verb, project_id, [ward])
+    elif action is Action.EDIT:
+        sent_by, old_ward = session.execute(
+            select(SubmissionVersion.submitter_id, Submission.ward)
+            .join(Submission, Submission.id == SubmissionVersion.submission_id)
+            .where(SubmissionVersion.id == deprecated[0].id)
+        ).one()
+        if principal.actor_id is not None and sent_by == principal.actor_id:
+            require_wards(principal, verb, project_id, [ward])
+        else:
+            require_wards(
+                principal,
+                "submission.update",
+                project_id,
+                [old_ward, ward],
+                "Only the sender of a submission, or a supervisor of its commune/ward, may "
+                "edit it.",
+            )
 
 
 def listing_facts(schema: forms.FormSchema, root) -> dict:

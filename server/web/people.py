@@ -35,6 +35,7 @@ def list_app_users(project_id: int) -> str:
         sites = app_users.sites_by_actor(session, [r.id for r in rows])
         assigned = app_users.assigned_forms(session, [r.id for r in rows])
         all_forms = app_users.all_forms_actors(session, [r.id for r in rows])
+        reachable = app_users.reachable(session, g.principal, project_id, [r.id for r in rows])
         forms = form_reads.list_form_views(session, g.principal, project_id)
         facilities = places.facilities(session, project_id)
     return render_template(
@@ -45,6 +46,7 @@ def list_app_users(project_id: int) -> str:
         sites=sites,
         assigned=assigned,
         all_forms=all_forms,
+        reachable=reachable,
         forms=forms,
         form_names={f.xml_form_id: f.name or f.xml_form_id for f in forms},
         ward_places=places.wards(),

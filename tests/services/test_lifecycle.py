@@ -119,8 +119,12 @@ def test_purge_removes_rows_and_files_after_30_days_but_keeps_shared_files(
 
 
 def test_erasing_a_client_removes_their_entity_submissions_files_and_deliveries(
-    app, db, make_form, collect, project
+    app, db, make_form, collect, app_user, project
 ):
+    from server.services import app_users
+
+    with db.transaction() as session:  # the phone holds the clients it visits
+        app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
     make_form(REGISTER_MD)
     make_form(VISIT_MD)
     binh, ha = str(uuid.uuid4()), str(uuid.uuid4())

@@ -1,0 +1,522 @@
+"""The write-permission matrix, beside the read one (test_permission_matrix.py): every
+state-changing route of the URL map (every method but GET), and each way a submission or an
+entity is written (a new submission, an edit, an entity update from a submission), tried by
+every kind of caller against a target inside its scope and one outside it. The expected
+answer comes from the rules below, written out here as a specification (not taken from
+the code under test): the role's verbs, ward scope, project-wide verbs, phones' own records.
+
+A state-changing route that is not declared in WRITES fails
+test_every_state_changing_route_is_declared, naming it: declare each new route here with
+its rule and a request that exercises it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from server.auth.permissions import ROLE_VERBS, SYSTEM
+from server.services import app_users, sessions
+from tests.support.write_matrix import (
+    IN,
+    OUT,
+    PASSWORD,
+    WARD,
+    Req,
+    Targets,
+    World,
+    draft_submission,
+    post_edit,
+    post_entity_update,
+    post_new,
+    rest_create,
+    rest_edit,
+    xlsx_upload,
+)
+from tests.support.xlsforms import XLSX_TYPE, visit_xlsx
+from tests.web.conftest import PNG
+
+# Kinds of rule.
+OPEN, SIGNED_IN = "open", "signed-in"
+SCOPE_WARD = "ward"  # the target is in a ward: inside = 00004, outside = 00007, same project
+SCOPE_PROJECT = "project"  # the target is the project (inside) or another project (outside)
+SCOPE_SITE = "site"  # nothing to be inside of: users, deliveries, sessions
+SCOPE_OWN = "own"  # an edit over OpenRosa: the sender, or submission.update in the ward
+SCOPE_HOLDS = "holds"  # an entity update sent in a submission: only the entities one holds
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    kind: str  # "anonymous" | "user" | "phone" | "revoked"
+    role: str | None = None
+    project: str | None = "project"  # None: site-wide
+    ward: str | None = None  # a role held only for this ward
+    phone_ward: str | None = None  # the ward whose clients a phone receives
+
+
+CALLERS = [
+    Caller("anonymous", "anonymous", project=None),
+    Caller("admin", "user", "admin", None),
+    Caller("manager", "user", "manager"),
+    Caller("ward_manager", "user", "manager", ward=WARD[IN]),
+    Caller("supervisor", "user", "supervisor"),
+    Caller("ward_supervisor", "user", "supervisor", ward=WARD[IN]),
+    Caller("viewer", "user", "viewer"),
+    Caller("collector", "user", "collector"),
+    Caller("other_project_manager", "user", "manager", "other"),
+    Caller("phone_of_the_ward", "phone", "collector", phone_ward=WARD[IN]),
+    Caller("phone_of_another_ward", "phone", "collector", phone_ward=WARD[OUT]),
+    Caller("revoked_phone", "revoked", "collector"),
+]
+
+
+@dataclass(frozen=True)
+class Write:
+    """A rule (a verb of ROLE_VERBS, OPEN or SIGNED_IN, and a kind of scope) and one request
+    that exercises it: a template (``method``, ``path`` and body, with Targets' names), or
+    ``build(world, target)`` for the requests made of submission XML or files."""
+
+    verb: str
+    scope: str
+    method: str = ""
+    path: str = ""
+    json: object = None
+    data: object = None
+    content_type: str | None = None
+    build: Callable | None = None
+    project_wide: bool = False  # a ward-scoped role never holds it
+    fresh_session: bool = False  # the route ends the caller's session: give it its own
+
+    def request(self, world: World, target: str) -> Req:
+        if self.build is not None:
+            return self.build(world, target)
+        values = Targets(world, target)
+        return Req(
+            self.method,
+            values.fill(self.path),
+            values.fill(self.json),
+            values.fill(self.data),
+            self.content_type,
+        )
+
+
+def ward(verb: str, method: str, path: str, **body) -> Write:
+    return Write(verb, SCOPE_WARD, method, path, **body)
+
+
+def forms_write(verb: str, method: str, path: str, **body) -> Write:
+    return Write(verb, SCOPE_PROJECT, method, path, project_wide=True, **body)
+
+
+def site(verb: str, method: str, path: str, **body) -> Write:
+    return Write(verb, SCOPE_SITE, method, path, **body)
+
+
+LOGIN = {"email": "login@example.org", "password": PASSWORD}
+
+#: Every state-changing (endpoint, method), with the rule it follows and the request (or
+#: the several ways of writing through it) tried for each target.
+WRITES: dict[tuple[str, str], list[Write]] = {
+    # --- OpenRosa ------------------------------------------------------------------------
+    ("openrosa.post_submission", "POST"): [
+        Write("submission.create", SCOPE_WARD, build=post_new),
+        Write("submission.create", SCOPE_OWN, build=post_edit),
+        Write("submission.create", SCOPE_HOLDS, build=post_entity_update),
+    ],
+    ("openrosa.post_draft_submission", "POST"): [
+        Write("draft.submit", SCOPE_PROJECT, build=draft_submission)
+    ],
+    # --- REST API: submissions -------------------------------------------------------------
+    ("api.create_submission", "POST"): [Write("submission.create", SCOPE_WARD, build=rest_create)],
+    ("api.edit_submission", "PUT"): [Write("submission.update", SCOPE_WARD, build=rest_edit)],
+    ("api.review_submission", "PATCH"): [
+        ward("submission.update", "PATCH", "/v1/{sub}", json={"reviewState": "approved"})
+    ],
+    ("api.add_comment", "POST"): [
+        ward("submission.update", "POST", "/v1/{sub}/comments", json={"body": "Gặp lại"})
+    ],
+    ("api.upload_submission_attachment", "POST"): [
+        ward(
+            "submission.update",
+            "POST",
+            "/v1/{sub}/attachments/proof.png",
+            data=PNG,
+            content_type="image/png",
+        )
+    ],
+    ("api.delete_submission", "DELETE"): [ward("submission.delete", "DELETE", "/v1/{sub}")],
+    ("api.restore_submission", "POST"): [
+        ward("submission.delete", "POST", "/v1/{deleted_sub}/restore")
+    ],
+    ("api.erase_client", "POST"): [
+        ward("data.purge", "POST", "/v1/projects/{pid}/erasures", json={"entityId": "{entity_id}"})
+    ],
+    # --- REST API: entities ------------------------------------------------------------------
+    ("api.create_entities", "POST"): [
+        ward(
+            "entity.update",
+            "POST",
+            "/v1/projects/{pid}/datasets/clients/entities",
+            json={"label": "K", "data": {"uic": "X", "ma_xa": "{ward}"}},
+        )
+    ],
+    ("api.update_entity", "PATCH"): [
+        ward("entity.update", "PATCH", "/v1/{entity}?force=true", json={"label": "K2"})
+    ],
+    ("api.delete_entity", "DELETE"): [ward("entity.update", "DELETE", "/v1/{entity}")],
+    ("api.create_dataset", "POST"): [
+        forms_write("form.create", "POST", "/v1/projects/{p}/datasets", json={"name": "d{n}"})
+    ],
+    ("api.add_property", "POST"): [
+        forms_write(
+            "form.update",
+            "POST",
+            "/v1/projects/{p}/datasets/clients/properties",
+            json={"name": "p{n}"},
+        )
+    ],
+    # --- REST API: forms ---------------------------------------------------------------------
+    ("api.create_form", "POST"): [
+        Write(
+            "form.create",
+            SCOPE_PROJECT,
+            build=lambda w, t: Req(
+                "POST",
+                f"/v1/projects/{w.pid(t)}/forms?ignoreWarnings=true",
+                data=visit_xlsx(form_id=f"f{w.n()}"),
+                content_type=XLSX_TYPE,
+            ),
+            project_wide=True,
+        )
+    ],
+    ("api.update_form", "PATCH"): [
+        forms_write("form.update", "PATCH", "/v1/projects/{p}/forms/media", json={"state": "open"})
+    ],
+    ("api.create_draft", "POST"): [
+        forms_write("form.update", "POST", "/v1/projects/{p}/forms/media/draft")
+    ],
+    ("api.delete_draft", "DELETE"): [forms_write("form.update", "DELETE", "/v1/{draft}/draft")],
+    ("api.publish_draft", "POST"): [
+        forms_write("form.update", "POST", "/v1/{draft}/draft/publish")
+    ],
+    ("api.upload_draft_attachment", "POST"): [
+        forms_write(
+            "form.update",
+            "POST",
+            "/v1/{draft}/draft/attachments/schools.csv",
+            data=b"name,label\na,A\n",
+            content_type="text/csv",
+        )
+    ],
+    # --- REST API: app users and their forms ---------------------------------------------------
+    # Central's body names no ward: such a phone is project-wide.
+    ("api.create_app_user", "POST"): [
+        forms_write(
+            "app_user.create", "POST", "/v1/projects/{p}/app-users", json={"displayName": "x"}
+        )
+    ],
+    ("api.revoke_app_user", "DELETE"): [
+        ward("app_user.revoke", "DELETE", "/v1/projects/{pid}/app-users/{phone}")
+    ],
+    ("api.change_form_assignment", "POST"): [
+        ward(
+            "app_user.create",
+            "POST",
+            "/v1/projects/{pid}/forms/media/assignments/app-user/{phone_with_review}",
+        )
+    ],
+    ("api.change_form_assignment", "DELETE"): [
+        ward(
+            "app_user.create",
+            "DELETE",
+            "/v1/projects/{pid}/forms/review/assignments/app-user/{phone_with_review}",
+        )
+    ],
+    # --- REST API: sessions, forwarding -------------------------------------------------------
+    ("api.create_session", "POST"): [site(OPEN, "POST", "/v1/sessions", json=LOGIN)],
+    ("api.end_session", "DELETE"): [
+        Write(SIGNED_IN, SCOPE_SITE, "DELETE", "/v1/sessions/current", fresh_session=True)
+    ],
+    ("api.retry_delivery", "POST"): [
+        site("delivery.retry", "POST", "/v1/deliveries/{delivery_id}/retry")
+    ],
+    ("api.retry_all_dead", "POST"): [site("delivery.retry", "POST", "/v1/deliveries/retry")],
+    # --- Web UI ------------------------------------------------------------------------------
+    ("web.log_in", "POST"): [
+        Write(
+            OPEN,
+            SCOPE_SITE,
+            build=lambda w, t: Req(
+                "POST", "/login", data={**LOGIN, "csrf_token": "n"}, cookies={"dh_login": "n"}
+            ),
+        )
+    ],
+    ("web.set_language", "POST"): [site(OPEN, "POST", "/language", data={"language": "en"})],
+    ("web.log_out", "POST"): [Write(SIGNED_IN, SCOPE_SITE, "POST", "/logout", fresh_session=True)],
+    ("web.log_out_everywhere", "POST"): [
+        Write(SIGNED_IN, SCOPE_SITE, "POST", "/logout/everywhere", fresh_session=True)
+    ],
+    ("web.review_submission", "POST"): [
+        ward("submission.update", "POST", "/{sub}/review", data={"review_state": "approved"})
+    ],
+    ("web.comment_submission", "POST"): [
+        ward("submission.update", "POST", "/{sub}/comments", data={"body": "Gặp"})
+    ],
+    ("web.retry_delivery", "POST"): [ward("submission.update", "POST", "/{delivery}/retry")],
+    ("web.delete_submission", "POST"): [ward("submission.delete", "POST", "/{sub}/delete")],
+    ("web.restore_submission", "POST"): [
+        ward("submission.delete", "POST", "/{deleted_sub}/restore")
+    ],
+    ("web.upload_form", "POST"): [
+        Write(
+            "form.create",
+            SCOPE_PROJECT,
+            build=lambda w, t: Req(
+                "POST", f"/projects/{w.pid(t)}/forms/new", data=xlsx_upload(f"f{w.n()}")
+            ),
+            project_wide=True,
+        )
+    ],
+    ("web.upload_draft", "POST"): [
+        Write(
+            "form.update",
+            SCOPE_PROJECT,
+            build=lambda w, t: Req(
+                "POST", f"/projects/{w.pid(t)}/forms/media/draft", data=xlsx_upload("media")
+            ),
+            project_wide=True,
+        )
+    ],
+    ("web.publish_draft", "POST"): [forms_write("form.update", "POST", "/{draft}/draft/publish")],
+    ("web.delete_draft", "POST"): [forms_write("form.update", "POST", "/{draft}/draft/delete")],
+    ("web.create_app_user", "POST"): [
+        ward(
+            "app_user.create",
+            "POST",
+            "/projects/{pid}/app-users",
+            data={"display_name": "TNV", "wards": "{ward}", "form_access": "all"},
+        )
+    ],
+    ("web.reissue_app_user", "POST"): [
+        ward("app_user.create", "POST", "/projects/{pid}/app-users/{phone}/reissue")
+    ],
+    ("web.revoke_app_user", "POST"): [
+        ward("app_user.revoke", "POST", "/projects/{pid}/app-users/{phone}/revoke")
+    ],
+    ("web.set_app_user_forms", "POST"): [
+        ward(
+            "app_user.create",
+            "POST",
+            "/projects/{pid}/app-users/{phone}/forms",
+            data={"form_access": "all"},
+        )
+    ],
+    ("web.create_user", "POST"): [
+        site(
+            "user.update",
+            "POST",
+            "/users",
+            data={"email": "n{n}@example.org", "password": PASSWORD},
+        )
+    ],
+    ("web.assign_role", "POST"): [
+        site(
+            "user.update",
+            "POST",
+            "/users/{user}/roles",
+            data={"role": "viewer", "project_id": "{pid}"},
+        )
+    ],
+    ("web.remove_roles", "POST"): [
+        site("user.update", "POST", "/users/{user}/roles/remove", data={"project_id": "{pid}"})
+    ],
+    ("web.end_user_sessions", "POST"): [site("user.update", "POST", "/users/{user}/sessions/end")],
+    ("web.deactivate_user", "POST"): [site("user.update", "POST", "/users/{user}/deactivate")],
+}
+
+
+def state_changing_routes(app) -> set[tuple[str, str]]:
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods
+        if method not in ("GET", "HEAD", "OPTIONS")
+    }
+
+
+def undeclared_writes(app) -> list[tuple[str, str]]:
+    return sorted(state_changing_routes(app) - set(WRITES))
+
+
+def test_every_state_changing_route_is_declared(app):
+    undeclared = undeclared_writes(app)
+    assert not undeclared, (
+        "State-changing routes with no rule in the write-permission matrix "
+        f"(declare them in WRITES, tests/auth/test_write_permission_matrix.py): {undeclared}"
+    )
+    assert sorted(set(WRITES) - state_changing_routes(app)) == []  # nothing stale
+
+
+def test_a_route_added_without_a_rule_is_named(app):
+    app.add_url_rule("/v1/some-new-write", "api.some_new_write", lambda: "", methods=["PUT"])
+    assert undeclared_writes(app) == [("api.some_new_write", "PUT")]
+
+
+# --- The rules, as a specification --------------------------------------------------------
+
+
+def grants(caller: Caller, verb: str, project: str) -> bool:
+    """The caller's role grants ``verb`` in ``project`` ("project" or "other")."""
+    if caller.kind in ("anonymous", "revoked") or caller.role is None:
+        return False
+    if caller.project is not None and caller.project != project:
+        return False
+    verbs = ROLE_VERBS[caller.role]
+    return "*" in verbs or verb in verbs
+
+
+def allowed(caller: Caller, write: Write, target: str, web: bool) -> bool:
+    if web and caller.kind != "user":
+        caller = CALLERS[0]  # a phone's key opens no web page: it is anonymous there
+    if write.verb == OPEN:
+        return caller.kind != "revoked"
+    if write.verb == SIGNED_IN:
+        return caller.kind in ("user", "phone")
+    if write.scope == SCOPE_SITE:
+        return grants(caller, write.verb, "project") and caller.project is None
+    if write.scope == SCOPE_PROJECT:
+        project = "project" if target == IN else "other"
+        return grants(caller, write.verb, project) and not (write.project_wide and caller.ward)
+    if not grants(caller, write.verb, "project"):
+        return False
+    in_ward = caller.ward is None or target == IN
+    if write.scope == SCOPE_OWN:  # the sender here is the phone of the ward
+        is_sender = caller.name == "phone_of_the_ward"
+        return is_sender or (grants(caller, "submission.update", "project") and in_ward)
+    if write.scope == SCOPE_HOLDS:
+        return caller.ward is None  # the visit form names no ward: only project-wide senders
+    return in_ward
+
+
+def holds_entity(caller: Caller, target: str) -> bool:
+    """Whether the caller's update of a client of the target's ward is applied."""
+    if caller.kind == "phone":
+        return caller.phone_ward == WARD[target]
+    return grants(caller, "entity.read", "project") and caller.ward is None
+
+
+def expected(caller: Caller, write: Write, target: str, web: bool) -> set[str]:
+    if not allowed(caller, write, target, web):
+        in_some_ward = grants(caller, write.verb, "project") and caller.ward
+        if in_some_ward and target == OUT and write.scope == SCOPE_WARD:
+            return {"refused", "not found"}  # another ward's record is not even shown
+        return {"refused"}
+    if write.scope == SCOPE_HOLDS and not holds_entity(caller, target):
+        return {"kept"}
+    return {"ok"}
+
+
+# --- Running it ---------------------------------------------------------------------------
+
+
+def log_in(db, caller: Caller, email: str) -> dict:
+    with db.transaction() as session:
+        bearer = sessions.log_in(session, email, PASSWORD, None, "bearer").issued
+        cookie = sessions.log_in(session, email, PASSWORD, None, "cookie").issued
+    return {"bearer": bearer.token, "cookie": cookie.token, "csrf": cookie.csrf}
+
+
+def make_caller(world: World, make_user, caller: Caller) -> dict:
+    if caller.kind == "anonymous":
+        return {}
+    if caller.name == "phone_of_the_ward":  # it sent every submission the calls target
+        return {"key": world.sender.token}
+    if caller.kind in ("phone", "revoked"):
+        with world.db.transaction() as session:
+            issued = app_users.create_app_user(
+                session,
+                SYSTEM,
+                world.project.id,
+                caller.name,
+                all_forms=True,
+                wards=[caller.phone_ward] if caller.phone_ward else [],
+            )
+            if caller.kind == "revoked":
+                app_users.revoke_app_user(session, SYSTEM, issued.actor_id)
+        return {"key": issued.token}
+    project_id = {None: None, "project": world.project.id, "other": world.other.id}[caller.project]
+    email = f"{caller.name}@example.org"
+    make_user(
+        email, role=caller.role, project_id=project_id, wards=tuple(filter(None, [caller.ward]))
+    )
+    return {"email": email, **log_in(world.db, caller, email)}
+
+
+def outcome(response, web: bool) -> str:
+    status = response.status_code
+    if status in (401, 403):
+        return "refused"
+    if web and status in (302, 303) and "/login?next=" in response.headers.get("Location", ""):
+        return "refused"
+    if status == 404:
+        return "not found"
+    if 400 <= status < 500:
+        return f"invalid ({status})"
+    if status >= 500:
+        return "error"
+    return "ok"
+
+
+def send(app, world: World, creds: dict, caller: Caller, req: Req) -> str:
+    web = not req.path.startswith("/v1/")
+    client = app.test_client()
+    headers = {"X-OpenRosa-Version": "1.0", **req.headers}
+    path = req.path
+    if "key" in creds and not web:
+        path = f"/v1/key/{creds['key']}{path[3:]}"
+    for name, value in req.cookies.items():
+        client.set_cookie(name, value)
+    data = req.data
+    if web and "cookie" in creds:
+        client.set_cookie("dh_session", creds["cookie"])
+        if req.method == "POST":
+            data = {"csrf_token": creds["csrf"], **(data or {})}
+    elif "bearer" in creds:
+        headers["Authorization"] = f"Bearer {creds['bearer']}"
+    response = client.open(
+        path,
+        method=req.method,
+        headers=headers,
+        json=req.json,
+        data=data,
+        content_type=req.content_type,
+    )
+    got = outcome(response, web)
+    response.close()
+    if got == "ok" and req.probe is not None:
+        got = req.probe() or got
+    return got
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=[c.name for c in CALLERS])
+def test_every_write_answers_each_caller_as_the_rules_say(caller, app, db, project, make_user):
+    world = World(app, db, project)
+    creds = make_caller(world, make_user, caller)
+    wrong = []
+    ordered = sorted(WRITES.items(), key=lambda item: any(w.fresh_session for w in item[1]))
+    for (endpoint, method), writes in ordered:
+        for index, write in enumerate(writes):
+            for target in (IN, OUT):
+                req = write.request(world, target)
+                web = not req.path.startswith("/v1/")
+                use = creds
+                if write.fresh_session and "email" in creds:
+                    use = {**creds, **log_in(db, caller, creds["email"])}
+                got = send(app, world, use, caller, req)
+                want = expected(caller, write, target, web)
+                if got not in want:
+                    wrong.append((endpoint, method, index, target, got, sorted(want)))
+    assert wrong == []

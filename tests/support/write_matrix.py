@@ -1,0 +1,282 @@
+"""The world the write-permission matrix (tests/auth/test_write_permission_matrix.py) writes
+into: two projects with forms, phones and users, and a fresh target for every call (a
+submission, an entity, a phone, a draft, a user in the target's ward or project), so that one
+caller's write never changes what the next call finds."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+import forms
+from server.auth.permissions import SYSTEM
+from server.models.deliveries import Delivery
+from server.models.entities import Entity
+from server.services import app_users, drafts, entity_api, ingest, lifecycle, projects, users
+from server.services import forms as form_service
+from tests.entities.test_follow_up import REGISTER_MD, VISIT_MD, visit
+from tests.support.xlsforms import visit_xlsx
+from tests.web.conftest import REVIEW_MD, review_instance
+
+PASSWORD = "correct horse battery"
+IN, OUT = "inside", "outside"
+WARD = {IN: "00004", OUT: "00007"}  # the scoped callers hold 00004
+MEDIA_MD = """
+| survey   |                                  |       |         |
+|          | type                             | name  | label   |
+|          | select_one_from_file schools.csv | truong | School |
+| settings |                                  |       |         |
+|          | form_id                          | version |       |
+|          | media                            | 1     |         |
+"""
+
+
+@dataclass
+class Req:
+    method: str
+    path: str
+    json: object = None
+    data: object = None
+    content_type: str | None = None
+    headers: dict = field(default_factory=dict)
+    cookies: dict = field(default_factory=dict)
+    #: After the answer: "kept" when a write was accepted but not applied (else None).
+    probe: Callable[[], str | None] | None = None
+
+
+class World:
+    """Two projects, forms, phones and users; each call makes a new target, so that one
+    caller's write never changes what the next call finds."""
+
+    def __init__(self, app, db, project):
+        self.app, self.db, self.ext = app, db, app.extensions["donghanh"]
+        self.counter = itertools.count(1)
+        self.project = project
+        with db.transaction() as session:
+            self.other = projects.create_project(session, None, "Dự án khác")
+        for md in (REVIEW_MD, REGISTER_MD, VISIT_MD, MEDIA_MD):
+            self.publish(md, project.id)
+        self.publish(MEDIA_MD, self.other.id)
+        with db.transaction() as session:
+            self.sender = app_users.create_app_user(
+                session, SYSTEM, project.id, "sender", all_forms=True, wards=[WARD[IN]]
+            )
+            self.sender_principal = app_users.principal_for_token(session, self.sender.token)
+            entity_api.create_dataset(session, SYSTEM, self.other.id, "clients")
+            users.create_user(session, None, "login@example.org", PASSWORD, "donghanh", None)
+
+    def sub_path(self, instance_id: str) -> str:
+        return f"projects/{self.project.id}/forms/review/submissions/{instance_id}"
+
+    def n(self) -> int:
+        return next(self.counter)
+
+    def pid(self, target: str) -> int:
+        return self.project.id if target == IN else self.other.id
+
+    def publish(self, md: str, project_id: int) -> None:
+        compiled = forms.compile_xlsform(md.encode(), filename="f.md", validate=False)
+        with self.db.transaction() as session:
+            form_service.publish_form(
+                session, self.ext.blobs, SYSTEM, project_id, compiled.xform, None, []
+            )
+
+    def submission(self, target: str, deleted: bool = False) -> str:
+        """A review submission sent by the ward's phone, in the target's ward."""
+        instance_id = f"uuid:s{self.n()}"
+        xml = review_instance(instance_id, ma_xa=WARD[target])
+        with self.db.transaction() as session:
+            ingest.ingest_submission(
+                session,
+                self.ext.blobs,
+                self.sender_principal,
+                self.project.id,
+                ingest.Incoming(
+                    forms.read_instance(xml),
+                    xml,
+                    hashlib.sha256(xml).hexdigest(),
+                    {},
+                    "collect:x",
+                    "test",
+                ),
+                self.ext.target_names,
+            )
+            if deleted:
+                lifecycle.delete_submission(session, SYSTEM, self.project.id, "review", instance_id)
+        return instance_id
+
+    def delivery(self, target: str) -> tuple[str, int]:
+        instance_id = self.submission(target)
+        with self.db.transaction() as session:
+            delivery_id = session.scalar(select(Delivery.id).order_by(Delivery.id.desc()))
+        return instance_id, delivery_id
+
+    def entity(self, target: str) -> str:
+        with self.db.transaction() as session:
+            [made] = entity_api.create_entities(
+                session,
+                SYSTEM,
+                self.project.id,
+                "clients",
+                [{"label": "K", "data": {"uic": f"U{self.n()}", "ma_xa": WARD[target]}}],
+            )
+            return made.uuid
+
+    def entity_version(self, uuid: str) -> int:
+        with self.db.transaction(write=False) as session:
+            return session.scalar(select(Entity.version).where(Entity.uuid == uuid))
+
+    def phone(self, target: str, forms: tuple = ()) -> int:
+        with self.db.transaction() as session:
+            return app_users.create_app_user(
+                session,
+                SYSTEM,
+                self.project.id,
+                f"phone {self.n()}",
+                all_forms=not forms,
+                forms=forms,
+                wards=[WARD[target]],
+            ).actor_id
+
+    def draft(self, target: str) -> str:
+        """A new draft (version ``d<n>``) of the media form; its URL under /v1."""
+        self.draft_version = f"d{self.n()}"
+        md = MEDIA_MD.replace(
+            "| media                            | 1 ", f"| media | {self.draft_version} "
+        )
+        compiled = forms.compile_xlsform(md.encode(), filename="f.md", validate=False)
+        with self.db.transaction() as session:
+            drafts.create_draft(
+                session,
+                self.ext.blobs,
+                SYSTEM,
+                self.pid(target),
+                compiled.xform,
+                None,
+                [],
+                False,
+                "media",
+            )
+        return f"/v1/projects/{self.pid(target)}/forms/media"
+
+    def user(self) -> int:
+        with self.db.transaction() as session:
+            made = users.create_user(
+                session,
+                None,
+                f"u{self.n()}@example.org",
+                PASSWORD,
+                "donghanh",
+                "viewer",
+                self.project.id,
+            )
+            return made.actor_id
+
+
+class Targets(dict):
+    """What a request template names, made on first use for the call's target:
+    {p} the project (inside) or the other one (outside), {pid} the project, {ward}, {n},
+    {sub} / {deleted_sub} a submission's path, {entity} / {entity_id}, {phone} /
+    {phone_with_review} (an app user's id), {draft} a new draft's form path, {user},
+    {delivery} a delivery's path and {delivery_id}."""
+
+    def __init__(self, world: World, target: str):
+        super().__init__()
+        self.w, self.t = world, target
+
+    def __missing__(self, key: str) -> object:
+        w, t = self.w, self.t
+        made = {
+            "p": lambda: w.pid(t),
+            "pid": lambda: w.project.id,
+            "ward": lambda: WARD[t],
+            "n": w.n,
+            "sub": lambda: w.sub_path(w.submission(t)),
+            "deleted_sub": lambda: w.sub_path(w.submission(t, deleted=True)),
+            "entity_id": lambda: w.entity(t),
+            "entity": lambda: (
+                f"projects/{w.project.id}/datasets/clients/entities/{self['entity_id']}"
+            ),
+            "phone": lambda: w.phone(t),
+            "phone_with_review": lambda: w.phone(t, ("review",)),
+            "draft": lambda: w.draft(t)[4:],
+            "user": w.user,
+            "delivery_pair": lambda: w.delivery(t),
+            "delivery_id": lambda: self["delivery_pair"][1],
+            "delivery": lambda: (
+                f"{w.sub_path(self['delivery_pair'][0])}/deliveries/{self['delivery_pair'][1]}"
+            ),
+        }[key]()
+        self[key] = made
+        return made
+
+    def fill(self, value):
+        """A template (a string, or the strings of a dict) with its names filled in."""
+        if isinstance(value, str):
+            return value.format_map(self)
+        if isinstance(value, dict):
+            return {k: self.fill(v) for k, v in value.items()}
+        return value
+
+
+def openrosa_post(xml: bytes) -> dict:
+    return {"xml_submission_file": (io.BytesIO(xml), "x.xml", "text/xml")}
+
+
+def post_new(w: World, target: str) -> Req:
+    xml = review_instance(f"uuid:n{w.n()}", ma_xa=WARD[target])
+    return Req("POST", f"/v1/projects/{w.project.id}/submission", data=openrosa_post(xml))
+
+
+def post_edit(w: World, target: str) -> Req:
+    old = w.submission(target)
+    xml = review_instance(f"uuid:e{w.n()}", old, ma_xa=WARD[target], gap="khong")
+    return Req("POST", f"/v1/projects/{w.project.id}/submission", data=openrosa_post(xml))
+
+
+def post_entity_update(w: World, target: str) -> Req:
+    client = w.entity(target)
+    xml = visit(f"uuid:v{w.n()}", client, 1, "2026-12-20")
+    return Req(
+        "POST",
+        f"/v1/projects/{w.project.id}/submission",
+        data=openrosa_post(xml),
+        probe=lambda: None if w.entity_version(client) == 2 else "kept",
+    )
+
+
+def rest_create(w: World, target: str) -> Req:
+    xml = review_instance(f"uuid:r{w.n()}", ma_xa=WARD[target])
+    path = f"/v1/projects/{w.project.id}/forms/review/submissions"
+    return Req("POST", path, data=xml, content_type="application/xml")
+
+
+def rest_edit(w: World, target: str) -> Req:
+    old = w.submission(target)
+    xml = review_instance(f"uuid:e{w.n()}", old, ma_xa=WARD[target], gap="khong")
+    path = f"/v1/projects/{w.project.id}/forms/review/submissions/{old}"
+    return Req("PUT", path, data=xml, content_type="application/xml")
+
+
+def draft_submission(w: World, target: str) -> Req:
+    path = w.draft(target)
+    xml = (
+        f'<data id="media" version="{w.draft_version}"><truong>a</truong><meta><instanceID>uuid:d{w.n()}'
+        "</instanceID></meta></data>"
+    ).encode()
+    return Req("POST", f"{path}/draft/submission", data=openrosa_post(xml))
+
+
+def web_retry(w: World, target: str) -> Req:
+    instance_id, delivery_id = w.delivery(target)
+    base = f"/projects/{w.project.id}/forms/review/submissions/{instance_id}"
+    return Req("POST", f"{base}/deliveries/{delivery_id}/retry")
+
+
+def xlsx_upload(form_id: str) -> dict:
+    return {"xlsform": (io.BytesIO(visit_xlsx(form_id=form_id)), "f.xlsx")}
