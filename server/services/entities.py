@@ -552,7 +552,10 @@ def integrity(
 ) -> list[tuple[str, bool]]:
     """(uuid, deleted) for the ids asked (all the caller may see when none). An entity deleted
     on the server, or no longer in the caller's wards, is `deleted`: Collect then removes it
-    from the phone."""
+    from the phone. An id the server has never received is not answered, as in Central
+    (getEntitiesState, lib/model/query/entities.js): Collect asks only about the entities it
+    made itself and has not yet seen in the list (a registration still in its outbox, or one
+    waiting for approval), and keeps those it is not told are deleted."""
     require(principal, "form.read", project_id)
     dataset = find_dataset(session, project_id, dataset_name)
     if dataset is None or not _reaches_dataset(session, principal, dataset):
@@ -573,17 +576,10 @@ def integrity(
             select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid.in_(wanted))
         )
     }
-    # An id the server does not have (never, or erased) is answered `deleted` like one out of
-    # the caller's wards, as Central answers a purged entity: the phone drops it, and the
-    # answer does not tell another ward's client from none.
     answered = [
-        (
-            uuid,
-            (entity := found.get(uuid)) is None
-            or entity.deleted_at is not None
-            or not in_scope(entity, dataset, wards, sites),
-        )
+        (uuid, entity.deleted_at is not None or not in_scope(entity, dataset, wards, sites))
         for uuid in wanted
+        if (entity := found.get(uuid)) is not None
     ]
     _record_integrity(session, principal, dataset, len(wanted), len(answered))
     return answered

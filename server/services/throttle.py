@@ -5,9 +5,10 @@ API, Basic and Digest (issue 11).
 - One account from one address (a "pair"): the first ``free_failures`` wrong passwords cost
   nothing; each further one makes that pair wait, ``first_wait`` doubling up to
   ``longest_wait``. An attempt during the wait is refused unchecked (429), and a right
-  password clears the count. Failures sent from another address count against that address,
-  so nobody elsewhere can lock the real user out; the same holds for unknown accounts, which
-  so behave exactly like known ones.
+  password clears the count; otherwise it is kept for a day, so pausing buys no free tries.
+  Failures sent from another address count against that address, so nobody elsewhere can
+  lock the real user out; the same holds for unknown accounts, which so behave exactly like
+  known ones.
 - One address: failures of every kind (wrong passwords, unknown accounts, unknown app-user
   keys) are counted in a window. Past a generous cap, a *failure* from it is answered 429
   instead of 401 or 403; a right password or a live key still gets in, so the offices and
@@ -101,8 +102,10 @@ def record_failure(
     _forget_old(session, now)
     pair = _row(session, _pair_key(email, address), now)
     quiet_since = pair.locked_until or pair.window_start
-    if pair.failures and quiet_since + limits.longest_wait < now:
-        pair.failures, pair.locked_until = 0, None  # quiet long enough: forgiven
+    # Forgiven only after a day of quiet (when _forget_old drops the row anyway): forgiving
+    # sooner would give a patient guesser its free failures back each time it pauses.
+    if pair.failures and quiet_since + FORGET < now:
+        pair.failures, pair.locked_until = 0, None
     pair.failures += 1
     pair.window_start = now
     if pair.failures >= limits.free_failures:

@@ -198,3 +198,19 @@ def _basic(email: str, password: str) -> str:
     import base64
 
     return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
+
+
+def test_pausing_after_a_wait_does_not_buy_free_guesses_again(db, make_user):
+    """Forgiving a pair after LOGIN_LOCK_MINUTES of quiet gave a patient guesser its free
+    failures back every quarter hour (about 460 guesses a day instead of about 100): the
+    count is kept until a right password clears it, or the pair has been quiet for a day."""
+    make_user("lan@example.org")
+    now = utcnow()
+    for _ in range(5):
+        try_password(db, "lan@example.org", "wrong", ATTACKER, now)
+    later = now + timedelta(minutes=16)
+    assert try_password(db, "lan@example.org", "wrong", ATTACKER, later).locked_until == (
+        later + timedelta(seconds=60)
+    )
+    next_day = later + timedelta(days=1, minutes=2)
+    assert try_password(db, "lan@example.org", "wrong", ATTACKER, next_day).locked_until is None
