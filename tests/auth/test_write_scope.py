@@ -10,13 +10,14 @@ from sqlalchemy import select
 from server.auth.permissions import SYSTEM, Principal, holds_wards, reaches_phone
 from server.models.actors import AppUser
 from server.services import app_users, sessions
+from tests.support.facilities import add_facilities
 
 WARD_MANAGER = Principal(9, "user", ward_roles=frozenset({("manager", 5, "00004")}))
 
 
 def test_a_ward_role_reaches_only_phones_of_its_wards_with_no_site():
     assert reaches_phone(WARD_MANAGER, "app_user.create", 5, ["00004"], [])
-    assert not reaches_phone(WARD_MANAGER, "app_user.create", 5, ["00004", "00007"], [])
+    assert not reaches_phone(WARD_MANAGER, "app_user.create", 5, ["00004", "00008"], [])
     assert not reaches_phone(WARD_MANAGER, "app_user.create", 5, [], [])  # a project-wide phone
     assert not reaches_phone(WARD_MANAGER, "app_user.create", 5, ["00004"], ["VCT-01"])
     assert not reaches_phone(WARD_MANAGER, "app_user.create", 6, ["00004"], [])
@@ -41,7 +42,7 @@ def phone(db, project, name: str, wards=(), sites=()) -> app_users.IssuedAppUser
 def test_a_ward_manager_gives_phones_only_its_own_wards_on_the_web(db, login_as, project):
     browser = login_as("manager", wards=("00004",))
     url = f"/projects/{project.id}/app-users"
-    for wards, sites in (("00007", ""), ("00004, 00007", ""), ("", ""), ("00004", "VCT-01")):
+    for wards, sites in (("00008", ""), ("00004, 00008", ""), ("", ""), ("00004", "VCT-01")):
         form = {"display_name": "TNV", "wards": wards, "sites": sites, "form_access": "all"}
         refused = browser.post(url, form)
         assert refused.status_code == 403, (wards, sites)
@@ -61,8 +62,9 @@ def test_a_ward_manager_cannot_reissue_revoke_or_reassign_another_wards_phone(
     from tests.web.conftest import REVIEW_MD
 
     make_form(REVIEW_MD)
+    add_facilities(db, project.id, "VCT-01")
     mine = phone(db, project, "mine", wards=["00004"])
-    theirs = phone(db, project, "theirs", wards=["00007"])
+    theirs = phone(db, project, "theirs", wards=["00008"])
     clinic = phone(db, project, "clinic", sites=["VCT-01"])
     browser = login_as("manager", wards=("00004",))
     base = f"/projects/{project.id}/app-users"
@@ -81,7 +83,8 @@ def test_the_rest_api_and_the_services_apply_the_same_rule(app, db, make_user, p
     from tests.web.conftest import REVIEW_MD
 
     make_form(REVIEW_MD)
-    theirs = phone(db, project, "theirs", wards=["00007"])
+    add_facilities(db, project.id, "VCT-01")
+    theirs = phone(db, project, "theirs", wards=["00008"])
     mine = phone(db, project, "mine", wards=["00004"])
     make_user("wm@example.org", role="manager", project_id=project.id, wards=("00004",))
     headers = bearer(db, "wm@example.org")
@@ -102,7 +105,7 @@ def test_the_rest_api_and_the_services_apply_the_same_rule(app, db, make_user, p
 
     for change in (
         lambda s: app_users.set_wards(s, wm, theirs.actor_id, ["00004"]),  # taking it over
-        lambda s: app_users.set_wards(s, wm, mine.actor_id, ["00004", "00007"]),
+        lambda s: app_users.set_wards(s, wm, mine.actor_id, ["00004", "00008"]),
         lambda s: app_users.set_sites(s, wm, mine.actor_id, ["VCT-01"]),
     ):
         try:
@@ -113,7 +116,7 @@ def test_the_rest_api_and_the_services_apply_the_same_rule(app, db, make_user, p
         raise AssertionError("a write outside the caller's wards was accepted")
     with db.transaction(write=False) as session:
         assert app_users.wards_by_actor(session, [theirs.actor_id, mine.actor_id]) == {
-            theirs.actor_id: ["00007"],
+            theirs.actor_id: ["00008"],
             mine.actor_id: ["00004"],
         }
 
@@ -130,13 +133,13 @@ def test_a_ward_role_pushes_no_submission_into_another_ward_through_the_rest_api
     url = f"/v1/projects/{project.id}/forms/review/submissions"
     manager, supervisor = bearer(db, "wm@example.org"), bearer(db, "ws@example.org")
     xml = {"content_type": "application/xml"}
-    into_other = review_instance("uuid:o1", ma_xa="00007")
+    into_other = review_instance("uuid:o1", ma_xa="00008")
     refused = client.post(url, data=into_other, headers=manager, **xml)
     assert (refused.status_code, refused.json["code"]) == (403, "403.1")
     assert "message" in refused.json
     mine = client.post(url, data=review_instance("uuid:m1", ma_xa="00004"), headers=manager, **xml)
     assert mine.status_code == 200
-    moved = review_instance("uuid:m2", "uuid:m1", ma_xa="00007")
+    moved = review_instance("uuid:m2", "uuid:m1", ma_xa="00008")
     assert client.put(f"{url}/uuid:m1", data=moved, headers=supervisor, **xml).status_code == 403
     kept = review_instance("uuid:m3", "uuid:m1", ma_xa="00004", gap="khong")
     assert client.put(f"{url}/uuid:m1", data=kept, headers=supervisor, **xml).status_code == 200
@@ -156,7 +159,7 @@ def test_a_ward_role_pushes_no_entity_into_another_ward_through_the_rest_api(
     headers = bearer(db, "wm@example.org")
     client = app.test_client()
     url = f"/v1/projects/{project.id}/datasets/clients/entities"
-    other = {"label": "B", "data": {"ma_xa": "00007"}}
+    other = {"label": "B", "data": {"ma_xa": "00008"}}
     assert client.post(url, json=other, headers=headers).status_code == 403
     many = {"entities": [{"label": "A", "data": {"ma_xa": "00004"}}, other]}
     assert client.post(url, json=many, headers=headers).status_code == 403
@@ -164,7 +167,7 @@ def test_a_ward_role_pushes_no_entity_into_another_ward_through_the_rest_api(
     made = client.post(url, json={"label": "A", "data": {"ma_xa": "00004"}}, headers=headers)
     assert made.status_code == 200
     one = f"{url}/{made.json['uuid']}?force=true"
-    move = {"data": {"ma_xa": "00007"}}
+    move = {"data": {"ma_xa": "00008"}}
     assert client.patch(one, json=move, headers=headers).status_code == 403
     listed = client.get(url, headers=headers).json
     assert [(e["currentVersion"]["label"], e["currentVersion"]["data"]) for e in listed] == [
@@ -193,7 +196,7 @@ def test_form_publishing_and_state_need_a_project_wide_role(app, db, make_user, 
 
 def test_the_field_users_page_offers_a_ward_manager_only_its_own_phones(db, login_as, project):
     mine = phone(db, project, "mine", wards=["00004"])
-    theirs = phone(db, project, "theirs", wards=["00007"])
+    theirs = phone(db, project, "theirs", wards=["00008"])
     page = login_as("manager", wards=("00004",)).get(f"/projects/{project.id}/app-users").text
     base = f"/projects/{project.id}/app-users"
     assert f"{base}/{mine.actor_id}/revoke" in page

@@ -16,12 +16,14 @@ from server.services import app_users
 from tests.entities.test_program_referrals import csv_rows, referral
 from tests.entities.test_program_registration import registration, ward_change
 from tests.support.collect import Collect
+from tests.support.facilities import add_facilities
 
 
 def test_a_clinic_phone_cannot_move_a_client_it_only_knows_from_a_referral(
     app, db, live_server, app_user, project, make_user
 ):
     assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    add_facilities(db, project.id, "VCT-01")
     with db.transaction() as session:
         app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
         clinic = app_users.create_app_user(session, SYSTEM, project.id, "VCT", all_forms=True)

@@ -56,7 +56,7 @@ def test_a_ward_manager_edits_in_its_ward_and_cannot_move_a_submission_out(
     db, review_form, collect, live_server, project, make_user
 ):
     assert collect.submit(review_instance("uuid:a1", ma_xa="00004"))[0].status == 201
-    make_user("wm@example.org", PASSWORD, "manager", project.id, wards=("00004",))
+    make_user("wm@example.org", PASSWORD, "manager", project.id, wards=("00004",), digest=True)
     manager = Collect(f"{live_server}/v1/projects/{project.id}", "wm@example.org", PASSWORD)
     [moved] = manager.submit(review_instance("uuid:a2", "uuid:a1", ma_xa="00007"))
     assert moved.status == 403
