@@ -27,10 +27,14 @@ from tests.support.write_matrix import (
     Req,
     Targets,
     World,
+    confirm_own_code,
+    disable_own_code,
     draft_submission,
+    enter_held_code,
     post_edit,
     post_entity_update,
     post_new,
+    reset_through_link,
     rest_create,
     rest_edit,
     xlsx_upload,
@@ -45,6 +49,7 @@ SCOPE_PROJECT = "project"  # the target is the project (inside) or another proje
 SCOPE_SITE = "site"  # nothing to be inside of: users, deliveries, sessions
 SCOPE_OWN = "own"  # an edit over OpenRosa: the sender, or submission.update in the ward
 SCOPE_HOLDS = "holds"  # an entity update sent in a submission: only the entities one holds
+SCOPE_SELF = "self"  # a user's account: one's own (inside), another user's (outside, the verb)
 
 
 @dataclass(frozen=True)
@@ -335,6 +340,48 @@ WRITES: dict[tuple[str, str], list[Write]] = {
     ],
     ("web.end_user_sessions", "POST"): [site("user.update", "POST", "/users/{user}/sessions/end")],
     ("web.deactivate_user", "POST"): [site("user.update", "POST", "/users/{user}/deactivate")],
+    # --- Passwords and one-time codes ---------------------------------------------------------
+    # One's own password (the old one, then the new: the same, so that the caller's later
+    # log-ins still work); another user's only for an administrator. It ends the user's
+    # other sessions, so the call has a session of its own.
+    ("api.change_password", "PUT"): [
+        Write(
+            "user.update",
+            SCOPE_SELF,
+            "PUT",
+            "/v1/users/{account}/password",
+            json={"old": PASSWORD, "new": PASSWORD},
+            fresh_session=True,
+        )
+    ],
+    ("web.change_password", "POST"): [
+        Write(
+            SIGNED_IN,
+            SCOPE_SITE,
+            "POST",
+            "/account/password",
+            data={"old": PASSWORD, "new": PASSWORD, "repeat": PASSWORD},
+            fresh_session=True,
+        )
+    ],
+    # A one-time reset link is answered to the one who asks: administrators only.
+    ("api.initiate_reset", "POST"): [
+        site("user.update", "POST", "/v1/users/reset/initiate", json={"email": "{user_email}"})
+    ],
+    ("web.create_reset_link", "POST"): [site("user.update", "POST", "/users/{user}/reset")],
+    ("web.set_user_digest", "POST"): [
+        site("user.update", "POST", "/users/{user}/digest", data={"digest": "on"})
+    ],
+    ("web.remove_user_two_factor", "POST"): [
+        site("user.update", "POST", "/users/{enrolled_user}/two-factor/remove")
+    ],
+    # One's own one-time code: any web user sets it up and turns it off.
+    ("web.confirm_two_factor", "POST"): [Write(SIGNED_IN, SCOPE_SITE, build=confirm_own_code)],
+    ("web.disable_two_factor", "POST"): [Write(SIGNED_IN, SCOPE_SITE, build=disable_own_code)],
+    # Open pages whose credential is in the request: the session waiting for its code, and
+    # the one-time link (each request carries its own, whoever else the caller is).
+    ("web.enter_code", "POST"): [Write(OPEN, SCOPE_SITE, build=enter_held_code)],
+    ("web.reset_password", "POST"): [Write(OPEN, SCOPE_SITE, build=reset_through_link)],
 }
 
 
@@ -387,6 +434,10 @@ def allowed(caller: Caller, write: Write, target: str, web: bool) -> bool:
         return caller.kind in ("user", "phone")
     if write.scope == SCOPE_SITE:
         return grants(caller, write.verb, "project") and caller.project is None
+    if write.scope == SCOPE_SELF:
+        if target == IN:
+            return caller.kind == "user"
+        return grants(caller, write.verb, "project") and caller.project is None
     if write.scope == SCOPE_PROJECT:
         project = "project" if target == IN else "other"
         return grants(caller, write.verb, project) and not (write.project_wide and caller.ward)
@@ -413,6 +464,8 @@ def expected(caller: Caller, write: Write, target: str, web: bool) -> set[str]:
         in_some_ward = grants(caller, write.verb, "project") and caller.ward
         if in_some_ward and target == OUT and write.scope == SCOPE_WARD:
             return {"refused", "not found"}  # another ward's record is not even shown
+        if write.scope == SCOPE_SELF and target == IN and caller.kind == "phone":
+            return {"refused", "not found"}  # a phone's own id is no user's
         return {"refused"}
     if write.scope == SCOPE_HOLDS and not holds_entity(caller, target):
         return {"kept"}
@@ -423,6 +476,8 @@ def expected(caller: Caller, write: Write, target: str, web: bool) -> set[str]:
 
 
 def log_in(db, caller: Caller, email: str) -> dict:
+    """Sessions opened through the service: as after the password and, for an account with
+    a one-time code, the code (holding a cookie session for its code is the login page's)."""
     with db.transaction() as session:
         bearer = sessions.log_in(session, email, PASSWORD, None, "bearer").issued
         cookie = sessions.log_in(session, email, PASSWORD, None, "cookie").issued
@@ -433,6 +488,7 @@ def make_caller(world: World, make_user, caller: Caller) -> dict:
     if caller.kind == "anonymous":
         return {}
     if caller.name == "phone_of_the_ward":  # it sent every submission the calls target
+        world.caller_id = world.sender.actor_id
         return {"key": world.sender.token}
     if caller.kind in ("phone", "revoked"):
         with world.db.transaction() as session:
@@ -446,12 +502,17 @@ def make_caller(world: World, make_user, caller: Caller) -> dict:
             )
             if caller.kind == "revoked":
                 app_users.revoke_app_user(session, SYSTEM, issued.actor_id)
+        world.caller_id = issued.actor_id
         return {"key": issued.token}
     project_id = {None: None, "project": world.project.id, "other": world.other.id}[caller.project]
     email = f"{caller.name}@example.org"
-    make_user(
+    made = make_user(
         email, role=caller.role, project_id=project_id, wards=tuple(filter(None, [caller.ward]))
     )
+    world.caller_id, world.caller_is_user = made.actor_id, True
+    if caller.role == "admin" and caller.project is None:  # administrators must have a code
+        world.caller_must_enrol = True
+        world.enrol(made.actor_id)
     return {"email": email, **log_in(world.db, caller, email)}
 
 
@@ -477,8 +538,6 @@ def send(app, world: World, creds: dict, caller: Caller, req: Req) -> str:
     path = req.path
     if "key" in creds and not web:
         path = f"/v1/key/{creds['key']}{path[3:]}"
-    for name, value in req.cookies.items():
-        client.set_cookie(name, value)
     data = req.data
     if web and "cookie" in creds:
         client.set_cookie("dh_session", creds["cookie"])
@@ -486,6 +545,8 @@ def send(app, world: World, creds: dict, caller: Caller, req: Req) -> str:
             data = {"csrf_token": creds["csrf"], **(data or {})}
     elif "bearer" in creds:
         headers["Authorization"] = f"Bearer {creds['bearer']}"
+    for name, value in req.cookies.items():  # a credential of the request's own comes last
+        client.set_cookie(name, value)
     response = client.open(
         path,
         method=req.method,

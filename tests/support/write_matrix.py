@@ -10,14 +10,30 @@ import io
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 import forms
+from server.auth import tokens, totp
 from server.auth.permissions import SYSTEM
+from server.errors import ResetLinkInvalid
+from server.models.actors import WebSession
+from server.models.credentials import RecoveryCode, TotpFactor
 from server.models.deliveries import Delivery
 from server.models.entities import Entity
-from server.services import app_users, drafts, entity_api, ingest, lifecycle, projects, users
+from server.services import (
+    app_users,
+    drafts,
+    entity_api,
+    ingest,
+    lifecycle,
+    passwords,
+    projects,
+    second_factor,
+    sessions,
+    users,
+)
 from server.services import forms as form_service
 from tests.entities.test_follow_up import REGISTER_MD, VISIT_MD, visit
 from tests.support.xlsforms import visit_xlsx
@@ -25,7 +41,7 @@ from tests.web.conftest import REVIEW_MD, review_instance
 
 PASSWORD = "correct horse battery"
 IN, OUT = "inside", "outside"
-WARD = {IN: "00004", OUT: "00007"}  # the scoped callers hold 00004
+WARD = {IN: "00004", OUT: "00008"}  # the scoped callers hold 00004 (both in xlsforms/wards.csv)
 MEDIA_MD = """
 | survey   |                                  |       |         |
 |          | type                             | name  | label   |
@@ -57,6 +73,11 @@ class World:
         self.app, self.db, self.ext = app, db, app.extensions["donghanh"]
         self.counter = itertools.count(1)
         self.project = project
+        self.secret_key = self.ext.settings.secret_key
+        #: The caller of this run (set by the test): its actor id, and whether it is a web user.
+        self.caller_id: int | None = None
+        self.caller_is_user = False
+        self.caller_must_enrol = False  # an administrator: a one-time code is required
         with db.transaction() as session:
             self.other = projects.create_project(session, None, "Dự án khác")
         for md in (REVIEW_MD, REGISTER_MD, VISIT_MD, MEDIA_MD):
@@ -164,7 +185,8 @@ class World:
             )
         return f"/v1/projects/{self.pid(target)}/forms/media"
 
-    def user(self) -> int:
+    def user(self, target: str) -> tuple[int, str]:
+        """A viewer of the target's project: (actor id, email)."""
         with self.db.transaction() as session:
             made = users.create_user(
                 session,
@@ -173,17 +195,83 @@ class World:
                 PASSWORD,
                 "donghanh",
                 "viewer",
-                self.project.id,
+                self.pid(target),
             )
-            return made.actor_id
+            return made.actor_id, made.email
+
+    # --- One-time codes, reset links -------------------------------------------------------
+
+    def drop_factor(self, actor_id: int) -> None:
+        """No one-time code on the account (set-up, not the route under test)."""
+        with self.db.transaction() as session:
+            session.execute(delete(RecoveryCode).where(RecoveryCode.actor_id == actor_id))
+            session.execute(delete(TotpFactor).where(TotpFactor.actor_id == actor_id))
+
+    def begin_factor(self, actor_id: int) -> str:
+        """A one-time code being set up (not yet confirmed) on the account: its secret."""
+        self.drop_factor(actor_id)
+        with self.db.transaction() as session:
+            return second_factor.begin_enrolment(session, actor_id, self.secret_key).secret
+
+    def enrol(self, actor_id: int) -> tuple[str, list[str]]:
+        """A confirmed one-time code on the account (confirmed with the previous step's code,
+        so that the current one is still free): its secret and recovery codes."""
+        secret = self.begin_factor(actor_id)
+        earlier = totp.code_at(secret, datetime.now(UTC) - timedelta(seconds=30))
+        with self.db.transaction() as session:
+            codes = second_factor.confirm_enrolment(session, actor_id, earlier, self.secret_key)
+        assert codes
+        return secret, codes
+
+    def is_enrolled(self, actor_id: int) -> bool:
+        with self.db.transaction(write=False) as session:
+            return second_factor.is_enrolled(session, actor_id)
+
+    def enrolled_user(self, target: str) -> int:
+        actor_id, _ = self.user(target)
+        self.enrol(actor_id)
+        return actor_id
+
+    def held_session(self, target: str) -> tuple[str, str, str]:
+        """A user with a one-time code who gave the password: the cookie session waiting for
+        the code (token, csrf) and the code their app shows now."""
+        actor_id, email = self.user(target)
+        secret, _ = self.enrol(actor_id)
+        with self.db.transaction() as session:
+            issued = sessions.log_in(session, email, PASSWORD, None, "cookie").issued
+            assert second_factor.hold_for_code(session, issued.token)
+        return issued.token, issued.csrf, totp.code_at(secret, datetime.now(UTC))
+
+    def is_held(self, token: str) -> bool:
+        with self.db.transaction(write=False) as session:
+            row = session.scalar(
+                select(WebSession).where(WebSession.token_sha256 == tokens.token_sha256(token))
+            )
+            return row is None or row.factor_pending
+
+    def reset_token(self, target: str) -> str:
+        """A live one-time reset link an administrator made for a user: its token."""
+        actor_id, _ = self.user(target)
+        with self.db.transaction() as session:
+            return passwords.create_reset(session, SYSTEM, actor_id=actor_id).token
+
+    def is_reset_live(self, token: str) -> bool:
+        with self.db.transaction(write=False) as session:
+            try:
+                passwords.find_reset(session, token)
+            except ResetLinkInvalid:
+                return False
+            return True
 
 
 class Targets(dict):
     """What a request template names, made on first use for the call's target:
     {p} the project (inside) or the other one (outside), {pid} the project, {ward}, {n},
     {sub} / {deleted_sub} a submission's path, {entity} / {entity_id}, {phone} /
-    {phone_with_review} (an app user's id), {draft} a new draft's form path, {user},
-    {delivery} a delivery's path and {delivery_id}."""
+    {phone_with_review} (an app user's id), {draft} a new draft's form path, {user} /
+    {user_email} a user of the target's project, {enrolled_user} one with a one-time code,
+    {me} the caller's own actor id, {account} the caller's (inside) or another user's
+    (outside), {delivery} a delivery's path and {delivery_id}."""
 
     def __init__(self, world: World, target: str):
         super().__init__()
@@ -205,7 +293,12 @@ class Targets(dict):
             "phone": lambda: w.phone(t),
             "phone_with_review": lambda: w.phone(t, ("review",)),
             "draft": lambda: w.draft(t)[4:],
-            "user": w.user,
+            "user_pair": lambda: w.user(t),
+            "user": lambda: self["user_pair"][0],
+            "user_email": lambda: self["user_pair"][1],
+            "enrolled_user": lambda: w.enrolled_user(t),
+            "me": lambda: w.caller_id if w.caller_id is not None else self["user"],
+            "account": lambda: self["me"] if t == IN else self["user"],
             "delivery_pair": lambda: w.delivery(t),
             "delivery_id": lambda: self["delivery_pair"][1],
             "delivery": lambda: (
@@ -280,3 +373,68 @@ def web_retry(w: World, target: str) -> Req:
 
 def xlsx_upload(form_id: str) -> dict:
     return {"xlsform": (io.BytesIO(visit_xlsx(form_id=form_id)), "f.xlsx")}
+
+
+# --- One's own one-time code, the code page, a reset link --------------------------------
+# A web user sets up and turns off their own code; the code page and a reset link are open
+# to anyone, the held session (its cookie) and the link being the credential the request
+# carries. Each sets up what it needs first, so that the answer depends on the caller only.
+
+
+def confirm_own_code(w: World, target: str) -> Req:
+    """POST /account/two-factor with the code of a set-up the caller has just begun."""
+    code = "000000"
+    if w.caller_is_user:
+        code = totp.code_at(w.begin_factor(w.caller_id), datetime.now(UTC))
+    return Req(
+        "POST",
+        "/account/two-factor",
+        data={"code": code},
+        probe=lambda: None if w.is_enrolled(w.caller_id) else "kept",
+    )
+
+
+def disable_own_code(w: World, target: str) -> Req:
+    """POST /account/two-factor/disable with the caller's password and a recovery code. An
+    administrator, who must have a code, sets one up again afterwards (the probe)."""
+    code = "000000"
+    if w.caller_is_user:
+        code = w.enrol(w.caller_id)[1][0]
+
+    def probe() -> str | None:
+        turned_off = not w.is_enrolled(w.caller_id)
+        if w.caller_must_enrol:
+            w.enrol(w.caller_id)
+        return None if turned_off else "kept"
+
+    return Req(
+        "POST",
+        "/account/two-factor/disable",
+        data={"password": PASSWORD, "code": code},
+        probe=probe,
+    )
+
+
+def enter_held_code(w: World, target: str) -> Req:
+    """POST /login/code on a session waiting for its code (its own cookie and csrf)."""
+    token, csrf, code = w.held_session(target)
+    return Req(
+        "POST",
+        "/login/code",
+        data={"csrf_token": csrf, "code": code, "next": "/"},
+        cookies={"dh_session": token},
+        probe=lambda: "kept" if w.is_held(token) else None,
+    )
+
+
+def reset_through_link(w: World, target: str) -> Req:
+    """POST /reset/<token>: a new password through a live one-time link."""
+    token = w.reset_token(target)
+    new = "quiet harbour lantern seven"
+    return Req(
+        "POST",
+        f"/reset/{token}",
+        data={"csrf_token": "n", "new": new, "repeat": new},
+        cookies={"dh_reset": "n"},
+        probe=lambda: "kept" if w.is_reset_live(token) else None,
+    )
