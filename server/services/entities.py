@@ -170,10 +170,20 @@ def process_submission(
     actions = _actions(block, dataset, approved)
     if not actions:
         return None
+    # The verb that let this caller write the submission: its scope bounds a web user's create.
+    verb = "submission.update" if approved else "submission.create"
     try:
         with session.begin_nested():
             return _apply(
-                session, principal, project_id, schema, root, block, submission_version_id, actions
+                session,
+                principal,
+                project_id,
+                schema,
+                root,
+                block,
+                submission_version_id,
+                actions,
+                verb,
             )
     except EntityError as e:
         audit.record(
@@ -204,7 +214,9 @@ def _entity_block(root) -> etree._Element | None:
     return next((c for c in meta if local(c.tag) == "entity" and c.get("dataset")), None)
 
 
-def _apply(session, principal, project_id, schema, root, block, submission_version_id, actions):
+def _apply(
+    session, principal, project_id, schema, root, block, submission_version_id, actions, verb
+):
     dataset = find_dataset(session, project_id, block.get("dataset"))
     if dataset is None:
         raise EntityError(f"The entity list '{block.get('dataset')}' does not exist.")
@@ -237,6 +249,7 @@ def _apply(session, principal, project_id, schema, root, block, submission_versi
             raise EntityError(f"An entity with the id {entity_id} already exists.")
         if not label:
             raise EntityError("A new entity needs a label.")
+        require_may_create(session, principal, dataset, entity_id, data, verb)
         return create_entity(
             session, principal, dataset, entity_id, label, data, submission_version_id
         )
@@ -264,6 +277,8 @@ def _made_by(session: Session, entity: Entity, submission_version_id: int) -> bo
         )
         is not None
     )
+
+
 def require_holds_entity(
     session: Session, principal: Principal, dataset: Dataset, entity: Entity
 ) -> None:
@@ -275,6 +290,30 @@ def require_holds_entity(
         raise EntityError(
             f"The entity {entity.uuid} is not in the sender's wards or sites; "
             "the update was not applied."
+        )
+
+
+def require_may_create(
+    session: Session,
+    principal: Principal,
+    dataset: Dataset,
+    entity_id: str,
+    data: dict[str, str],
+    verb: str = "submission.create",
+) -> None:
+    """EntityError unless the entity a submission would create is one the creator would hold
+    through its wards: its ward (``ma_xa``) among a phone's wards, or among the wards where a
+    web user holds ``verb`` (the verb that let it write the submission; a project-wide role:
+    any ward). A site never lets a phone create: the referring ward's phone makes a referral
+    (F3) and the clinic phone only records its outcome (F4); counted for creates, a site would
+    let a clinic phone put clients or referrals into any ward's lists and phones. On approval
+    the creator is the reviewer (``process_submission(approved=True)``)."""
+    wards = wards_of(session, principal, dataset.project_id, verb)
+    if not values_in_scope(data, dataset, wards):
+        raise EntityError(
+            f"The new entity {entity_id} is not in the sender's wards "
+            f"('{dataset.scope_property or 'no ward'}': "
+            f"'{data.get(dataset.scope_property or '', '')}'); it was not created."
         )
 
 
@@ -422,12 +461,15 @@ def delete_entity(session: Session, principal: Principal, dataset: Dataset, enti
 
 
 def wards_of(
-    session: Session, principal: Principal, project_id: int | None = None
+    session: Session,
+    principal: Principal,
+    project_id: int | None = None,
+    verb: str = "entity.read",
 ) -> list[str] | None:
-    """The wards whose entities this principal may hold: a phone's wards, or a web user's
-    ward-scoped roles in ``project_id``; None means all."""
+    """The wards whose entities this principal may hold: a phone's wards, or the wards of a
+    web user's roles granting ``verb`` in ``project_id``; None means all."""
     if principal.kind != "field_key":
-        wards = ward_scope(principal, "entity.read", project_id)
+        wards = ward_scope(principal, verb, project_id)
         return None if wards is None else sorted(wards)
     return sorted(
         session.scalars(select(AppUserWard.ward).where(AppUserWard.actor_id == principal.actor_id))
@@ -620,8 +662,15 @@ def in_scope(
 ) -> bool:
     """True when a phone limited to ``wards`` (None: no limit), serving ``sites``, may hold
     this entity: one of its wards', or one sent to one of its sites (a referral to a clinic)."""
+    return values_in_scope(entity.data, dataset, wards, sites)
+
+
+def values_in_scope(
+    data: dict[str, str], dataset: Dataset, wards: list[str] | None, sites: list[str] | tuple = ()
+) -> bool:
+    """``in_scope`` for an entity's values, also one not made yet (``require_may_create``)."""
     if wards is None or dataset.shared:
         return True
-    if dataset.scope_property and entity.data.get(dataset.scope_property) in wards:
+    if dataset.scope_property and data.get(dataset.scope_property) in wards:
         return True
-    return bool(sites and dataset.site_property) and entity.data.get(dataset.site_property) in sites
+    return bool(sites and dataset.site_property) and data.get(dataset.site_property) in sites

@@ -30,7 +30,9 @@ def phone(app, db, live_server, app_user) -> Collect:
     return Collect(app_user.server_url(live_server))
 
 
-def registration(instance_id: str, entity_id: str, consent: str = "co") -> bytes:
+def registration(
+    instance_id: str, entity_id: str, consent: str = "co", ward: str = "00118"
+) -> bytes:
     profile = (
         (
             "<ho_so><nhom_dt>sau_cai sd_mt</nhom_dt><loai_ma_tuy>heroin</loai_ma_tuy>"
@@ -45,14 +47,14 @@ def registration(instance_id: str, entity_id: str, consent: str = "co") -> bytes
     )
     return f"""<data id="f1_dang_ky" version="2026112204"><start>2026-11-22T08:00:00+07:00</start>
 <end>2026-11-22T08:15:00+07:00</end><today>2026-11-22</today><deviceid>collect:x</deviceid>
-<hdr><ma_tinh>01</ma_tinh><ma_xa>00118</ma_xa><mo_hinh>tnv</mo_hinh><ngay>2026-11-22</ngay></hdr>
+<hdr><ma_tinh>01</ma_tinh><ma_xa>{ward}</ma_xa><mo_hinh>tnv</mo_hinh><ngay>2026-11-22</ngay></hdr>
 <nguon_gioi_thieu>cong_an</nguon_gioi_thieu><so_phieu_gt>CA-0042</so_phieu_gt>
 <dong_y>{consent}</dong_y><an_danh/><ma_hoa><me_2>la</me_2><bo_2>hu</bo_2><gioi>1</gioi>
 <ho_ten>Nguyễn Văn An</ho_ten><so_dinh_danh/><dien_thoai>0912345678</dien_thoai><ban_dang_gioi/><biet_ngay_sinh>co</biet_ngay_sinh><ngay_sinh>1990-03-15</ngay_sinh><nam_sinh/>
 <nam_sinh_tinh>1990</nam_sinh_tinh><uic>LAHU1150390</uic><so_trung>0</so_trung><canh_bao/>
 <xu_ly_trung/><uic_cuoi>LAHU1150390</uic_cuoi></ma_hoa>{profile}<trang_thai>mo</trang_thai><so_lan_tx>0</so_lan_tx>
 <meta><entity dataset="clients" create="{1 if consent == "co" else 0}" id="{entity_id}">
-<label>LAHU1150390 · 1990 · 00118</label></entity><instanceID>{instance_id}</instanceID>
+<label>LAHU1150390 · 1990 · {ward}</label></entity><instanceID>{instance_id}</instanceID>
 <instanceName>LAHU1150390 2026-11-22</instanceName></meta></data>""".encode()
 
 
