@@ -76,6 +76,17 @@ def ward_phone(db, live_server, app_user):
     return Collect(app_user.server_url(live_server))
 
 
+@pytest.fixture
+def other_ward_phone(db, live_server, project):
+    """A volunteer's phone in another ward (00004): it registers that ward's clients, which a
+    phone of 00118 may not do."""
+    with db.transaction() as session:
+        phone = app_users.create_app_user(
+            session, SYSTEM, project.id, "Phường 4", all_forms=True, wards=["00004"]
+        )
+    return Collect(phone.server_url(live_server))
+
+
 def read_csv(collect: Collect, url: str) -> list[dict]:
     response = collect.get(url)
     assert response.status_code == 200
@@ -83,12 +94,17 @@ def read_csv(collect: Collect, url: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.text)))
 
 
-def test_register_download_visit_update_round_trip(db, forms_published, ward_phone):
+def test_register_download_visit_update_round_trip(
+    db, forms_published, ward_phone, other_ward_phone
+):
     mine, other = str(uuid.uuid4()), str(uuid.uuid4())
-    for n, (entity_id, uic, ward) in enumerate(
-        [(mine, "LAHU1M1990", "00118"), (other, "MAHO2F1985", "00004")]
+    for n, (phone, entity_id, uic, ward) in enumerate(
+        [
+            (ward_phone, mine, "LAHU1M1990", "00118"),
+            (other_ward_phone, other, "MAHO2F1985", "00004"),
+        ]
     ):
-        [reply] = ward_phone.submit(registration(f"uuid:reg-{n}", entity_id, uic, ward))
+        [reply] = phone.submit(registration(f"uuid:reg-{n}", entity_id, uic, ward))
         assert reply.status == 201
     listing = {f["formID"]: f for f in ward_phone.form_list()}
     assert "manifestUrl" in listing["tham"]
@@ -114,10 +130,12 @@ def test_register_download_visit_update_round_trip(db, forms_published, ward_pho
     assert (row["__version"], row["ngay_hen"]) == ("2", "2026-12-20")
 
 
-def test_integrity_marks_deleted_and_out_of_ward_entities(db, forms_published, ward_phone):
+def test_integrity_marks_deleted_and_out_of_ward_entities(
+    db, forms_published, ward_phone, other_ward_phone
+):
     mine, other = str(uuid.uuid4()), str(uuid.uuid4())
     ward_phone.submit(registration("uuid:r1", mine, "LAHU1M1990", "00118"))
-    ward_phone.submit(registration("uuid:r2", other, "MAHO2F1985", "00004"))
+    other_ward_phone.submit(registration("uuid:r2", other, "MAHO2F1985", "00004"))
     listing = {f["formID"]: f for f in ward_phone.form_list()}
     [media] = ward_phone.manifest(listing["tham"]["manifestUrl"])
     response = ward_phone.get(f"{media['integrityUrl']}?id={mine},{other}")
