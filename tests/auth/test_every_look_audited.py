@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from server.auth.permissions import SYSTEM
 from server.models.audits import Audit
 from server.services import app_users, sessions
-from tests.entities.test_follow_up import REGISTER_MD, VISIT_MD, registration
+from tests.entities.test_follow_up import REGISTER_MD, VISIT_MD, phone_of, registration
 from tests.web.conftest import PNG, review_instance
 
 LIST = "/projects/{p}/forms/review/submissions"
@@ -35,14 +35,15 @@ def bearer(db, make_user, role="admin", **kw) -> dict:
 
 
 @pytest.fixture
-def clients(db, make_form, app_user, collect):
-    """Two clients, in wards 00118 (the phone's) and 00004."""
+def clients(db, make_form, app_user, collect, live_server, project):
+    """Two clients, in wards 00118 (the phone's) and 00004 (registered by that ward's phone)."""
     make_form(REGISTER_MD)
     make_form(VISIT_MD)
     with db.transaction() as session:
         app_users.set_wards(session, SYSTEM, app_user.actor_id, ["00118"])
     assert collect.submit(registration("uuid:r1", MINE, "LAHU1M1990", "00118"))[0].status == 201
-    assert collect.submit(registration("uuid:r2", OTHER, "MAHO2F1985", "00004"))[0].status == 201
+    other = phone_of(db, live_server, project.id, "00004")
+    assert other.submit(registration("uuid:r2", OTHER, "MAHO2F1985", "00004"))[0].status == 201
 
 
 def test_the_rest_entity_list_and_entity_get_are_audited(app, db, make_user, project, clients):

@@ -186,7 +186,7 @@ def test_the_web_ui_answers_another_wards_submission_as_one_that_does_not_exist(
 
 
 def test_integrity_answers_another_wards_client_deleted_and_never_one_the_phone_made_offline(
-    db, make_form, live_server, app_user, collect
+    db, make_form, live_server, app_user, collect, project
 ):
     """Collect asks the integrity URL only about entities it made itself and has not yet seen
     in the list (offline entities: a registration still in the outbox, or waiting for
@@ -194,7 +194,7 @@ def test_integrity_answers_another_wards_client_deleted_and_never_one_the_phone_
     (getEntitiesState: lib/model/query/entities.js), another ward's client is answered
     `deleted` and an id the server has never received is not answered at all: the phone keeps
     the client it registered and can follow it up."""
-    from tests.entities.test_follow_up import REGISTER_MD, VISIT_MD, registration
+    from tests.entities.test_follow_up import REGISTER_MD, VISIT_MD, phone_of, registration
 
     make_form(REGISTER_MD)
     make_form(VISIT_MD)
@@ -204,7 +204,8 @@ def test_integrity_answers_another_wards_client_deleted_and_never_one_the_phone_
     other = "6f2f8e4a-3c2b-4d8e-9a51-0c1b2a3d4e5f"
     offline = "1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d"  # registered on the phone, not yet sent
     collect.submit(registration("uuid:r1", mine, "LAHU1M1990", "00118"))
-    collect.submit(registration("uuid:r2", other, "MAHO2F1985", "00004"))
+    other_phone = phone_of(db, live_server, project.id, "00004")
+    assert other_phone.submit(registration("uuid:r2", other, "MAHO2F1985", "00004"))[0].status == 201
     url = f"{collect.server_url}/datasets/clients/integrity"
     body = collect.get(f"{url}?id={mine},{other},{offline}").text
     assert f'<entity id="{mine}"><deleted>false</deleted></entity>' in body

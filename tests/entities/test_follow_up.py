@@ -76,15 +76,20 @@ def ward_phone(db, live_server, app_user):
     return Collect(app_user.server_url(live_server))
 
 
-@pytest.fixture
-def other_ward_phone(db, live_server, project):
-    """A volunteer's phone in another ward (00004): it registers that ward's clients, which a
-    phone of 00118 may not do."""
+def phone_of(db, live_server, project_id: int, ward: str) -> Collect:
+    """A volunteer's phone of one ward, with every form: a phone registers clients of its own
+    wards only, so another ward's clients come from that ward's phone."""
     with db.transaction() as session:
         phone = app_users.create_app_user(
-            session, SYSTEM, project.id, "Phường 4", all_forms=True, wards=["00004"]
+            session, SYSTEM, project_id, f"Phone {ward}", all_forms=True, wards=[ward]
         )
     return Collect(phone.server_url(live_server))
+
+
+@pytest.fixture
+def other_ward_phone(db, live_server, project):
+    """A volunteer's phone in another ward (00004)."""
+    return phone_of(db, live_server, project.id, "00004")
 
 
 def read_csv(collect: Collect, url: str) -> list[dict]:
