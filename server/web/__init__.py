@@ -6,6 +6,7 @@ people.py; HTML form input is read in inputs.py."""
 from __future__ import annotations
 
 import hmac
+import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
@@ -82,6 +83,25 @@ def authenticate() -> Response | None:
 
 def is_valid_csrf(sent: str | None) -> bool:
     return bool(g.csrf and sent and hmac.compare_digest(sent.encode(), g.csrf.encode()))
+
+
+def new_form_nonce() -> str:
+    """A CSRF value for a page shown before any session (the login and reset-link pages): it
+    goes in the form and in a cookie of that page's path (``set_form_nonce``)."""
+    return secrets.token_urlsafe(24)
+
+
+def set_form_nonce(response: Response, cookie: str, nonce: str, path: str) -> Response:
+    response.set_cookie(
+        cookie, nonce, max_age=3600, secure=is_secure(), httponly=True, samesite="Strict", path=path
+    )
+    return response
+
+
+def form_nonce_matches(cookie: str) -> bool:
+    """True when the form sent the value its page set in ``cookie``."""
+    nonce, sent = request.cookies.get(cookie, ""), request.form.get("csrf_token", "")
+    return bool(nonce) and hmac.compare_digest(sent.encode(), nonce.encode())
 
 
 def safe_next(target: str | None) -> str:

@@ -4,9 +4,6 @@ setting a new password through a reset link an administrator made."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
-
 import segno
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,7 +13,14 @@ from server.db import get_db
 from server.errors import AuthenticationFailed, WeakPassword
 from server.extension import get_settings
 from server.services import passwords, second_factor
-from server.web import bp, is_secure, is_valid_csrf, safe_next
+from server.web import (
+    bp,
+    form_nonce_matches,
+    is_valid_csrf,
+    new_form_nonce,
+    safe_next,
+    set_form_nonce,
+)
 from server.web.inputs import CodeInput, PasswordChangeInput, PasswordResetInput, read_form
 
 RESET_NONCE_COOKIE = "dh_reset"
@@ -178,9 +182,7 @@ def reset_password(token: str) -> Response:
         email = passwords.find_reset(session, token)  # ResetLinkInvalid: a 404 page
     if request.method == "GET":
         return _reset_page(email)
-    nonce = request.cookies.get(RESET_NONCE_COOKIE, "")
-    sent = request.form.get("csrf_token", "")
-    if not nonce or not hmac.compare_digest(sent.encode(), nonce.encode()):
+    if not form_nonce_matches(RESET_NONCE_COOKIE):
         return _reset_page(email, _("This page had expired. Please try again."), 400)
     data, errors = read_form(PasswordResetInput())
     if errors or data["new"] != data["repeat"]:
@@ -196,18 +198,9 @@ def reset_password(token: str) -> Response:
 
 
 def _reset_page(email: str, error: str | None = None, status: int = 200) -> Response:
-    nonce = secrets.token_urlsafe(24)
+    nonce = new_form_nonce()
     response = _page("web/reset_password.html", status, email=email, nonce=nonce, error=error)
-    response.set_cookie(
-        RESET_NONCE_COOKIE,
-        nonce,
-        max_age=3600,
-        secure=is_secure(),
-        httponly=True,
-        samesite="Strict",
-        path="/reset",
-    )
-    return response
+    return set_form_nonce(response, RESET_NONCE_COOKIE, nonce, "/reset")
 
 
 def reset_link_page(issued: passwords.IssuedReset) -> Response:

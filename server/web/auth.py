@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
-
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -18,9 +15,12 @@ from server.web import (
     LANGUAGES,
     SECURE_COOKIE,
     bp,
+    form_nonce_matches,
     is_secure,
+    new_form_nonce,
     safe_next,
     session_cookie_name,
+    set_form_nonce,
 )
 from server.web.inputs import LoginInput, read_form
 
@@ -34,9 +34,7 @@ def log_in() -> Response:
         if not g.principal.is_anonymous:
             return redirect(target)
         return _login_page(target)
-    sent = request.form.get("csrf_token", "")
-    nonce = request.cookies.get(LOGIN_NONCE_COOKIE, "")
-    if not nonce or not hmac.compare_digest(sent.encode(), nonce.encode()):
+    if not form_nonce_matches(LOGIN_NONCE_COOKIE):
         return _login_page(target, _("This page had expired. Please try again."), status=400)
     data, errors = read_form(LoginInput())
     if errors:
@@ -78,21 +76,12 @@ def log_in() -> Response:
 
 
 def _login_page(target: str, error: str | None = None, status: int = 200, email: str = ""):
-    nonce = secrets.token_urlsafe(24)
+    nonce = new_form_nonce()
     html = render_template(
         "web/login.html", error=error, next=target, login_csrf=nonce, email=email
     )
     response = Response(html, status=status, content_type="text/html; charset=utf-8")
-    response.set_cookie(
-        LOGIN_NONCE_COOKIE,
-        nonce,
-        max_age=3600,
-        secure=is_secure(),
-        httponly=True,
-        samesite="Strict",
-        path="/login",
-    )
-    return response
+    return set_form_nonce(response, LOGIN_NONCE_COOKIE, nonce, "/login")
 
 
 @bp.post("/logout")
