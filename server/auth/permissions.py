@@ -32,12 +32,25 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "draft.submit",
             "entity.read",
             "entity.update",
+            "indicator.read",
+            "target.update",
         }
     ),
     "supervisor": frozenset(
-        {"project.read", "form.read", "submission.read", "submission.update", "entity.read"}
+        {
+            "project.read",
+            "form.read",
+            "submission.read",
+            "submission.update",
+            "entity.read",
+            "indicator.read",
+            "target.update",
+        }
     ),
-    "viewer": frozenset({"project.read", "form.read", "submission.read", "entity.read"}),
+    # A viewer reads the indicators with small cells suppressed ("< 5", domain.md 6.3 rule 6).
+    "viewer": frozenset(
+        {"project.read", "form.read", "submission.read", "entity.read", "indicator.read"}
+    ),
     # Central's app-user role: published forms and submitting, no draft access (a draft is
     # tried through its own test token, "draft_tester" below).
     "collector": frozenset({"project.read", "form.read", "submission.create"}),
@@ -164,6 +177,23 @@ def require(
         raise InsufficientRights()
     if xml_form_id is not None and not reaches_form(principal, xml_form_id):
         raise InsufficientRights()
+
+
+#: The roles that see every number of the indicators; anyone else sees a count of fewer than
+#: five people as "< 5" (domain.md 6.3 rule 6).
+UNSUPPRESSED_ROLES = frozenset({"admin", "manager", "supervisor"})
+
+
+def sees_small_numbers(principal: Principal, project_id: int) -> bool:
+    """True when the principal holds a manager's or supervisor's role (or is an
+    administrator) in the project, site-wide or for some of its wards."""
+    return any(
+        role in UNSUPPRESSED_ROLES and (scope is None or scope == project_id)
+        for role, scope in principal.roles
+    ) or any(
+        role in UNSUPPRESSED_ROLES and project == project_id
+        for role, project, _ in principal.ward_roles
+    )
 
 
 def reaches_form(principal: Principal, xml_form_id: str) -> bool:

@@ -8,6 +8,7 @@ from server.models import (  # noqa: F401
     deliveries,
     entities,
     forms,
+    indicators,
     projects,
     submissions,
 )
