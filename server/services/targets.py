@@ -362,6 +362,28 @@ def _check_planned(n: int, value: object, entry, found: list[RowProblem]) -> flo
     return number
 
 
+def rows_from_json(body: object) -> list[TargetInput]:
+    """The rows of a PUT /targets body: a JSON list of {"scope": {"kind", "value"},
+    "indicator", "period", "planned"}. Raises InvalidTargets for a body of another shape
+    (row 0 is the body itself); the values are checked by check_rows."""
+    if not isinstance(body, list):
+        raise InvalidTargets([RowProblem(0, "row", "not_a_list", None,
+                                         "the body must be a JSON list of targets")])
+    rows, problems = [], []
+    for n, item in enumerate(body, 1):
+        scope = item.get("scope") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(scope, dict) or "planned" not in item:
+            problems.append(RowProblem(n, "row", "bad_row", None, (
+                'a target is {"scope": {"kind": ..., "value": ...}, "indicator": ..., '
+                '"period": ..., "planned": ...}')))
+            continue
+        rows.append(TargetInput(scope.get("kind"), scope.get("value"), item.get("indicator"),
+                                item.get("period"), item["planned"]))
+    if problems:
+        raise InvalidTargets(problems)
+    return rows
+
+
 # --- Writing and listing -----------------------------------------------------------------
 
 
@@ -483,3 +505,26 @@ def list_targets(
     return sorted(views, key=lambda v: (
         order.get(v.indicator, len(order)), v.indicator, SCOPE_KINDS.index(v.scope_kind),
         v.scope_value, v.period_start, PERIOD_KINDS.index(v.period_kind)))
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeChoices:
+    """The scopes a caller may write targets for (permissions.may_set_target), as the web
+    form offers them."""
+
+    whole_project: bool
+    provinces: tuple[tuple[str, str], ...]  # (code, name)
+    models: tuple[str, ...]
+    wards: tuple[places.Place, ...]
+
+
+def writable_scopes(principal: Principal, project_id: int) -> ScopeChoices:
+    def may(kind: str, value: str) -> bool:
+        return may_set_target(principal, project_id, kind, value)
+
+    return ScopeChoices(
+        may("project", ""),
+        tuple((code, name) for code, name in places.PROVINCES.items() if may("province", code)),
+        tuple(code for code in MODELS if may("model", code)),
+        tuple(p for p in places.wards() if may("ward", p.code)),
+    )
