@@ -13,6 +13,7 @@ from server.models.audits import Audit
 from server.models.indicators import PlanTarget
 from server.services import projects, users
 from server.services.targets import TargetInput
+from tests.web.conftest import login_as  # noqa: F401  (web users logged in through the login page)
 
 WARD, OTHER_WARD = "00118", "00004"  # Phường Bồ Đề, Phường Ba Đình (xlsforms/wards.csv)
 
