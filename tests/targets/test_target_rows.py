@@ -44,18 +44,21 @@ BAD = [
 
 
 @pytest.mark.parametrize(("bad", "field", "reason", "words"), BAD)
-def test_a_bad_row_is_refused_with_its_message_and_nothing_is_written(
-    bad, field, reason, words, db, project, stored, audits
-):
-    good = row(value="00004")
-    with pytest.raises(InvalidTargets) as refused, db.transaction() as session:
-        targets.set_targets(session, SYSTEM, project.id, [good, bad])
+def test_a_bad_row_is_refused_with_its_message(bad, field, reason, words):
+    with pytest.raises(InvalidTargets) as refused:
+        targets.check_rows([row(value="00004"), bad])
     [problem] = refused.value.problems
     assert (problem.row, problem.field, problem.reason) == (2, field, reason)
     assert words in problem.message
     assert f"row 2: {problem.message}" in refused.value.message
     assert refused.value.code == "400.8"
-    assert stored() == {}  # the good row was not written either
+    assert refused.value.details["rows"][0]["row"] == 2
+
+
+def test_nothing_of_a_request_with_a_bad_row_is_written(db, project, stored, audits):
+    with pytest.raises(InvalidTargets), db.transaction() as session:
+        targets.set_targets(session, SYSTEM, project.id, [row(value="00004"), row(value="1")])
+    assert stored() == {}
     assert audits() == []
 
 
@@ -99,10 +102,18 @@ ACCEPTED = [
 
 
 @pytest.mark.parametrize(("good", "planned"), ACCEPTED)
-def test_a_good_row_is_written(good, planned, db, project, stored):
+def test_a_good_row_is_accepted(good, planned):
+    [(n, _key, number)] = targets.check_rows([good])
+    assert (n, number) == (1, planned)
+
+
+DISTINCT = [ACCEPTED[i] for i in (0, 2, 4, 7, 9, 10)]  # six targets, six keys
+
+
+def test_good_rows_are_written(db, project, stored):
     with db.transaction() as session:
-        targets.set_targets(session, SYSTEM, project.id, [good])
-    assert list(stored().values()) == [planned]
+        targets.set_targets(session, SYSTEM, project.id, [g for g, _ in DISTINCT])
+    assert sorted(stored().values()) == sorted(planned for _, planned in DISTINCT)
 
 
 @pytest.mark.parametrize(
