@@ -193,7 +193,11 @@ class RowProblem:
     message: str
 
     def as_json(self) -> dict:
-        value = self.value if isinstance(self.value, str | int | float | None) else str(self.value)
+        value = self.value
+        if not isinstance(value, str | int | float | None) or (
+            isinstance(value, float) and not math.isfinite(value)
+        ):
+            value = str(value)  # JSON has no NaN: what was sent, as text
         return {"row": self.row, "field": self.field, "reason": self.reason, "value": value,
                 "message": self.message}
 
@@ -292,9 +296,13 @@ def check_rows(rows: Sequence[TargetInput]) -> list[tuple[int, Key, float | None
 
 
 def _check_scope(n: int, row: TargetInput, found: list[RowProblem]) -> tuple[str, str]:
-    kind = row.scope_kind
-    value = row.scope_value
-    value = "" if value is None else str(value).strip() if isinstance(value, str | int) else value
+    kind, value = row.scope_kind, row.scope_value
+    if value is None:
+        value = ""
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # a ward code sent as a JSON number: 118 (hinted as 00118)
+    if isinstance(value, str):
+        value = value.strip()
     if kind not in SCOPE_KINDS:
         found.append(RowProblem(n, "scope", "bad_scope_kind", kind,
                                 f"the scope kind {kind!r} is not project, province, ward or model"))

@@ -5,6 +5,8 @@ JSON problems naming the row (400.8), 403 for a caller without rights or outside
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.targets.conftest import OTHER_WARD, WARD
@@ -143,3 +145,20 @@ def test_a_bad_period_filter_is_a_problem(as_role, project):
     answer = client.get(f"/v1/projects/{project.id}/targets?period=soon", headers=headers)
     assert answer.status_code == 400
     assert answer.json["details"] == {"field": "period", "value": "soon"}
+
+
+def test_a_nan_is_not_a_number_and_the_problem_is_strict_json(as_role, project):
+    client, headers = as_role("manager")
+    body = (b'[{"scope": {"kind": "project", "value": ""}, "indicator": "I1", "period": "2026",'
+            b' "planned": NaN}]')
+    answer = client.put(f"/v1/projects/{project.id}/targets", data=body,
+                        headers={**headers, "Content-Type": "application/json"})
+    assert answer.status_code == 400
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    problem = json.loads(answer.data, parse_constant=refuse)
+    assert problem["details"]["rows"][0] == {
+        "row": 1, "field": "planned", "reason": "not_a_number", "value": "nan",
+        "message": "the planned number nan is not a number"}
