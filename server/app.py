@@ -39,6 +39,7 @@ VIEW_MODULES = (
     "server.api.entities",
     "server.api.audits",
     "server.api.odata",
+    "server.api.targets",
     "server.web.auth",
     "server.web.account",
     "server.web.assets",
@@ -47,6 +48,7 @@ VIEW_MODULES = (
     "server.web.publishing",
     "server.web.people",
     "server.web.audits",
+    "server.web.targets",
 )
 
 

@@ -199,3 +199,29 @@ def sees_small_numbers(principal: Principal, project_id: int) -> bool:
 def reaches_form(principal: Principal, xml_form_id: str) -> bool:
     """False only for an app user to whom this form is not assigned."""
     return principal.forms is None or xml_form_id in principal.forms
+
+
+# --- Plan targets (domain decision 6) -------------------------------------------------------
+
+
+def may_set_target(
+    principal: Principal, project_id: int, scope_kind: str, scope_value: str
+) -> bool:
+    """The one rule for writing a plan target: ``target.update`` in the project; a role held
+    for the whole project (or site-wide) writes any scope (the project, a province, a ward, a
+    model); a role held for some wards writes only the targets of a ward of its own (a
+    province's or a model's plan reaches other wards' figures)."""
+    if not can(principal, "target.update", project_id):
+        return False
+    wards = ward_scope(principal, "target.update", project_id)
+    return wards is None or (scope_kind == "ward" and scope_value in wards)
+
+
+def sees_target(principal: Principal, project_id: int, scope_kind: str, scope_value: str) -> bool:
+    """Reading the plan needs ``indicator.read``; a caller limited to some wards sees their
+    ward targets and every target that names no ward (the project's, a province's, a
+    model's: numbers planned, not records of people), never another ward's."""
+    if not can(principal, "indicator.read", project_id):
+        return False
+    wards = ward_scope(principal, "indicator.read", project_id)
+    return wards is None or scope_kind != "ward" or scope_value in wards

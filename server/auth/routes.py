@@ -98,6 +98,8 @@ PERMISSIONS: dict[str, str] = {
     "api.retry_all_dead": "delivery.retry",
     "api.list_audits": "audit.read",
     "api.export_audits": "audit.read",
+    "api.list_targets": "indicator.read",  # a ward-scoped caller: its wards' and no ward's
+    "api.set_targets": "target.update",  # each row's scope: permissions.may_set_target
     "metrics.metrics": LOOPBACK,
     # --- Web UI ------------------------------------------------------------------------
     "web.static": OPEN,
@@ -146,6 +148,9 @@ PERMISSIONS: dict[str, str] = {
     "web.create_reset_link": "user.update",
     "web.set_user_digest": "user.update",
     "web.remove_user_two_factor": "user.update",
+    "web.list_targets": "indicator.read",
+    "web.set_target": "target.update",  # each row's scope: permissions.may_set_target
+    "web.remove_target": "target.update",
     "web.list_audits": "audit.read",
     "web.export_audits": "audit.read",
 }

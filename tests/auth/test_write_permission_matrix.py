@@ -122,6 +122,24 @@ def site(verb: str, method: str, path: str, **body) -> Write:
 
 LOGIN = {"email": "login@example.org", "password": PASSWORD}
 
+
+def plan_row(kind: str, value: str) -> dict:
+    """A plan target (PUT /targets): a ward's is written by a role in that ward; the whole
+    project's only by a role held for the whole project (permissions.may_set_target)."""
+    return {
+        "scope": {"kind": kind, "value": value},
+        "indicator": "I1",
+        "period": "2026",
+        "planned": 150,
+    }
+
+
+def plan_form(kind: str, value: str, planned: str | None = "150") -> dict:
+    """The same target as the web page's form posts it."""
+    form = {"scope": f"{kind}:{value}", "indicator": "I1", "period": "2026"}
+    return form if planned is None else {**form, "planned": planned}
+
+
 #: Every state-changing (endpoint, method), with the rule it follows and the request (or
 #: the several ways of writing through it) tried for each target.
 WRITES: dict[tuple[str, str], list[Write]] = {
@@ -249,6 +267,18 @@ WRITES: dict[tuple[str, str], list[Write]] = {
         site("delivery.retry", "POST", "/v1/deliveries/{delivery_id}/retry")
     ],
     ("api.retry_all_dead", "POST"): [site("delivery.retry", "POST", "/v1/deliveries/retry")],
+    # --- REST API: the plan (targets) ---------------------------------------------------------
+    ("api.set_targets", "PUT"): [
+        ward(
+            "target.update", "PUT", "/v1/projects/{pid}/targets", json=[plan_row("ward", "{ward}")]
+        ),
+        forms_write(
+            "target.update", "PUT", "/v1/projects/{p}/targets", json=[plan_row("project", "")]
+        ),
+        forms_write(
+            "target.update", "PUT", "/v1/projects/{p}/targets", json=[plan_row("model", "tnv")]
+        ),
+    ],
     # --- Web UI ------------------------------------------------------------------------------
     ("web.log_in", "POST"): [
         Write(
@@ -297,6 +327,26 @@ WRITES: dict[tuple[str, str], list[Write]] = {
     ],
     ("web.publish_draft", "POST"): [forms_write("form.update", "POST", "/{draft}/draft/publish")],
     ("web.delete_draft", "POST"): [forms_write("form.update", "POST", "/{draft}/draft/delete")],
+    ("web.set_target", "POST"): [
+        ward("target.update", "POST", "/projects/{pid}/targets", data=plan_form("ward", "{ward}")),
+        forms_write(
+            "target.update", "POST", "/projects/{p}/targets", data=plan_form("project", "")
+        ),
+    ],
+    ("web.remove_target", "POST"): [
+        ward(
+            "target.update",
+            "POST",
+            "/projects/{pid}/targets/remove",
+            data=plan_form("ward", "{ward}", None),
+        ),
+        forms_write(
+            "target.update",
+            "POST",
+            "/projects/{p}/targets/remove",
+            data=plan_form("province", "01", None),
+        ),
+    ],
     ("web.create_app_user", "POST"): [
         ward(
             "app_user.create",

@@ -309,11 +309,13 @@ class Targets(dict):
         return made
 
     def fill(self, value):
-        """A template (a string, or the strings of a dict) with its names filled in."""
+        """A template (a string, or the strings of a dict or a list) with its names filled in."""
         if isinstance(value, str):
             return value.format_map(self)
         if isinstance(value, dict):
             return {k: self.fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.fill(v) for v in value]
         return value
 
 
