@@ -2,8 +2,10 @@
 
 The read side, shared by the indicators, the dashboard, the report and the API: a request's
 period (a range of event dates) and scope (province, ward, model) find the targets entered
-for that scope, summed over the periods of one kind that tile the range exactly (three months
-make a quarter); when no kind tiles it (year to date, a chosen range), the target of the
+for that scope, summed over the periods of one kind that tile the range exactly, the coarsest
+such kind first (a year's report is measured against the year's plan when one was entered,
+else against its four quarters or twelve months; a quarter's against its own plan, else its
+three months); when no kind tiles it (year to date, a chosen range), the target of the
 smallest period that holds the whole range is given, and ``TargetMatch.covering`` says so,
 so the page can say "kế hoạch năm" (the year's plan). docs/indicators.md keeps this rule.
 """
@@ -111,7 +113,7 @@ def planned(
         by_code.setdefault(code, {})[(kind, start)] = number
     found: dict[str, TargetMatch] = {}
     for code, numbers in by_code.items():
-        for kind in reversed(PERIOD_KINDS):  # month, quarter, year: the finest that tiles
+        for kind in PERIOD_KINDS:  # year, quarter, month: what was planned for the range itself
             starts = periods_tiling(kind, first, last)
             if starts and all((kind, s) in numbers for s in starts):
                 found[code] = TargetMatch(sum(numbers[(kind, s)] for s in starts), kind, False)

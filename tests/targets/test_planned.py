@@ -1,6 +1,6 @@
 """targets.planned() (the read rule the indicators, the dashboard and the report share) on a
-plan written through set_targets: the finest kind of period that tiles the range exactly is
-summed (three months make a quarter), otherwise the smallest period holding the whole range
+plan written through set_targets: the coarsest kind of period that tiles the range exactly is
+summed (the range's own plan first, then its quarters, then its months), otherwise the smallest period holding the whole range
 is given and marked as covering; each scope is measured against its own targets only."""
 
 from __future__ import annotations
@@ -44,11 +44,12 @@ def planned(db, project_id, first, last, scope=IN_WARD) -> dict[str, TargetMatch
         # One month, one quarter, the year: the period's own target.
         (date(2026, 2, 1), date(2026, 2, 28), TargetMatch(12, "month", False)),
         (date(2026, 4, 1), date(2026, 6, 30), TargetMatch(40, "quarter", False)),
-        # The year: its four quarters tile it and are summed (30+40+50+30).
-        (date(2026, 1, 1), date(2026, 12, 31), TargetMatch(150, "quarter", False)),
-        # Months sum to the range when each has a target (the finest kind first).
+        # The year: its own plan, though its quarters (30+40+50+30) would tile it too.
+        (date(2026, 1, 1), date(2026, 12, 31), TargetMatch(150, "year", False)),
+        # Months sum to the range when each has a target and nothing coarser tiles it.
         (date(2026, 1, 1), date(2026, 2, 28), TargetMatch(22, "month", False)),
-        (date(2026, 1, 1), date(2026, 3, 31), TargetMatch(36, "month", False)),
+        # The first quarter: its own 30, not its months' 10+12+14.
+        (date(2026, 1, 1), date(2026, 3, 31), TargetMatch(30, "quarter", False)),
         # April has no monthly target: the quarters tile January to June.
         (date(2026, 1, 1), date(2026, 6, 30), TargetMatch(70, "quarter", False)),
         # A month without a target of its own: its quarter's, marked covering.
@@ -61,14 +62,17 @@ def test_the_target_of_a_range(plan, db, first, last, expected):
     assert planned(db, plan, first, last)["I1"] == expected
 
 
-def test_when_the_quarters_and_the_year_disagree_the_quarters_are_summed(plan, db):
-    """The rule as it stands (the finest kind that tiles wins, even over a target entered for
-    exactly the range): a year of 150 broken down as 30+40+50+40 measures the year against
-    160."""
+def test_when_the_quarters_and_the_year_disagree_the_years_own_plan_wins(plan, db):
+    """What was planned for the range itself comes first: a year of 150 broken down as
+    30+40+50+40 measures the year against its 150, each quarter against its own number, and
+    the first half (no plan of its own) against its two quarters."""
     with db.transaction() as session:
         targets.set_targets(session, SYSTEM, plan, [row(period="2026-Q4", planned=40)])
     found = planned(db, plan, date(2026, 1, 1), date(2026, 12, 31))
-    assert found["I1"] == TargetMatch(160, "quarter", False)
+    assert found["I1"] == TargetMatch(150, "year", False)
+    assert planned(db, plan, date(2026, 10, 1), date(2026, 12, 31))["I1"] == TargetMatch(
+        40, "quarter", False
+    )
 
 
 def test_an_indicator_with_only_a_year_target_is_covered_by_it(plan, db):
