@@ -214,7 +214,9 @@ def _indicator_sheet(sheet, report, title, model, language, first, last) -> None
         trend = {p["month"]: p.get("value") for p in item.get("trend") or []}
         row = [number, item["code"], indicator_name(item["code"], language,
                item.get("name")), word(unit, language), _value(item.get("target"), unit),
-               _value(item.get("value"), unit), _value(item.get("percent"), "percent")]
+               _value(item.get("value"), unit),
+               _value(item.get("percent") if item.get("target") is not None else None,
+                      "percent")]
         row += [_value(trend.get(m), unit) for m in months]
         sheet.append(row)
         for cell in sheet[sheet.max_row][4:]:
@@ -249,7 +251,7 @@ def _value(value, unit: str):
         return "< 5"
     if isinstance(value, str):
         return value
-    return value / 100 if unit == "percent" else value
+    return round(value / 100, 6) if unit == "percent" else value
 
 
 def _format(cell, unit: str) -> None:

@@ -47,6 +47,8 @@ _GROUP_OF = {
     "I17": "post_rehab", "I18": "social", "I20": "social",
 }
 DIMENSIONS = ("sex", "ageGroup", "group")
+#: Codes with no records of their own (I1a is I1 against its plan: I1 lists the people).
+UNLISTED = frozenset({"I1a"})
 _WORDS = {
     "sex": ("Giới tính", "Sex"),
     "ageGroup": ("Nhóm tuổi", "Age group"),
@@ -378,7 +380,7 @@ def indicator_view(item: dict, language: str) -> IndicatorView:
         name=indicator_name(code, language, item.get("name")),
         unit=unit,
         unit_label=word(unit, language),
-        value=_cell(item.get("value"), language, unit, None),
+        value=_cell(item.get("value"), language, unit, None, code not in UNLISTED),
         target=None if item.get("target") is None else number(item["target"], language, unit),
         target_value=item["target"] if isinstance(item.get("target"), int | float) else None,
         percent=None if percent is None else number(percent, language, "percent"),
@@ -416,8 +418,8 @@ def _short(value, language: str, unit: str) -> str:
     return number(value, language, unit)
 
 
-def _cell(value, language: str, unit: str, cell: str | None) -> Cell:
-    linked = value not in (None, SUPPRESSED, 0) and unit not in ("ratio",)
+def _cell(value, language: str, unit: str, cell: str | None, listed: bool = True) -> Cell:
+    linked = listed and value not in (None, SUPPRESSED, 0) and unit not in ("ratio",)
     return Cell(number(value, language, unit), value, cell, linked)
 
 

@@ -18,6 +18,7 @@ from server.services import indicator_report, indicator_views, projects
 from server.web import bp, render_error
 
 #: The query keys the page keeps from one request to the next (the filter form's fields).
+SHOWN = 500  # rows of a drill-down page: the first ones records() gives, and how many in all
 KEPT = ("period", "month", "quarter", "from", "to", "province", "ward", "model")
 
 
@@ -102,7 +103,8 @@ def indicator_records(project_id: int, code: str) -> Response | str:
             if cell
             else None
         ),
-        rows=rows,
+        rows=rows[:SHOWN],
+        total=len(rows),
         scope_text=indicator_views.scope_text(scope, language),
         period_text=f"{indicator_views.day_text(period.first)} – "
         f"{indicator_views.day_text(period.last)}",

@@ -186,6 +186,8 @@ def test_the_workbook_holds_the_json_numbers_one_sheet_per_model(month):
             wanted = pytest.approx(wanted)
         assert row["result"] == wanted, item["code"]
         assert row["target"] == expected_cell(item["target"], item["unit"]), item["code"]
+        if item["target"] is None:  # a rate is its value: no achievement without a plan
+            assert row["percent"] is None, item["code"]
     assert total["I1"]["result"] == 9
     assert total["I1"]["target"] == 8
     assert total["I1"]["percent"] == pytest.approx(1.125)
@@ -247,3 +249,26 @@ def test_the_api_workbook_answers_for_indicator_read_only(month):
                      headers={"Authorization": f"Bearer {tokens['supervisor']}"})
     assert bad.status_code == 400
     assert bad.get_json()["code"].startswith("400.")
+
+
+def test_the_page_in_english_has_english_labels_and_numbers(month):
+    browser = month.browser("supervisor")
+    browser.client.set_cookie("dh_lang", "en")
+    page = browser.get(page_url(month))
+    i1 = cards(page.text)["I1"]
+    assert text_of(i1, PERCENT) == "112.5 %"
+    assert breakdown(i1, "sex") == {"Male": "7", "Female": "2"}
+    assert "Person who uses drugs" in breakdown(i1, "group")
+    assert "Data as of " in page.text
+    sheet = openpyxl.load_workbook(io.BytesIO(browser.get(
+        f"/projects/{month.project_id}/indicators.xlsx?{urlencode(MONTH)}"
+    ).data))["Total"]
+    assert [c.value for c in sheet[4]][4:7] == ["Target", "Result", "% achieved"]
+
+
+def test_a_bad_period_is_a_sentence_not_a_crash(month):
+    page = month.browser("supervisor").get(
+        f"/projects/{month.project_id}/indicators?period=quarter&quarter=2026-Q7"
+    )
+    assert page.status_code == 400
+    assert "YYYY-Qn" in page.text
