@@ -16,13 +16,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require, ward_scope
 from server.errors import InsufficientRights, UnexpectedValue
-from server.services import form_reads, indicator_catalogue, indicators, places
+from server.services import audit, form_reads, indicator_catalogue, indicators, places
 from server.services.targets import Scope, period_end, period_start
 
 XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"
@@ -230,10 +230,22 @@ def number(value, language: str, unit: str = "people") -> str:
     if isinstance(value, str):
         return value
     if unit == "percent":
-        return format_decimal(value, format="#,##0.0", locale=language) + " %"
+        return _grouped(f"{value:,.1f}", language) + " %"
     if unit == "ratio" or (isinstance(value, float) and not value.is_integer()):
-        return format_decimal(value, format="#,##0.#", locale=language)
-    return format_decimal(value, format="#,##0", locale=language)
+        return _grouped(f"{value:,.1f}".removesuffix(".0"), language)
+    return _grouped(f"{round(value):,}", language)
+
+
+@functools.cache
+def _symbols(language: str) -> tuple[str, str]:
+    return get_group_symbol(language), get_decimal_symbol(language)
+
+
+def _grouped(text: str, language: str) -> str:
+    """Python's "1,234.5" in the language's symbols (babel's, read once: the page writes
+    thousands of numbers and babel's formatter costs a millisecond each)."""
+    group, decimal = _symbols(language)
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
 
 
 def as_of_text(as_of: str, timezone: str) -> str:
@@ -414,7 +426,7 @@ def indicator_view(item: dict, language: str) -> IndicatorView:
 
 def _short(value, language: str, unit: str) -> str:
     if unit == "percent" and isinstance(value, int | float):
-        return format_decimal(round(value), format="#,##0", locale=language)
+        return _grouped(f"{round(value):,}", language)
     return number(value, language, unit)
 
 
@@ -464,10 +476,20 @@ def record_rows(
 ) -> list[RecordRow]:
     """The records behind one number, in the caller's wards (indicators.records refuses the
     list of a count of fewer than five people to a caller who may not see it: the list would
-    give the number away)."""
+    give the number away). The look is audited in the caller's transaction."""
     require(principal, "indicator.read", project_id)
     found = indicators.records(
         session, principal, project_id, code, period.first, period.last, scope, cell
+    )
+    audit.record(  # a look at records, like a submission list's: what was asked, how many
+        session,
+        principal.actor_id,
+        "indicator.records.read",
+        "project",
+        project_id,
+        {"code": code, "from": period.first.isoformat(), "to": period.last.isoformat(),
+         **({"cell": ":".join(cell)} if cell else {}),
+         **{k: v for k, v in scope.as_json().items() if v}, "count": len(found)},
     )
     titles = {v.xml_form_id: v.name or v.xml_form_id
               for v in form_reads.list_form_views(session, principal, project_id)}

@@ -135,6 +135,11 @@ def test_the_drill_down_lists_the_callers_wards_records_with_links(month):
         f"/projects/{month.project_id}/indicators/I1/records?{urlencode(MONTH)}"
     )
     assert len(lxml.html.fromstring(whole.text).xpath("//ul[@id='records']/li")) > len(rows)
+    with month.app.extensions["donghanh"].db.transaction(write=False) as session:
+        looks = session.scalars(
+            select(Audit.details).where(Audit.action == "indicator.records.read")
+        ).all()
+    assert {"code": "I1", "from": "2026-11-01", "to": "2026-11-30", "count": len(rows)} in looks
 
 
 def test_each_number_links_to_its_records(month):
