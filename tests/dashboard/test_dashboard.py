@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server.models.audits import Audit
 from server.services import indicators
-from server.services.indicator_views import number
+from server.services.indicator_words import number
 from server.services.targets import Scope
 from tests.dashboard.conftest import BADINH, BODE, FIRST, LAST, MONTH, PASSWORD
 
