@@ -277,3 +277,11 @@ def test_a_bad_period_is_a_sentence_not_a_crash(month):
     )
     assert page.status_code == 400
     assert "YYYY-Qn" in page.text
+
+
+def test_the_project_page_links_to_the_indicators_for_those_who_read_them(month):
+    project = f"/projects/{month.project_id}"
+    assert 'id="indicators-link"' in month.browser("viewer").get(project).text
+    collector = month.browser("collector")
+    assert 'id="indicators-link"' not in collector.get(project).text
+    assert collector.get(f"{project}/indicators").status_code == 403
