@@ -1210,7 +1210,7 @@ def records(
             raise InsufficientRights(
                 "Fewer than 5 people: the records behind this number are not shown to your role."
             )
-    out = [_record(e, data) for e in counted]
+    out = [{**_record(e, data), "clientUuid": e.person} for e in counted]
     if entry.unit == "percent":
         for e, row in zip(counted, out, strict=True):
             row["inNumerator"] = (e.key in v.num_keys) if v.num_keys is not None else e.flag
@@ -1247,7 +1247,7 @@ def _record(e: Ev, data: Data) -> dict:
         "instanceId": r.instance_id,
         "entityUuid": e.person,
         "label": _client_label(data, e.person),
-        "date": e.day.isoformat() if e.day else None,
+        "date": e.day,
         "ward": r.ma_xa,
     }
 

@@ -142,6 +142,7 @@ def f2(
     services: str = "",
     model: str = "tiep_can",
     deprecated: str = "",
+    insured: str = "co",
 ) -> bytes:
     known = client is not None
     body = _hdr(day, ward, model) + _leaves(
@@ -158,7 +159,7 @@ def f2(
         de_xuat_dv=services,
         nhac_f3="",
         hen_tiep="2026-12-30" if known else "",
-        bhyt_nay="co" if known else "",
+        bhyt_nay=insured if known else "",
         n_tx=1,
         ngay_tx=day,
     )
