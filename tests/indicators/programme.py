@@ -5,7 +5,10 @@ entity block its entities sheet declares. Each builder takes what a test varies.
 from __future__ import annotations
 
 import uuid as _uuid
+from pathlib import Path
 from xml.sax.saxutils import escape
+
+FORMS = Path(__file__).resolve().parents[2] / "xlsforms"
 
 VERSIONS = {
     "f1_dang_ky": "2026112204",
