@@ -40,6 +40,8 @@ VIEW_MODULES = (
     "server.api.audits",
     "server.api.odata",
     "server.api.targets",
+    "server.api.indicators",
+    "server.api.indicator_report",
     "server.web.auth",
     "server.web.account",
     "server.web.assets",
@@ -49,6 +51,7 @@ VIEW_MODULES = (
     "server.web.people",
     "server.web.audits",
     "server.web.targets",
+    "server.web.indicators",
 )
 
 

@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, str] = {
     "api.initiate_reset": "user.update",  # no email: the link is answered to the administrator
     "api.list_projects": SIGNED_IN,  # lists only the projects the caller holds a role in
     "api.get_project": "project.read",
+    "api.indicators_xlsx": "indicator.read",  # the indicators report as a workbook
     "api.list_app_users": "app_user.list",
     "api.create_app_user": "app_user.create",
     "api.revoke_app_user": "app_user.revoke",
@@ -96,6 +97,8 @@ PERMISSIONS: dict[str, str] = {
     "api.delivery_stats": "delivery.read",
     "api.retry_delivery": "delivery.retry",
     "api.retry_all_dead": "delivery.retry",
+    "api.project_indicators": "indicator.read",
+    "api.indicator_records": "indicator.read",
     "api.list_audits": "audit.read",
     "api.export_audits": "audit.read",
     "api.list_targets": "indicator.read",  # a ward-scoped caller: its wards' and no ward's
@@ -153,6 +156,9 @@ PERMISSIONS: dict[str, str] = {
     "web.remove_target": "target.update",
     "web.list_audits": "audit.read",
     "web.export_audits": "audit.read",
+    "web.show_indicators": "indicator.read",
+    "web.indicator_records": "indicator.read",
+    "web.indicators_xlsx": "indicator.read",
 }
 
 

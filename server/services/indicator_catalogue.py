@@ -94,102 +94,380 @@ def _build() -> list[Indicator]:
     def add(code, vi, en, unit, people, targetable, models=()):
         out.append(Indicator(code, vi, en, unit, people, targetable, tuple(models)))
 
-    add("I1", "Số người được tư vấn, chuyển gửi", "People counselled or referred",
-        "people", True, True, _REFERRAL_MODELS)
-    add("I1a", "% đạt kế hoạch (số người được tư vấn, chuyển gửi)",
+    add(
+        "I1",
+        "Số người được tư vấn, chuyển gửi",
+        "People counselled or referred",
+        "people",
+        True,
+        True,
+        _REFERRAL_MODELS,
+    )
+    add(
+        "I1a",
+        "% đạt kế hoạch (số người được tư vấn, chuyển gửi)",
         "Achievement against the plan (people counselled or referred)",
-        "percent", False, False, _REFERRAL_MODELS)
+        "percent",
+        False,
+        False,
+        _REFERRAL_MODELS,
+    )
     add("I2", "Lượt tiếp cận", "Contacts", "events", False, True, _REFERRAL_MODELS)
-    add("I2:anonymous", "Lượt tiếp cận ẩn danh", "Anonymous contacts",
-        "events", False, True, _REFERRAL_MODELS)
-    add("I3", "Khách hàng mới đăng ký", "Newly registered clients",
-        "people", True, True, _REFERRAL_MODELS)
-    add("I4", "Số người được chuyển gửi (mọi dịch vụ)", "People referred (any service)",
-        "people", True, True, _REFERRAL_MODELS)
+    add(
+        "I2:anonymous",
+        "Lượt tiếp cận ẩn danh",
+        "Anonymous contacts",
+        "events",
+        False,
+        True,
+        _REFERRAL_MODELS,
+    )
+    add(
+        "I3",
+        "Khách hàng mới đăng ký",
+        "Newly registered clients",
+        "people",
+        True,
+        True,
+        _REFERRAL_MODELS,
+    )
+    add(
+        "I4",
+        "Số người được chuyển gửi (mọi dịch vụ)",
+        "People referred (any service)",
+        "people",
+        True,
+        True,
+        _REFERRAL_MODELS,
+    )
     for s, vi, en in SERVICES:
-        add(f"I4:{s}", f"Số người được chuyển gửi: {vi}", f"People referred: {en}",
-            "people", True, True, _REFERRAL_MODELS)
+        add(
+            f"I4:{s}",
+            f"Số người được chuyển gửi: {vi}",
+            f"People referred: {en}",
+            "people",
+            True,
+            True,
+            _REFERRAL_MODELS,
+        )
     for s, (vi, en, _) in COMBINED_SERVICES.items():
-        add(f"I4:{s}", f"Số người được chuyển gửi: {vi}", f"People referred: {en}",
-            "people", True, True, _REFERRAL_MODELS)
-    add("I5", "Tỷ lệ chuyển gửi thành công (mọi dịch vụ)",
-        "Referral completion (any service)", "percent", True, False, _REFERRAL_MODELS)
+        add(
+            f"I4:{s}",
+            f"Số người được chuyển gửi: {vi}",
+            f"People referred: {en}",
+            "people",
+            True,
+            True,
+            _REFERRAL_MODELS,
+        )
+    add(
+        "I5",
+        "Tỷ lệ chuyển gửi thành công (mọi dịch vụ)",
+        "Referral completion (any service)",
+        "percent",
+        True,
+        False,
+        _REFERRAL_MODELS,
+    )
     for s, vi, en in SERVICES:
-        add(f"I5:{s}", f"Tỷ lệ chuyển gửi thành công: {vi}", f"Referral completion: {en}",
-            "percent", True, False, _REFERRAL_MODELS)
+        add(
+            f"I5:{s}",
+            f"Tỷ lệ chuyển gửi thành công: {vi}",
+            f"Referral completion: {en}",
+            "percent",
+            True,
+            False,
+            _REFERRAL_MODELS,
+        )
     for s, (vi, en, _) in COMBINED_SERVICES.items():
-        add(f"I5:{s}", f"Tỷ lệ chuyển gửi thành công: {vi}", f"Referral completion: {en}",
-            "percent", True, False, _REFERRAL_MODELS)
-    add("I6", "Tỷ lệ người được chuyển gửi nhận ít nhất 1 dịch vụ (chỉ tiêu 70 %)",
+        add(
+            f"I5:{s}",
+            f"Tỷ lệ chuyển gửi thành công: {vi}",
+            f"Referral completion: {en}",
+            "percent",
+            True,
+            False,
+            _REFERRAL_MODELS,
+        )
+    add(
+        "I6",
+        "Tỷ lệ người được chuyển gửi nhận ít nhất 1 dịch vụ (chỉ tiêu 70 %)",
         "People referred who received at least one listed service (target 70 %)",
-        "percent", True, True, _REFERRAL_MODELS)
-    add("I7", "Chuỗi xét nghiệm HIV: được chuyển gửi xét nghiệm",
-        "HIV cascade: referred to testing", "people", True, True, _REFERRAL_MODELS)
-    add("I7:tested", "Chuỗi xét nghiệm HIV: đã xét nghiệm", "HIV cascade: tested",
-        "people", True, True, _REFERRAL_MODELS)
-    add("I7:positive", "Chuỗi xét nghiệm HIV: dương tính (đồng ý chia sẻ)",
-        "HIV cascade: positive (result shared)", "people", True, False, _REFERRAL_MODELS)
-    add("I7:linked", "Chuỗi xét nghiệm HIV: bắt đầu ARV trong 30 ngày",
-        "HIV cascade: started ARV within 30 days", "people", True, False, _REFERRAL_MODELS)
-    add("I7:not_shared", "Chuỗi xét nghiệm HIV: không chia sẻ kết quả",
-        "HIV cascade: result not shared", "people", True, False, _REFERRAL_MODELS)
-    add("I8", "Số người bắt đầu PrEP", "PrEP initiations", "people", True, True,
-        _REFERRAL_MODELS)
-    add("I9", "Số người bắt đầu điều trị methadone", "MMT initiations", "people", True, True,
-        _REFERRAL_MODELS)
-    add("I10", "Số người đang quản lý sau cai", "Post-rehab caseload", "people", True, True,
-        _POST_REHAB_MODELS)
-    add("I11", "Tỷ lệ người sau cai được thăm", "Visit coverage", "percent", True, False,
-        _POST_REHAB_MODELS)
+        "percent",
+        True,
+        True,
+        _REFERRAL_MODELS,
+    )
+    add(
+        "I7",
+        "Chuỗi xét nghiệm HIV: được chuyển gửi xét nghiệm",
+        "HIV cascade: referred to testing",
+        "people",
+        True,
+        True,
+        _REFERRAL_MODELS,
+    )
+    add(
+        "I7:tested",
+        "Chuỗi xét nghiệm HIV: đã xét nghiệm",
+        "HIV cascade: tested",
+        "people",
+        True,
+        True,
+        _REFERRAL_MODELS,
+    )
+    add(
+        "I7:positive",
+        "Chuỗi xét nghiệm HIV: dương tính (đồng ý chia sẻ)",
+        "HIV cascade: positive (result shared)",
+        "people",
+        True,
+        False,
+        _REFERRAL_MODELS,
+    )
+    add(
+        "I7:linked",
+        "Chuỗi xét nghiệm HIV: bắt đầu ARV trong 30 ngày",
+        "HIV cascade: started ARV within 30 days",
+        "people",
+        True,
+        False,
+        _REFERRAL_MODELS,
+    )
+    add(
+        "I7:not_shared",
+        "Chuỗi xét nghiệm HIV: không chia sẻ kết quả",
+        "HIV cascade: result not shared",
+        "people",
+        True,
+        False,
+        _REFERRAL_MODELS,
+    )
+    add("I8", "Số người bắt đầu PrEP", "PrEP initiations", "people", True, True, _REFERRAL_MODELS)
+    add(
+        "I9",
+        "Số người bắt đầu điều trị methadone",
+        "MMT initiations",
+        "people",
+        True,
+        True,
+        _REFERRAL_MODELS,
+    )
+    add(
+        "I10",
+        "Số người đang quản lý sau cai",
+        "Post-rehab caseload",
+        "people",
+        True,
+        True,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I11",
+        "Tỷ lệ người sau cai được thăm",
+        "Visit coverage",
+        "percent",
+        True,
+        False,
+        _POST_REHAB_MODELS,
+    )
     add("I11:visits", "Lượt thăm", "Home visits", "events", False, True, _POST_REHAB_MODELS)
-    add("I11:met", "Tỷ lệ lượt thăm gặp được người được hỗ trợ", "Visits where the person was met",
-        "percent", False, False, _POST_REHAB_MODELS)
-    add("I12", "Tỷ lệ tái sử dụng ma túy (tự báo)", "Self-reported drug use after rehab",
-        "percent", True, False, _POST_REHAB_MODELS)
-    add("I12:no_answer", "Số người không trả lời câu hỏi tái sử dụng",
-        "People who did not answer the drug-use question", "people", True, False,
-        _POST_REHAB_MODELS)
-    add("I13", "Số người được hỗ trợ việc làm", "People helped into jobs", "people", True, True,
-        _POST_REHAB_MODELS)
-    add("I13:employed", "Số người đang có việc làm", "People employed now", "people", True, True,
-        _POST_REHAB_MODELS)
-    add("I14", "Số người được hỗ trợ vay vốn", "People given loans", "people", True, True,
-        _POST_REHAB_MODELS)
+    add(
+        "I11:met",
+        "Tỷ lệ lượt thăm gặp được người được hỗ trợ",
+        "Visits where the person was met",
+        "percent",
+        False,
+        False,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I12",
+        "Tỷ lệ tái sử dụng ma túy (tự báo)",
+        "Self-reported drug use after rehab",
+        "percent",
+        True,
+        False,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I12:no_answer",
+        "Số người không trả lời câu hỏi tái sử dụng",
+        "People who did not answer the drug-use question",
+        "people",
+        True,
+        False,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I13",
+        "Số người được hỗ trợ việc làm",
+        "People helped into jobs",
+        "people",
+        True,
+        True,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I13:employed",
+        "Số người đang có việc làm",
+        "People employed now",
+        "people",
+        True,
+        True,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I14",
+        "Số người được hỗ trợ vay vốn",
+        "People given loans",
+        "people",
+        True,
+        True,
+        _POST_REHAB_MODELS,
+    )
     add("I14:loans", "Số khoản vay", "Loans", "events", False, True, _POST_REHAB_MODELS)
-    add("I14:amount", "Tổng số tiền vay (triệu đồng)", "Loans total (million VND)",
-        "million_vnd", False, True, _POST_REHAB_MODELS)
-    add("I15", "Số người học nghề", "People in vocational training", "people", True, True,
-        _POST_REHAB_MODELS)
-    add("I15:completed", "Số người hoàn thành học nghề", "People who completed training",
-        "people", True, True, _POST_REHAB_MODELS)
-    add("I16", "Số người 12–dưới 18 tuổi được hỗ trợ học văn hóa",
-        "Schooling support (aged 12 to under 18)", "people", True, True, _POST_REHAB_MODELS)
-    add("I17", "Số người được hỗ trợ làm thẻ BHYT", "People helped to a health-insurance card",
-        "people", True, True, _POST_REHAB_MODELS)
-    add("I17:coverage", "Tỷ lệ khách hàng đang hoạt động có thẻ BHYT",
-        "Active clients with a health-insurance card", "percent", True, False)
-    add("I18", "Số buổi sinh hoạt nhóm, CLB", "Group and club sessions", "sessions", False, True,
-        ("b93",))
-    add("I18:attendances", "Lượt người tham gia sinh hoạt", "Session attendances",
-        "attendances", False, True, ("b93",))
-    add("I18:people", "Số người tham gia hoạt động xã hội", "People in social activities",
-        "people", True, True, ("b93",))
-    add("I19", "Mô hình cảnh sát: số người được công an giới thiệu",
-        "Police model: people introduced by the police", "people", True, True, ("canh_sat",))
-    add("I19:referred30", "Mô hình cảnh sát: tỷ lệ được chuyển gửi trong 30 ngày",
-        "Police model: referred to a service within 30 days", "percent", True, False,
-        ("canh_sat",))
-    add("I20", "Số tình nguyện viên hoạt động", "Active volunteers", "volunteers", False, True,
-        ("tnv",))
-    add("I20:visits_per_volunteer", "Số lượt thăm bình quân mỗi tình nguyện viên",
-        "Visits per volunteer", "ratio", False, False, ("tnv",))
+    add(
+        "I14:amount",
+        "Tổng số tiền vay (triệu đồng)",
+        "Loans total (million VND)",
+        "million_vnd",
+        False,
+        True,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I15",
+        "Số người học nghề",
+        "People in vocational training",
+        "people",
+        True,
+        True,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I15:completed",
+        "Số người hoàn thành học nghề",
+        "People who completed training",
+        "people",
+        True,
+        True,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I16",
+        "Số người 12–dưới 18 tuổi được hỗ trợ học văn hóa",
+        "Schooling support (aged 12 to under 18)",
+        "people",
+        True,
+        True,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I17",
+        "Số người được hỗ trợ làm thẻ BHYT",
+        "People helped to a health-insurance card",
+        "people",
+        True,
+        True,
+        _POST_REHAB_MODELS,
+    )
+    add(
+        "I17:coverage",
+        "Tỷ lệ khách hàng đang hoạt động có thẻ BHYT",
+        "Active clients with a health-insurance card",
+        "percent",
+        True,
+        False,
+    )
+    add(
+        "I18",
+        "Số buổi sinh hoạt nhóm, CLB",
+        "Group and club sessions",
+        "sessions",
+        False,
+        True,
+        ("b93",),
+    )
+    add(
+        "I18:attendances",
+        "Lượt người tham gia sinh hoạt",
+        "Session attendances",
+        "attendances",
+        False,
+        True,
+        ("b93",),
+    )
+    add(
+        "I18:people",
+        "Số người tham gia hoạt động xã hội",
+        "People in social activities",
+        "people",
+        True,
+        True,
+        ("b93",),
+    )
+    add(
+        "I19",
+        "Mô hình cảnh sát: số người được công an giới thiệu",
+        "Police model: people introduced by the police",
+        "people",
+        True,
+        True,
+        ("canh_sat",),
+    )
+    add(
+        "I19:referred30",
+        "Mô hình cảnh sát: tỷ lệ được chuyển gửi trong 30 ngày",
+        "Police model: referred to a service within 30 days",
+        "percent",
+        True,
+        False,
+        ("canh_sat",),
+    )
+    add(
+        "I20",
+        "Số tình nguyện viên hoạt động",
+        "Active volunteers",
+        "volunteers",
+        False,
+        True,
+        ("tnv",),
+    )
+    add(
+        "I20:visits_per_volunteer",
+        "Số lượt thăm bình quân mỗi tình nguyện viên",
+        "Visits per volunteer",
+        "ratio",
+        False,
+        False,
+        ("tnv",),
+    )
     add("DQ1", "Chuyển gửi quá hạn xác nhận", "Overdue referrals", "referrals", False, False)
-    add("DQ2", "Nghi trùng hồ sơ (cặp cùng mã UIC)", "Suspected duplicates (pairs sharing a UIC)",
-        "pairs", False, False)
-    add("DQ3", "Tỷ lệ phiếu nộp muộn (> 7 ngày)", "Late entry (over 7 days)", "percent", False,
-        False)
-    add("DQ4", "Khách hàng có mã xã lỗi thời", "Clients with a stale ward code", "clients", False,
-        False)
+    add(
+        "DQ2",
+        "Nghi trùng hồ sơ (cặp cùng mã UIC)",
+        "Suspected duplicates (pairs sharing a UIC)",
+        "pairs",
+        False,
+        False,
+    )
+    add(
+        "DQ3",
+        "Tỷ lệ phiếu nộp muộn (> 7 ngày)",
+        "Late entry (over 7 days)",
+        "percent",
+        False,
+        False,
+    )
+    add(
+        "DQ4",
+        "Khách hàng có mã xã lỗi thời",
+        "Clients with a stale ward code",
+        "clients",
+        False,
+        False,
+    )
     return out
 
 
