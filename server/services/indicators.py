@@ -314,7 +314,12 @@ class Data:
         for chunk in _chunks(sorted(missing), 500):  # referrals issued before the window
             by_form[F3] += read(F3, IndicatorFact.referral.in_(chunk))
         # referrals that exist outside the scope: their outcomes are not this scope's
-        self.known = named if not self.scope_clauses() else _existing(conn, project_id, named)
+        # (unscoped, every F3 naming them was read: those are all there are)
+        self.known = (
+            {r.referral for r in by_form[F3]}
+            if not self.scope_clauses()
+            else _existing(conn, project_id, named)
+        )
         self.by_form = by_form
         self.referrals: dict[str, Referral] = {}
         for row in by_form[F3]:
