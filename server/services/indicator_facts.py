@@ -73,8 +73,9 @@ def _number(text: str | None) -> float | None:
 
 
 def _whole(text: str | None) -> int:
+    """A head count as the form gives it, bounded so that it fits the column."""
     try:
-        return max(0, int(float(text))) if text else 0
+        return min(max(0, int(float(text))), 100_000) if text else 0
     except (ValueError, OverflowError):
         return 0
 

@@ -303,18 +303,22 @@ class Data:
         in_window = (IndicatorFact.day >= w0, IndicatorFact.day <= w1)
         for form in (F1, F2, F5, F6):
             by_form[form] = read(form, *in_window)
-        by_form[F3] = read(
-            F3, IndicatorFact.day >= w0, IndicatorFact.day <= w1 + timedelta(days=30)
-        )
+        scoped = bool(self.scope_clauses())
+        # referrals: the cohorts' (to 30 days after the window, for I19), and older ones
+        # whose outcomes fall in the window; a scope's older referrals are few: read them all
+        later = IndicatorFact.day <= w1 + timedelta(days=30)
+        by_form[F3] = read(F3, later) if scoped else read(F3, IndicatorFact.day >= w0, later)
         # outcomes: in the scope of their referral (below); F7: a client's status anywhere
         by_form[F4] = read(F4, IndicatorFact.day >= w0 - OUTCOME_SLACK, scoped=False)
         by_form[F7] = read(F7, IndicatorFact.day <= w1, scoped=False)
-        named = {r.referral for r in by_form[F4] if r.referral}
-        missing = named - {r.referral for r in by_form[F3] if r.referral}
-        for chunk in _chunks(sorted(missing), 500):  # referrals issued before the window
-            by_form[F3] += read(F3, IndicatorFact.referral.in_(chunk))
-        # referrals that exist outside the scope: their outcomes are not this scope's
-        self.known = named if not self.scope_clauses() else _existing(conn, project_id, named)
+        if not scoped:
+            named = {r.referral for r in by_form[F4] if r.referral}
+            missing = named - {r.referral for r in by_form[F3] if r.referral}
+            for chunk in _chunks(sorted(missing), 500):  # issued before the window
+                by_form[F3] += read(F3, IndicatorFact.referral.in_(chunk))
+        # the referrals read: an F4 naming another counts only where its own header is
+        # (unscoped, an F4 without any F3; scoped, none: it belongs to another scope)
+        self.known = {r.referral for r in by_form[F3]} if not scoped else None
         self.by_form = by_form
         self.referrals: dict[str, Referral] = {}
         for row in by_form[F3]:
@@ -387,7 +391,7 @@ class Data:
                 r
                 for r in rows
                 if r.referral in self.referrals
-                or (r.referral not in self.known and self.row_in_scope(r))
+                or (self.known is not None and r.referral not in self.known)
             ]
         return [r for r in rows if self.row_in_scope(r)] if form == F7 else rows
 
@@ -426,22 +430,6 @@ class Data:
                     out[ref.client].append(ref)
             self._by_person = out
         return self._by_person
-
-
-def _existing(conn, project_id: int, referrals: set) -> set:
-    """Which of ``referrals`` have an F3 at all (in any scope)."""
-    found = set()
-    for chunk in _chunks(sorted(referrals), 500):
-        found.update(
-            conn.execute(
-                select(IndicatorFact.referral).where(
-                    IndicatorFact.project_id == project_id,
-                    IndicatorFact.form == F3,
-                    IndicatorFact.referral.in_(chunk),
-                )
-            ).scalars()
-        )
-    return found
 
 
 def _chunks(items: list, size: int):

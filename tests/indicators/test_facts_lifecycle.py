@@ -85,3 +85,22 @@ def test_the_catalogue_has_every_service_of_the_referral_form():
     assert not indicator_catalogue.is_known("I4:nothing")
     codes = [i.code for i in indicator_catalogue.CATALOGUE]
     assert len(codes) == len(set(codes))
+
+
+def test_odd_answers_never_fail_the_intake():
+    """What a device may send that the form's constraints would refuse: the facts keep what
+    fits (a head count bounded, a non-number or an impossible date left empty)."""
+    from forms import read_instance
+    from server.services.indicator_facts import facts_of
+
+    session = p.f6("uuid:x", "2026-02-30", ["UUID:" + p.new_id().upper()], men=10**15)
+    facts = facts_of("f6_sinh_hoat", read_instance(session).root)
+    assert facts["day"] is None
+    assert facts["n_tham_gia"] == 100_000
+    assert facts["ds"] == facts["ds"].lower()
+    assert not facts["ds"].startswith("uuid:")
+    loan = p.f4("uuid:y", p.new_id(), "vay_von", "2026-02-03").replace(
+        b"<tien_vay/>", b"<tien_vay>nhieu</tien_vay>"
+    )
+    assert facts_of("f4_ket_qua_cg", read_instance(loan).root)["tien_vay"] is None
+    assert facts_of("visit", read_instance(loan.replace(b"f4_ket_qua_cg", b"visit")).root) is None
