@@ -39,6 +39,7 @@ VIEW_MODULES = (
     "server.api.entities",
     "server.api.audits",
     "server.api.odata",
+    "server.api.indicators",
     "server.web.auth",
     "server.web.account",
     "server.web.assets",

@@ -96,6 +96,8 @@ PERMISSIONS: dict[str, str] = {
     "api.delivery_stats": "delivery.read",
     "api.retry_delivery": "delivery.retry",
     "api.retry_all_dead": "delivery.retry",
+    "api.project_indicators": "indicator.read",
+    "api.indicator_records": "indicator.read",
     "api.list_audits": "audit.read",
     "api.export_audits": "audit.read",
     "metrics.metrics": LOOPBACK,

@@ -36,7 +36,7 @@ from server.errors import (
 )
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, deliveries, entities, storage
+from server.services import audit, deliveries, entities, indicator_facts, storage
 from server.services import forms as form_service
 from server.uploads import Part
 
@@ -220,6 +220,11 @@ def ingest_submission(
         raise MissingParameter("An instanceID, deprecatedID or file name is over 255 characters.")
     check_instance_ids(envelope.instance_id, envelope.deprecated_id)
     listing = listing_facts(schema, envelope.root) if envelope.encrypted_key is None else {}
+    facts = (
+        indicator_facts.facts_of(envelope.form_id, envelope.root)
+        if not draft and envelope.encrypted_key is None
+        else None
+    )
     instance_id = envelope.instance_id or f"uuid:{uuid.uuid4()}"
     for attempt in range(3):
         existing, deprecated = _facts(session, form.id, instance_id, envelope.deprecated_id)
@@ -267,6 +272,16 @@ def ingest_submission(
                 if result.action is not Action.ADD_ATTACHMENTS and not draft:
                     entities.process_submission(
                         session, principal, project_id, schema, envelope.root, result.version_id
+                    )
+                if result.action is not Action.ADD_ATTACHMENTS and facts is not None:
+                    indicator_facts.write(
+                        session,
+                        project_id,
+                        result.submission_id,
+                        instance_id,
+                        principal.actor_id,
+                        facts,
+                        edit=result.action is Action.EDIT,
                     )
                 if (
                     result.action is not Action.ADD_ATTACHMENTS

@@ -30,7 +30,7 @@ from server.models.submissions import (
     SubmissionVersion,
 )
 from server.models.types import utcnow
-from server.services import audit, deliveries, entities
+from server.services import audit, deliveries, entities, indicator_facts
 from server.services.submissions import check_scope, form_or_404, in_scope_clause
 
 DELETED_RETENTION = timedelta(days=30)  # Central's: a deleted submission can be restored
@@ -60,6 +60,7 @@ def delete_submission(
     submission = _submission(session, project_id, xml_form_id, instance_id, deleted=False)
     check_scope(principal, "submission.delete", project_id, submission.ward)
     submission.deleted_at = utcnow()
+    indicator_facts.set_live(session, submission.id, False)
     cancelled = deliveries.cancel_pending(session, submission.id)
     audit.record(
         session,
@@ -78,6 +79,7 @@ def restore_submission(
     submission = _submission(session, project_id, xml_form_id, instance_id, deleted=True)
     check_scope(principal, "submission.delete", project_id, submission.ward)
     submission.deleted_at = None
+    indicator_facts.set_live(session, submission.id, submission.review_state != "rejected")
     audit.record(
         session,
         principal.actor_id,
@@ -268,6 +270,7 @@ def _purge(session: Session, store: BlobStore, submission_ids: list[int]) -> Pur
             SubmissionAttachment.submission_version_id.in_(version_ids)
         )
     ).rowcount
+    indicator_facts.remove(session, submission_ids)
     gone_deliveries = session.execute(
         delete(Delivery).where(Delivery.submission_id.in_(submission_ids))
     ).rowcount

@@ -12,7 +12,7 @@ from server.errors import MissingParameter, NotFound
 from server.models.forms import Form, FormVersion
 from server.models.submissions import REVIEW_STATES, Submission, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, deliveries, entities
+from server.services import audit, deliveries, entities, indicator_facts
 from server.services import forms as form_service
 from server.services.submissions import check_scope
 
@@ -47,6 +47,8 @@ def set_review_state(
     previous = submission.review_state
     submission.review_state = state
     submission.updated_at = utcnow()
+    if (state == "rejected") != (previous == "rejected"):  # rejected answers are not counted
+        indicator_facts.set_live(session, submission.id, state != "rejected")
     if state == "approved" and form.forward_policy == "on_approval":
         current = session.scalar(
             select(SubmissionVersion.id).where(

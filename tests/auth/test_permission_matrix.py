@@ -138,6 +138,7 @@ def values_for(rule, world) -> dict:
             "filename": "leaflet.js" if "vendor" in rule.rule else "app.css",
             "name": "clients" if "datasets" in rule.rule else "proof.png",
             "token": "not-a-password-link",
+            "code": "I1",  # an indicator code (docs/indicators.md)
         }[arg]
     return values
 
