@@ -1096,7 +1096,7 @@ def _other_province(plan: Plan, rng: random.Random, phones: dict) -> None:
         )
         ref = plan.refer(
             client,
-            rng.choice(["xn_hiv", "mmt", "cat_con", "hoc_nghe"]),
+            rng.choice(["xn_hiv", "mmt", "cat_con"]),
             plan.day_between(date(2026, 7, 1), date(2026, 9, 30)),
         )
         if i % 2:
