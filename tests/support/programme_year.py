@@ -721,8 +721,8 @@ def build_year(app, seed: int = 12, targets: bool = True) -> Year:
         other_id = projects.create_project(session, None, "Đắk Lắk").id
     for pid in (project_id, other_id):
         publish_programme_forms(app, pid)
-    _add_reference_entities(app, project_id)
-    _add_reference_entities(app, other_id)
+    add_reference_entities(app, project_id)
+    add_reference_entities(app, other_id)
     if targets:
         write_targets(app, project_id)
 
@@ -769,7 +769,7 @@ def write_targets(app, project_id: int) -> None:
             )
 
 
-def _add_reference_entities(app, project_id: int) -> None:
+def add_reference_entities(app, project_id: int) -> None:
     from server.auth.permissions import SYSTEM
     from server.services import entity_api
 
