@@ -48,6 +48,8 @@ VIEW_MODULES = (
     "server.web.publishing",
     "server.web.people",
     "server.web.audits",
+    "server.web.indicators",
+    "server.api.indicator_report",
 )
 
 

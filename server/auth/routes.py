@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, str] = {
     "api.initiate_reset": "user.update",  # no email: the link is answered to the administrator
     "api.list_projects": SIGNED_IN,  # lists only the projects the caller holds a role in
     "api.get_project": "project.read",
+    "api.indicators_xlsx": "indicator.read",  # the indicators report as a workbook
     "api.list_app_users": "app_user.list",
     "api.create_app_user": "app_user.create",
     "api.revoke_app_user": "app_user.revoke",
@@ -150,6 +151,9 @@ PERMISSIONS: dict[str, str] = {
     "web.remove_user_two_factor": "user.update",
     "web.list_audits": "audit.read",
     "web.export_audits": "audit.read",
+    "web.show_indicators": "indicator.read",
+    "web.indicator_records": "indicator.read",
+    "web.indicators_xlsx": "indicator.read",
 }
 
 
