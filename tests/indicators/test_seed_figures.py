@@ -9,6 +9,8 @@ jobs, 114 loans totalling 4,099 million VND, 53 vocational trainings."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -149,3 +151,55 @@ def test_the_year_went_through_the_endpoint_with_resends_stored_once(site):
         stored = session.scalar(select(func.count()).select_from(Submission))
     assert site.year.posts > site.year.submissions  # identical resends were answered 201
     assert stored == site.year.submissions
+
+
+def _card(page, code: str) -> dict[str, str]:
+    [card] = page.xpath(f'//li[@data-code="{code}"]')
+
+    def text(attribute: str) -> str | None:
+        found = card.xpath(f".//*[@{attribute}]")
+        return " ".join(found[0].text_content().split()) if found else None
+
+    return {"value": text("data-value"), "target": text("data-target"),
+            "percent": text("data-percent")}  # fmt: skip
+
+
+def test_the_dashboard_page_shows_the_seed_figures_in_vietnamese(site):
+    """The supervisor's page (/projects/<id>/indicators) for 2026: the same numbers, written
+    as Vietnamese writes them (113,3 %; 4.099)."""
+    from lxml import html
+
+    with site.app.extensions["donghanh"].db.transaction() as session:
+        users.create_user(
+            session, None, "giam.sat@example.org", PASSWORD, "donghanh", "supervisor",
+            site.year.project_id, (),
+        )  # fmt: skip
+    web = site.app.test_client()
+    login = web.get("/login")
+    nonce = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+    web.post(
+        "/login",
+        data={"csrf_token": nonce, "email": "giam.sat@example.org", "password": PASSWORD},
+    )
+    reply = web.get(
+        f"/projects/{site.year.project_id}/indicators",
+        query_string={"period": "range", **YEAR},
+        headers={"Accept-Language": "vi"},
+    )
+    assert reply.status_code == 200, reply.text[:500]
+    page = html.fromstring(reply.text)
+    assert _card(page, "I1") == {"value": "170", "target": "150", "percent": "113,3 %"}
+    shown = {code: _card(page, code)["value"] for code in (
+        "I4:xn_hiv", "I4:mmt", "I4:dieu_tri_nghien", "I4:hoc_nghe",
+        "I13", "I14", "I14:amount", "I15",
+    )}  # fmt: skip
+    assert shown == {
+        "I4:xn_hiv": "118",
+        "I4:mmt": "94",
+        "I4:dieu_tri_nghien": "87",
+        "I4:hoc_nghe": "61",
+        "I13": "267",
+        "I14": "114",
+        "I14:amount": "4.099",
+        "I15": "53",
+    }
