@@ -33,6 +33,7 @@ def upgrade() -> None:
     sa.Column('mo_hinh', sa.String(length=32), nullable=True),
     sa.Column('submitter_id', sa.Integer(), nullable=True),
     sa.Column('received_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('dong_y', sa.String(length=16), nullable=True),
     sa.Column('xu_ly_trung', sa.String(length=16), nullable=True),
     sa.Column('nguon_gioi_thieu', sa.String(length=32), nullable=True),
@@ -70,6 +71,7 @@ def upgrade() -> None:
     with op.batch_alter_table('indicator_facts', schema=None) as batch_op:
         batch_op.create_index('ix_indicator_facts_project_form_day', ['project_id', 'form', 'day'], unique=False)
         batch_op.create_index('ix_indicator_facts_project_referral', ['project_id', 'referral'], unique=False)
+        batch_op.create_index('ix_indicator_facts_project_changed', ['project_id', 'changed_at'], unique=False)
 
     # The submissions already stored: their current version's facts (not drafts, not
     # encrypted ones), live unless deleted or rejected.
@@ -81,6 +83,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('indicator_facts', schema=None) as batch_op:
+        batch_op.drop_index('ix_indicator_facts_project_changed')
         batch_op.drop_index('ix_indicator_facts_project_referral')
         batch_op.drop_index('ix_indicator_facts_project_form_day')
 

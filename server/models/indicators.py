@@ -64,6 +64,7 @@ class IndicatorFact(Base):
     __table_args__ = (
         Index("ix_indicator_facts_project_form_day", "project_id", "form", "day"),
         Index("ix_indicator_facts_project_referral", "project_id", "referral"),
+        Index("ix_indicator_facts_project_changed", "project_id", "changed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +87,9 @@ class IndicatorFact(Base):
     mo_hinh: Mapped[str | None] = mapped_column(String(32))
     submitter_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the row last changed (written, replaced, counted or not): with the row count and
+    #: the clients list's changed_at it says whether a computed report is still current.
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # F1
     dong_y: Mapped[str | None] = mapped_column(String(16))
     xu_ly_trung: Mapped[str | None] = mapped_column(String(16))

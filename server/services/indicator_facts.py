@@ -73,8 +73,9 @@ def _number(text: str | None) -> float | None:
 
 
 def _whole(text: str | None) -> int:
+    """A head count as the form gives it, bounded so that it fits the column."""
     try:
-        return max(0, int(float(text))) if text else 0
+        return min(max(0, int(float(text))), 100_000) if text else 0
     except (ValueError, OverflowError):
         return 0
 
@@ -147,7 +148,14 @@ def write(
 ) -> None:
     """Store a submission's facts: a new submission is one INSERT; an edit (the new current
     version) one UPDATE of its row, keeping when it was first received."""
-    values = {**facts, "instance_id": instance_id, "submitter_id": submitter_id, "live": True}
+    now = utcnow()
+    values = {
+        **facts,
+        "instance_id": instance_id,
+        "submitter_id": submitter_id,
+        "live": True,
+        "changed_at": now,
+    }
     if edit:
         changed = session.execute(
             update(IndicatorFact)
@@ -158,7 +166,7 @@ def write(
             return
     session.execute(
         insert(IndicatorFact).values(
-            project_id=project_id, submission_id=submission_id, received_at=utcnow(), **values
+            project_id=project_id, submission_id=submission_id, received_at=now, **values
         )
     )
 
@@ -166,7 +174,9 @@ def write(
 def set_live(session: Session, submission_id: int, live: bool) -> None:
     """Count a submission's facts again (restored, un-rejected) or stop counting them."""
     session.execute(
-        update(IndicatorFact).where(IndicatorFact.submission_id == submission_id).values(live=live)
+        update(IndicatorFact)
+        .where(IndicatorFact.submission_id == submission_id)
+        .values(live=live, changed_at=utcnow())
     )
 
 
@@ -231,6 +241,7 @@ def backfill(connection: Connection, batch: int = 500) -> int:
                     "instance_id": row.instance_id,
                     "submitter_id": row.submitter_id,
                     "received_at": row.created_at,
+                    "changed_at": utcnow(),
                     "live": row.deleted_at is None and row.review_state != "rejected",
                 }
             )

@@ -16,20 +16,23 @@ is cached: a late submission changes a closed month on the next request ("asOf")
 from __future__ import annotations
 
 import bisect
+import copy
 import re
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Date, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require, sees_small_numbers, ward_scope
 from server.errors import InsufficientRights, NotFound, Problem
 from server.models.entities import Dataset, Entity
-from server.models.indicators import IndicatorFact
+from server.models.indicators import IndicatorFact, PlanTarget
 from server.services import places, targets
 from server.services.indicator_catalogue import (
     BY_CODE,
@@ -46,8 +49,7 @@ SUPPRESSED = "<5"
 AGE_GROUPS = ("<18", "18-24", "25-34", "35-49", "50+")
 UNKNOWN = "unknown"
 TREND_MONTHS = 12  # at least the 12 months ending with the range's last month
-REFERRAL_LOOKBACK = timedelta(days=400)  # F3s read before the window for late outcomes
-OUTCOME_SLACK = timedelta(days=31)
+OUTCOME_SLACK = timedelta(days=31)  # F4s dated a little before their referral still count
 #: F7 reasons whose status is "dong" (closed): the form's calculate ``tt``.
 CLOSING = frozenset(
     {"hoan_thanh_qlsc", "chuyen_di", "tu_choi", "mat_lien_lac", "tu_vong", "trung_ma"}
@@ -65,9 +67,46 @@ F1, F2, F3, F4, F5, F6, F7 = (
     "f6_sinh_hoat",
     "f7_cap_nhat",
 )
-_COLUMNS = [
-    c for c in IndicatorFact.__table__.columns if c.name not in ("id", "project_id", "live")
-]
+_COMMON = ("submission_id", "form", "instance_id", "client", "referral", "day", "ma_xa",
+           "ma_tinh", "mo_hinh", "submitter_id")  # fmt: skip
+#: The columns each form's rows are read with (dates as ISO text: compared as text, parsed only
+#: where a number of days is added).
+_FORM_COLUMNS = {
+    F1: ("dong_y", "xu_ly_trung", "nguon_gioi_thieu"),
+    F2: ("co_ma", "chu_de", "de_xuat_dv"),
+    F3: ("dv", "han"),
+    F4: ("dv", "kq", "nguon", "ngay_xn", "ngay_dv", "kq_hiv", "bat_dau", "ngay_bd", "tt_hoc",
+         "tien_vay", "ngay_giai_ngan"),
+    F5: ("gap", "sd_tu_bao", "viec_lam", "ho_tro_nhan", "clb", "tien_vay", "ngay_giai_ngan",
+         "ngay_bd_hoc_nghe"),
+    F6: ("n_tham_gia", "ds"),
+    F7: ("ly_do", "gop_vao"),
+}  # fmt: skip
+
+
+def _columns(form: str, dialect: str) -> list:
+    out = []
+    for name in _COMMON + _FORM_COLUMNS[form]:
+        col = IndicatorFact.__table__.c[name]
+        out.append(cast(col, String).label(name) if isinstance(col.type, Date) else col)
+    out.append(_late(dialect).label("late"))
+    return out
+
+
+def _late(dialect: str):
+    """DQ3's test in SQL: received more than 7 days after the event date (the receipt's date
+    in Asia/Ho_Chi_Minh)."""
+    fact = IndicatorFact.__table__.c
+    if dialect == "sqlite":
+        received = func.julianday(func.date(fact.received_at, "+7 hours"))
+        return (received - func.julianday(fact.day)) > 7
+    local = cast(func.timezone("Asia/Ho_Chi_Minh", fact.received_at), Date)
+    return (local - fact.day) > 7
+
+
+def plus_days(day: str, days: int) -> str:
+    """An ISO date ``days`` later, as ISO text."""
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
 # --- periods -------------------------------------------------------------------------
@@ -194,12 +233,12 @@ class Referral:
     outcome: object | None = None  # the latest F4 fact row
 
 
-@dataclass(slots=True)
-class Ev:
+class Ev(NamedTuple):
     """One dated event of an indicator: ``key`` is what is counted (a person's uuid after
-    merges, or a row), ``fact`` the row it comes from (for the records behind a number)."""
+    merges, or a row), ``fact`` the row it comes from (for the records behind a number).
+    ``day`` is an ISO date."""
 
-    day: date
+    day: str
     key: object
     person: str | None
     fact: object
@@ -213,14 +252,14 @@ class Series:
     kind: str  # people | count | sum | people_rate | event_rate | distinct | ratio
     events: list[Ev] = field(default_factory=list)
     # ratio: numerator count over distinct keys of a second series
-    days: list[date] = field(default_factory=list)
+    days: list[str] = field(default_factory=list)
 
     def seal(self) -> Series:
         self.events.sort(key=lambda e: e.day)
         self.days = [e.day for e in self.events]
         return self
 
-    def within(self, first: date, last: date) -> list[Ev]:
+    def within(self, first: str, last: str) -> list[Ev]:
         lo = bisect.bisect_left(self.days, first)
         hi = bisect.bisect_right(self.days, last)
         return self.events[lo:hi]
@@ -246,40 +285,41 @@ class Data:
             for c in self.clients.values()
             if c.data.get("gop_vao")
         }
-        base = select(*_COLUMNS).where(
-            IndicatorFact.project_id == project_id, IndicatorFact.live.is_(True)
+        conn = session.connection()  # Core rows: no ORM loading for the many facts
+        dialect = conn.dialect.name
+        by_form: dict[str, list] = {}
+
+        def read(form: str, *where, scoped: bool = True) -> list:
+            query = select(*_columns(form, dialect)).where(
+                IndicatorFact.project_id == project_id,
+                IndicatorFact.live.is_(True),
+                IndicatorFact.form == form,
+                *where,
+            )
+            if scoped:
+                query = query.where(*self.scope_clauses())
+            return conn.execute(query).all()
+
+        in_window = (IndicatorFact.day >= w0, IndicatorFact.day <= w1)
+        for form in (F1, F2, F5, F6):
+            by_form[form] = read(form, *in_window)
+        by_form[F3] = read(
+            F3, IndicatorFact.day >= w0, IndicatorFact.day <= w1 + timedelta(days=30)
         )
-        rows = session.execute(
-            base.where(
-                IndicatorFact.form.in_([F1, F2, F5, F6]),
-                IndicatorFact.day >= w0,
-                IndicatorFact.day <= w1,
-            )
-        ).all()
-        rows += session.execute(
-            base.where(
-                or_(
-                    and_(
-                        IndicatorFact.form == F3,
-                        IndicatorFact.day >= w0 - REFERRAL_LOOKBACK,
-                        IndicatorFact.day <= w1 + timedelta(days=30),
-                    ),
-                    and_(IndicatorFact.form == F4, IndicatorFact.day >= w0 - OUTCOME_SLACK),
-                    and_(IndicatorFact.form == F7, IndicatorFact.day <= w1),
-                )
-            )
-        ).all()
-        by_form: dict[str, list] = defaultdict(list)
-        for row in rows:
-            by_form[row.form].append(row)
+        # outcomes: in the scope of their referral (below); F7: a client's status anywhere
+        by_form[F4] = read(F4, IndicatorFact.day >= w0 - OUTCOME_SLACK, scoped=False)
+        by_form[F7] = read(F7, IndicatorFact.day <= w1, scoped=False)
         named = {r.referral for r in by_form[F4] if r.referral}
-        known = {r.referral for r in by_form[F3] if r.referral}
-        missing = named - known
-        if missing:  # outcomes of referrals issued long before the window
-            for chunk in _chunks(sorted(missing), 500):
-                by_form[F3] += session.execute(
-                    base.where(IndicatorFact.form == F3, IndicatorFact.referral.in_(chunk))
-                ).all()
+        missing = named - {r.referral for r in by_form[F3] if r.referral}
+        for chunk in _chunks(sorted(missing), 500):  # referrals issued before the window
+            by_form[F3] += read(F3, IndicatorFact.referral.in_(chunk))
+        # referrals that exist outside the scope: their outcomes are not this scope's
+        # (unscoped, every F3 naming them was read: those are all there are)
+        self.known = (
+            {r.referral for r in by_form[F3]}
+            if not self.scope_clauses()
+            else _existing(conn, project_id, named)
+        )
         self.by_form = by_form
         self.referrals: dict[str, Referral] = {}
         for row in by_form[F3]:
@@ -309,6 +349,20 @@ class Data:
             uuid = nxt
         return uuid
 
+    def scope_clauses(self) -> list:
+        """The scope as SQL on the facts' own ward, province and model."""
+        fact = IndicatorFact.__table__.c
+        out = []
+        if self.wards is not None:
+            out.append(fact.ma_xa.in_(sorted(self.wards)))
+        if self.scope.ward:
+            out.append(fact.ma_xa == self.scope.ward)
+        if self.scope.province:
+            out.append(fact.ma_tinh == self.scope.province)
+        if self.scope.model:
+            out.append(fact.mo_hinh == self.scope.model)
+        return out
+
     def in_scope(self, ward, province, model) -> bool:
         if self.wards is not None and ward not in self.wards:
             return False
@@ -331,11 +385,20 @@ class Data:
         return c.data if c is not None else {}
 
     def rows(self, form: str) -> list:
-        return [r for r in self.by_form.get(form, ()) if self.row_in_scope(r)]
+        """The form's rows in scope (F1, F2, F3, F5, F6 were read in scope; F7 is not)."""
+        rows = self.by_form.get(form, ())
+        if form == F4:  # an outcome is in the scope of its referral
+            return [
+                r
+                for r in rows
+                if r.referral in self.referrals
+                or (r.referral not in self.known and self.row_in_scope(r))
+            ]
+        return [r for r in rows if self.row_in_scope(r)] if form == F7 else rows
 
     def cohort(self) -> list[Referral]:
-        """The referrals in scope (by their F3: its ward, province and model)."""
-        return [r for r in self.referrals.values() if self.row_in_scope(r.f3) and r.f3.day]
+        """The referrals in scope (read in the scope of their F3: ward, province, model)."""
+        return [r for r in self.referrals.values() if r.f3.day]
 
     def post_rehab(self) -> list[Client]:
         """The post-rehab clients (sau_cai = co) in scope, not merged away."""
@@ -354,9 +417,7 @@ class Data:
         """Person -> the F7 status changes in date order: (day, True if it closes)."""
         if self._closures is None:
             out: dict[str, list[tuple[date, bool]]] = defaultdict(list)
-            for r in sorted(
-                self.by_form.get(F7, ()), key=lambda r: (r.day or date.min, r.received_at)
-            ):
+            for r in sorted(self.by_form.get(F7, ()), key=lambda r: (r.day or "", r.submission_id)):
                 if r.day and r.client and (r.ly_do in CLOSING or r.ly_do in REOPENING):
                     out[self.person(r.client)].append((r.day, r.ly_do in CLOSING))
             self._closures = out
@@ -372,14 +433,30 @@ class Data:
         return self._by_person
 
 
+def _existing(conn, project_id: int, referrals: set) -> set:
+    """Which of ``referrals`` have an F3 at all (in any scope)."""
+    found = set()
+    for chunk in _chunks(sorted(referrals), 500):
+        found.update(
+            conn.execute(
+                select(IndicatorFact.referral).where(
+                    IndicatorFact.project_id == project_id,
+                    IndicatorFact.form == F3,
+                    IndicatorFact.referral.in_(chunk),
+                )
+            ).scalars()
+        )
+    return found
+
+
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
 
 def _later(a, b) -> bool:
-    """True when F4 row ``a`` is later than ``b``: by event date, then by receipt."""
-    return (a.day or date.min, a.received_at) > (b.day or date.min, b.received_at)
+    """True when F4 row ``a`` is later than ``b``: by event date, then by receipt order."""
+    return (a.day or "", a.submission_id) > (b.day or "", b.submission_id)
 
 
 def _clients(session: Session, project_id: int) -> dict[str, Client]:
@@ -435,7 +512,7 @@ def build(data: Data) -> dict[str, Series]:
             key = person or ("row", r.submission_id)
             add("I19", "people", Ev(r.day, key, person, r))
             referred = person is not None and any(
-                ref.client == person and r.day <= ref.f3.day <= r.day + timedelta(days=30)
+                r.day <= ref.f3.day <= plus_days(r.day, 30)
                 for ref in data.by_person_referrals().get(person, ())
             )
             add("I19:referred30", "people_rate", Ev(r.day, key, person, r, referred))
@@ -450,7 +527,7 @@ def build(data: Data) -> dict[str, Series]:
             add("I1", "people", Ev(r.day, person, person, r))
 
     # referral cohorts: I1, I4, I5, I6, I7, DQ1 (by ngay_chuyen, the F3's date)
-    today = today_local()
+    today = today_local().isoformat()
     positives: dict[str, date] = {}
     for ref in cohort:
         f3, person, dv = ref.f3, ref.client, ref.service
@@ -465,7 +542,7 @@ def build(data: Data) -> dict[str, Series]:
                     add(f"I4:{combined}", "people", Ev(day, person, person, f3, kind="referral"))
         done = _served(ref)
         served_on = _service_day(ref)
-        in_time = done and served_on is not None and served_on <= day + timedelta(days=30)
+        in_time = done and served_on is not None and served_on <= plus_days(day, 30)
         verified = in_time and ref.outcome.nguon != "kh_bao"
         codes = ["I5"] + ([f"I5:{dv}"] if dv in SERVICE_CODES else [])
         codes += [f"I5:{c}" for c, (_, _, m) in COMBINED_SERVICES.items() if dv in m]
@@ -490,11 +567,9 @@ def build(data: Data) -> dict[str, Series]:
                     positives[person] = min(positives[person], served_on or day)
                 elif hiv == "khong_chia_se":
                     add("I7:not_shared", "people", Ev(day, person, person, f3, kind="referral"))
-        if ref.outcome is None or ref.outcome.kq in ("da_den", "chua_den"):
-            if f3.han is not None and f3.han < today:
-                add("DQ1", "count", Ev(day, f3.submission_id, person, f3, kind="referral"))
-        else:
-            s["DQ1"].kind = "count"
+        still_open = ref.outcome is None or ref.outcome.kq in ("da_den", "chua_den")
+        if still_open and f3.han is not None and f3.han < today:
+            add("DQ1", "count", Ev(day, f3.submission_id, person, f3, kind="referral"))
     # I7 linked: a positive person of the cohort with ARV started within 30 days
     arv_starts: dict[str, list[date]] = defaultdict(list)
     for ref in data.referrals.values():
@@ -504,13 +579,13 @@ def build(data: Data) -> dict[str, Series]:
     for ev in list(s["I7:positive"].events):
         pos = positives.get(ev.person)
         if pos and any(
-            d is not None and d <= pos + timedelta(days=30) for d in arv_starts.get(ev.person, ())
+            d is not None and d <= plus_days(pos, 30) for d in arv_starts.get(ev.person, ())
         ):
             add("I7:linked", "people", Ev(ev.day, ev.key, ev.person, ev.fact, kind="referral"))
 
     # outcomes by their own dates: I8, I9, I13, I14, I15, I16, I17 (the referral's scope)
     loans: dict[tuple, Ev] = {}
-    for ref in cohort_all(data):
+    for ref in cohort:
         o, person, dv = ref.outcome, ref.client, ref.service
         if o is None or not person:
             continue
@@ -586,49 +661,17 @@ def build(data: Data) -> dict[str, Series]:
             person = data.person(uuid)
             add("I18:people", "people", Ev(r.day, person, person, r))
 
-    # DQ3: every fact row by its event date
+    # DQ3: every fact row by its event date (lateness tested in SQL)
+    late = s["DQ3"]
+    late.kind = "event_rate"
     for form in (F1, F2, F3, F4, F5, F6, F7):
-        for r in data.rows(form) if form not in (F3, F4) else _scoped_outcome_rows(data, form):
-            if r.day is None:
-                continue
-            received = _local_day(r.received_at)
-            add(
-                "DQ3",
-                "event_rate",
-                Ev(
-                    r.day,
-                    r.submission_id,
-                    data.person(r.client),
-                    r,
-                    received - r.day > timedelta(days=7),
-                ),
-            )
+        rows = [r.f3 for r in cohort] if form == F3 else data.rows(form)
+        for r in rows:
+            if r.day is not None:
+                late.events.append(Ev(r.day, r.submission_id, r.client, r, bool(r.late)))
     for code in ("I2", "I2:anonymous", "I11:visits", "I14:loans", "I18", "DQ1"):
         s[code].kind = "count"
     return {code: series.seal() for code, series in s.items()}
-
-
-def cohort_all(data: Data) -> list[Referral]:
-    """The referrals in scope whose outcome may fall in any period (the same list as the
-    cohorts: an outcome is counted in the scope of its referral)."""
-    return data.cohort()
-
-
-def _scoped_outcome_rows(data: Data, form: str) -> list:
-    if form == F3:
-        return [r.f3 for r in data.cohort()]
-    return [r for r in data.by_form.get(F4, ()) if _f4_in_scope(data, r)]
-
-
-def _f4_in_scope(data: Data, row) -> bool:
-    ref = data.referrals.get(row.referral)
-    return data.row_in_scope(ref.f3 if ref is not None else row)
-
-
-def _local_day(moment: datetime) -> date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(TZ).date()
 
 
 def _aged(data: Data, person: str | None, day: date, low: int, high: int) -> bool:
@@ -638,7 +681,7 @@ def _aged(data: Data, person: str | None, day: date, low: int, high: int) -> boo
 
 def _age(attrs: dict, day: date) -> int | None:
     try:
-        return day.year - int(str(attrs.get("nam_sinh") or "")[:4])
+        return int(day[:4]) - int(str(attrs.get("nam_sinh") or "")[:4])
     except ValueError:
         return None
 
@@ -679,6 +722,7 @@ class Value:
     firsts: dict | None = None  # person -> first event day in the period (breakdowns)
     counted: list[Ev] = field(default_factory=list)  # the records behind it
     extra: dict = field(default_factory=dict)
+    num_keys: set | None = None  # a rate's numerator (its denominator: ``firsts``)
 
 
 def _pct(num, den) -> float | None:
@@ -687,7 +731,7 @@ def _pct(num, den) -> float | None:
     return float(Decimal(num * 100 / den).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def evaluate(series: Series | None, kind: str, first: date, last: date) -> Value:
+def evaluate(series: Series | None, kind: str, first: str, last: str) -> Value:
     events = series.within(first, last) if series is not None else []
     if kind == "people":
         firsts: dict = {}
@@ -696,7 +740,10 @@ def evaluate(series: Series | None, kind: str, first: date, last: date) -> Value
             if e.key not in firsts:
                 firsts[e.key] = e.day
                 counted.append(e)
-        return Value(len(firsts), people=True, firsts=firsts, counted=counted)
+        extra = {}
+        if events and events[0].kind == "referral":
+            extra["referrals"] = len(events)  # count(R(P)) beside the people
+        return Value(len(firsts), people=True, firsts=firsts, counted=counted, extra=extra)
     if kind == "count":
         return Value(len(events), counted=events)
     if kind == "sum":
@@ -715,7 +762,13 @@ def evaluate(series: Series | None, kind: str, first: date, last: date) -> Value
             if e.flag:
                 num.add(e.key)
         return Value(
-            _pct(len(num), len(den)), len(num), len(den), people=True, counted=list(den.values())
+            _pct(len(num), len(den)),
+            len(num),
+            len(den),
+            people=True,
+            firsts={k: e.day for k, e in den.items()},
+            counted=list(den.values()),
+            num_keys=num,
         )
     if kind == "event_rate":
         num = sum(1 for e in events if e.flag)
@@ -727,7 +780,7 @@ def evaluate(series: Series | None, kind: str, first: date, last: date) -> Value
     raise ValueError(kind)
 
 
-def special(code: str, data: Data, built: dict[str, Series], first: date, last: date) -> Value:
+def special(code: str, data: Data, built: dict[str, Series], first: str, last: str) -> Value:
     """The indicators that are not a slice of events: caseloads and snapshots."""
     if code == "I10":
         persons = caseload(data, first, last)
@@ -749,6 +802,8 @@ def special(code: str, data: Data, built: dict[str, Series], first: date, last: 
             len(met),
             len(persons),
             people=True,
+            firsts=dict.fromkeys(persons, first),
+            num_keys=met,
             counted=[Ev(first, p, p, None, p in met, kind="client") for p in sorted(persons)],
         )
     if code == "I13:employed":
@@ -757,7 +812,10 @@ def special(code: str, data: Data, built: dict[str, Series], first: date, last: 
             r = e.fact
             if e.person and r.gap == "co" and r.viec_lam:
                 old = latest.get(e.person)
-                if old is None or (r.day, r.received_at) >= (old.fact.day, old.fact.received_at):
+                if old is None or (r.day, r.submission_id) >= (
+                    old.fact.day,
+                    old.fact.submission_id,
+                ):
                     latest[e.person] = e
         counted = [e for e in latest.values() if e.fact.viec_lam in EMPLOYED]
         firsts = {e.person: e.day for e in counted}
@@ -771,13 +829,17 @@ def special(code: str, data: Data, built: dict[str, Series], first: date, last: 
             and c.data.get("trang_thai") == "mo"
             and data.client_in_scope(c)
         ]
-        insured = [c for c in active if c.data.get("co_bhyt") == "co"]
+        insured = {c.uuid for c in active if c.data.get("co_bhyt") == "co"}
         return Value(
             _pct(len(insured), len(active)),
             len(insured),
             len(active),
             people=True,
-            counted=[Ev(last, c.uuid, c.uuid, None, c in insured, kind="client") for c in active],
+            firsts={c.uuid: last for c in active},
+            num_keys=insured,
+            counted=[
+                Ev(last, c.uuid, c.uuid, None, c.uuid in insured, kind="client") for c in active
+            ],
         )
     if code == "DQ2":
         by_uic: dict[str, list[Client]] = defaultdict(list)
@@ -833,14 +895,14 @@ def _ward_codes() -> frozenset[str]:
     return frozenset(p.code for p in places.wards())
 
 
-def caseload(data: Data, first: date, last: date) -> set[str]:
+def caseload(data: Data, first: str, last: str) -> set[str]:
     """I10's A(P): post-rehab clients under management in [first, last] and in scope."""
     closed_on = data.closures()
     out = set()
     for c in data.post_rehab():
         d = c.data
         begin = _iso(d.get("qlsc_bat_dau"))
-        end = _iso(d.get("qlsc_ket_thuc"))
+        end = _iso(d.get("qlsc_ket_thuc"))  # ISO text, compared as text
         if begin is None or begin > last or (end is not None and end < first):
             continue
         if _closed_before(closed_on.get(c.uuid, ()), first):
@@ -858,14 +920,12 @@ def _closed_before(changes, day: date) -> bool:
     return bool(state)
 
 
-def _iso(text) -> date | None:
-    try:
-        return date.fromisoformat(str(text)[:10]) if text else None
-    except ValueError:
-        return None
+def _iso(text) -> str | None:
+    text = str(text or "")[:10]
+    return text if len(text) == 10 else None
 
 
-def value_of(code: str, data: Data, built: dict[str, Series], first: date, last: date) -> Value:
+def value_of(code: str, data: Data, built: dict[str, Series], first: str, last: str) -> Value:
     if code in _SPECIAL:
         return special(code, data, built, first, last)
     entry = BY_CODE[code]
@@ -913,17 +973,67 @@ def report(
     if first > last:
         raise BadIndicatorQuery("from must not be after to.", field="from")
     scope, wards = _effective_scope(principal, project_id, scope)
+    full = sees_small_numbers(principal, project_id)
+    key = (
+        project_id, first, last, scope, wards, full, today_local(),
+        fingerprint(session, project_id),
+    )  # fmt: skip
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+    if cached is not None:
+        return copy.deepcopy(cached)
+    body = _compute(session, project_id, first, last, scope, wards, full)
+    with _CACHE_LOCK:
+        _CACHE[key] = body
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return copy.deepcopy(body)
+
+
+#: Computed reports by everything they depend on: the request, the caller's wards and rights,
+#: the day (DQ1 compares with today), and ``fingerprint`` (the facts, the clients list and the
+#: plan as they are now). A late submission, an edit, a delete, a merge or a new target
+#: changes the fingerprint, so a closed month is recomputed on the next request.
+CACHE_SIZE = 64
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def fingerprint(session: Session, project_id: int) -> tuple:
+    """What says whether a computed report is still current: the count and last change of
+    the project's facts, the clients list's last change, the plan's count and last change."""
+    facts = session.execute(
+        select(func.count(), func.max(IndicatorFact.changed_at)).where(
+            IndicatorFact.project_id == project_id
+        )
+    ).one()
+    clients = session.scalar(
+        select(Dataset.changed_at).where(
+            Dataset.project_id == project_id, Dataset.name == "clients"
+        )
+    )
+    plan = session.execute(
+        select(func.count(), func.max(PlanTarget.updated_at)).where(
+            PlanTarget.project_id == project_id
+        )
+    ).one()
+    return (facts[0], facts[1], clients, plan[0], plan[1])
+
+
+def _compute(session, project_id, first, last, scope, wards, full) -> dict:
     data = Data(session, project_id, _window(first, last), scope, wards)
     built = build(data)
     plan = targets.planned(session, project_id, first, last, scope)
-    if wards is not None and scope.ward is None:
+    if wards is not None and (scope.ward is None or scope.ward not in wards):
         plan = {}  # several wards of a larger scope: no plan measures just those wards
-    full = sees_small_numbers(principal, project_id)
     months = trend_months(first, last)
     out = []
     i1 = None
+    f, t = first.isoformat(), last.isoformat()
     for entry in CATALOGUE:
-        v = value_of(entry.code, data, built, first, last) if entry.code != "I1a" else None
+        v = value_of(entry.code, data, built, f, t) if entry.code != "I1a" else None
         if entry.code == "I1":
             i1 = v
         out.append(_entry(entry, v, plan, full, data, built, months, i1))
@@ -974,7 +1084,7 @@ def _entry(entry, v: Value | None, plan, full, data, built, months, i1) -> dict:
         result["trend"] = [{"month": m.strftime("%Y-%m"), "value": None} for m in months]
         return result
     rate = entry.unit == "percent"
-    people = v.people
+    people = entry.people
     if rate:
         num = _suppress(v.numerator, people, full)
         den = _suppress(v.denominator, people, full)
@@ -996,21 +1106,21 @@ def _entry(entry, v: Value | None, plan, full, data, built, months, i1) -> dict:
             result["percent"] = _pct(v.value, target)
     for k, val in v.extra.items():
         result[k] = val
-    if v.firsts is not None and not rate:
-        result["breakdown"] = _breakdown(v.firsts, data, people, full)
+    if v.firsts is not None:
+        result["breakdown"] = _breakdown(v.firsts, data, people, full, v.num_keys if rate else None)
     if entry.code not in SNAPSHOTS:
         trend = []
         for m in months:
-            tv = value_of(entry.code, data, built, m, month_end(m))
+            tv = value_of(entry.code, data, built, m.isoformat(), month_end(m).isoformat())
             if rate:
                 hidden = SUPPRESSED in (
-                    _suppress(tv.numerator, tv.people, full),
-                    _suppress(tv.denominator, tv.people, full),
+                    _suppress(tv.numerator, people, full),
+                    _suppress(tv.denominator, people, full),
                 )
                 trend.append({"month": m.strftime("%Y-%m"), "value": None if hidden else tv.value})
             else:
                 trend.append(
-                    {"month": m.strftime("%Y-%m"), "value": _suppress(tv.value, tv.people, full)}
+                    {"month": m.strftime("%Y-%m"), "value": _suppress(tv.value, people, full)}
                 )
         result["trend"] = trend
     return result
@@ -1022,21 +1132,32 @@ def _number(x):
     return int(x) if float(x).is_integer() else x
 
 
-def _breakdown(firsts: dict, data: Data, people: bool, full: bool) -> dict:
-    by_sex: dict[str, int] = defaultdict(int)
-    by_age: dict[str, int] = defaultdict(int)
-    by_group: dict[str, int] = defaultdict(int)
+def _breakdown(firsts: dict, data: Data, people: bool, full: bool, num_keys=None) -> dict:
+    """People by sex, age group (at their first event of the period) and client group (a
+    person counts in each of their groups); for a rate (``num_keys``), the rate in each cell,
+    null where its numerator or denominator is a suppressed count."""
+    cells: dict[str, dict[str, list[int]]] = {"sex": {}, "ageGroup": {}, "group": {}}
     for key, day in firsts.items():
         attrs = data.attrs(key if isinstance(key, str) else None)
-        by_sex[sex(attrs)] += 1
-        by_age[age_group(attrs, day)] += 1
-        for g in groups(attrs):
-            by_group[g] += 1
+        hit = num_keys is not None and key in num_keys
+        for kind, values in (
+            ("sex", (sex(attrs),)),
+            ("ageGroup", (age_group(attrs, day),)),
+            ("group", groups(attrs)),
+        ):
+            for value in values:
+                cell = cells[kind].setdefault(value, [0, 0])
+                cell[0] += 1
+                cell[1] += hit
 
-    def shown(counts: dict[str, int]) -> dict:
-        return {k: _suppress(n, people, full) for k, n in sorted(counts.items())}
+    def shown(den: int, num: int):
+        if num_keys is None:
+            return _suppress(den, people, full)
+        if SUPPRESSED in (_suppress(den, people, full), _suppress(num, people, full)):
+            return None
+        return _pct(num, den)
 
-    return {"sex": shown(by_sex), "ageGroup": shown(by_age), "group": shown(by_group)}
+    return {kind: {k: shown(*counts[k]) for k in sorted(counts)} for kind, counts in cells.items()}
 
 
 # --- the records behind a number --------------------------------------------------------
@@ -1072,7 +1193,7 @@ def records(
         first, last = start, month_end(start)
     data = Data(session, project_id, _window(first, last), scope, wards)
     built = build(data)
-    v = value_of(code, data, built, first, last)
+    v = value_of(code, data, built, first.isoformat(), last.isoformat())
     counted = v.counted
     if cell is not None and cell[0] != "month":
         kind, wanted = cell
@@ -1094,7 +1215,11 @@ def records(
             raise InsufficientRights(
                 "Fewer than 5 people: the records behind this number are not shown to your role."
             )
-    return [_record(e, data) for e in counted]
+    out = [{**_record(e, data), "clientUuid": e.person} for e in counted]
+    if entry.unit == "percent":
+        for e, row in zip(counted, out, strict=True):
+            row["inNumerator"] = (e.key in v.num_keys) if v.num_keys is not None else e.flag
+    return out
 
 
 def _record(e: Ev, data: Data) -> dict:
@@ -1107,7 +1232,7 @@ def _record(e: Ev, data: Data) -> dict:
             "instanceId": None,
             "entityUuid": e.person,
             "label": client.label if client is not None else None,
-            "date": e.day.isoformat() if e.day else None,
+            "date": e.day,
             "ward": d.get("ma_xa"),
         }
     r = e.fact
@@ -1118,7 +1243,7 @@ def _record(e: Ev, data: Data) -> dict:
             "instanceId": r.instance_id,
             "entityUuid": r.referral,
             "label": _client_label(data, e.person),
-            "date": r.day.isoformat() if r.day else None,
+            "date": r.day,
             "ward": r.ma_xa,
         }
     return {
@@ -1127,7 +1252,7 @@ def _record(e: Ev, data: Data) -> dict:
         "instanceId": r.instance_id,
         "entityUuid": e.person,
         "label": _client_label(data, e.person),
-        "date": e.day.isoformat() if e.day else None,
+        "date": e.day,
         "ward": r.ma_xa,
     }
 

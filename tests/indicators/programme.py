@@ -5,7 +5,10 @@ entity block its entities sheet declares. Each builder takes what a test varies.
 from __future__ import annotations
 
 import uuid as _uuid
+from pathlib import Path
 from xml.sax.saxutils import escape
+
+FORMS = Path(__file__).resolve().parents[2] / "xlsforms"
 
 VERSIONS = {
     "f1_dang_ky": "2026112204",
@@ -142,6 +145,7 @@ def f2(
     services: str = "",
     model: str = "tiep_can",
     deprecated: str = "",
+    insured: str = "co",
 ) -> bytes:
     known = client is not None
     body = _hdr(day, ward, model) + _leaves(
@@ -158,7 +162,7 @@ def f2(
         de_xuat_dv=services,
         nhac_f3="",
         hen_tiep="2026-12-30" if known else "",
-        bhyt_nay="co" if known else "",
+        bhyt_nay=insured if known else "",
         n_tx=1,
         ngay_tx=day,
     )

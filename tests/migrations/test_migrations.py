@@ -212,3 +212,88 @@ def test_accounts_with_an_ha1_keep_digest_after_migrating(scratch_url):
         row = conn.execute(text("SELECT uses_digest, digest_ha1 FROM users")).one()
     engine.dispose()
     assert (bool(row[0]), row[1]) == (True, "0" * 32)
+
+
+def test_indicator_facts_are_filled_for_the_submissions_already_stored(scratch_url):
+    """0020 parses the current version of each stored programme submission once: an old
+    version is not counted, a deleted or rejected one is kept but not live, a draft and
+    another form's submission get no facts."""
+    from tests.indicators import programme
+
+    upgrade(scratch_url, "0019")
+    engine = create_engine(scratch_url)
+    with engine.begin() as conn:
+        _project(conn)
+        for form_id, xml_form_id in ((1, "f2_gap_go"), (2, "visit")):
+            conn.execute(
+                text(
+                    "INSERT INTO forms (id, project_id, xml_form_id, state, created_at) "
+                    "VALUES (:id, 1, :x, 'open', CURRENT_TIMESTAMP)"
+                ),
+                {"id": form_id, "x": xml_form_id},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO form_versions (id, form_id, version, title, xml, md5, sha256, "
+                    "created_at) VALUES (:id, :id, '1', 'V', :xml, 'm', 's', CURRENT_TIMESTAMP)"
+                ),
+                {"id": form_id, "xml": b"<h/>"},
+            )
+        rows = [  # (submission, form, draft, deleted, review state, versions: (day, current))
+            (1, 1, False, False, None, (("2026-01-05", False), ("2026-01-10", True))),
+            (2, 1, False, True, None, (("2026-01-11", True),)),
+            (3, 1, False, False, "rejected", (("2026-01-12", True),)),
+            (4, 2, False, False, None, (("2026-01-13", True),)),
+            (5, 1, True, False, None, (("2026-01-14", True),)),
+        ]
+        version_id = 0
+        for sid, form_id, draft, deleted, state, versions in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO submissions (id, form_id, instance_id, draft, review_state, "
+                    "created_at, deleted_at) VALUES (:id, :f, :iid, :draft, :state, "
+                    "CURRENT_TIMESTAMP, :deleted)"
+                ),
+                {
+                    "id": sid,
+                    "f": form_id,
+                    "iid": f"uuid:s{sid}",
+                    "draft": draft,
+                    "state": state,
+                    "deleted": "2026-02-01 00:00:00" if deleted else None,
+                },
+            )
+            for day, current in versions:
+                version_id += 1
+                xml = programme.f2(f"uuid:v{version_id}", None, day)
+                if form_id == 2:
+                    xml = xml.replace(b'id="f2_gap_go"', b'id="visit"')
+                conn.execute(
+                    text(
+                        "INSERT INTO submission_versions (id, submission_id, form_id, "
+                        "form_version_id, instance_id, xml, sha256, current, created_at) "
+                        "VALUES (:id, :sid, :f, :f, :iid, :xml, 'x', :cur, CURRENT_TIMESTAMP)"
+                    ),
+                    {
+                        "id": version_id,
+                        "sid": sid,
+                        "f": form_id,
+                        "iid": f"uuid:v{version_id}",
+                        "xml": xml,
+                        "cur": current,
+                    },
+                )
+    upgrade(scratch_url, "0020")
+    with engine.begin() as conn:
+        facts = conn.execute(
+            text(
+                "SELECT submission_id, form, CAST(day AS VARCHAR(10)), live, co_ma, ma_xa "
+                "FROM indicator_facts ORDER BY submission_id"
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(f) for f in facts] == [
+        (1, "f2_gap_go", "2026-01-10", True, "khong", "00118"),
+        (2, "f2_gap_go", "2026-01-11", False, "khong", "00118"),
+        (3, "f2_gap_go", "2026-01-12", False, "khong", "00118"),
+    ]
