@@ -23,8 +23,16 @@ from sqlalchemy.orm import Session
 
 from forms.answers import fold
 from server.auth.permissions import Principal, require
-from server.services import audit, indicator_catalogue, indicator_views, indicators, projects
-from server.services.indicator_views import SUPPRESSED, day_text, indicator_name, word
+from server.services import (
+    audit,
+    indicator_catalogue,
+    indicator_views,
+    indicator_words,
+    indicators,
+    projects,
+)
+from server.services.indicator_views import indicator_name
+from server.services.indicator_words import SUPPRESSED, day_text, word
 from server.services.places import PROVINCES
 from server.services.targets import Scope
 
@@ -110,7 +118,7 @@ def build(
     language = "en" if language == "en" else "vi"
     words = _HEADERS[language]
     project = projects.get_project(session, project_id)
-    models = indicator_views.choices("mo_hinh", language)
+    models = indicator_words.choices("mo_hinh", language)
     if scope.model:
         parts = [(label, Scope(scope.province, scope.ward, code)) for code, label in models
                  if code == scope.model]
@@ -162,17 +170,17 @@ def _sheet_name(title: str, taken: list[str]) -> str:
 def _cover(sheet, words, project_name, scope, first, last, as_of, principal, timezone,
            names, language) -> None:
     sheet.title = "Bìa" if language == "vi" else "Cover"
-    models = dict(indicator_views.choices("mo_hinh", language))
+    models = dict(indicator_words.choices("mo_hinh", language))
     now = datetime.now(ZoneInfo(timezone)).strftime("%H:%M %d/%m/%Y")
     rows = [
         (words["title"], None),
         (None, None),
         (words["project"], project_name),
         (words["province"], PROVINCES.get(scope.province, scope.province) or words["all"]),
-        (words["ward"], indicator_views.place_name(scope.ward) or words["all"]),
+        (words["ward"], indicator_words.place_name(scope.ward) or words["all"]),
         (words["model"], models.get(scope.model, scope.model) or words["all"]),
         (words["period"], f"{day_text(first)} – {day_text(last)}"),
-        (words["as_of"], indicator_views.as_of_text(as_of, timezone)),
+        (words["as_of"], indicator_words.as_of_text(as_of, timezone)),
         (words["by"], principal.display_name),
         (words["at"], now),
         (words["sheets"], ", ".join(names)),
@@ -214,7 +222,9 @@ def _indicator_sheet(sheet, report, title, model, language, first, last) -> None
         trend = {p["month"]: p.get("value") for p in item.get("trend") or []}
         row = [number, item["code"], indicator_name(item["code"], language,
                item.get("name")), word(unit, language), _value(item.get("target"), unit),
-               _value(item.get("value"), unit), _value(item.get("percent"), "percent")]
+               _value(item.get("value"), unit),
+               _value(item.get("percent") if item.get("target") is not None else None,
+                      "percent")]
         row += [_value(trend.get(m), unit) for m in months]
         sheet.append(row)
         for cell in sheet[sheet.max_row][4:]:
@@ -249,7 +259,7 @@ def _value(value, unit: str):
         return "< 5"
     if isinstance(value, str):
         return value
-    return value / 100 if unit == "percent" else value
+    return round(value / 100, 6) if unit == "percent" else value
 
 
 def _format(cell, unit: str) -> None:

@@ -2,7 +2,8 @@
 request names (this month, a month, a quarter, year to date, a range), the scope choices the
 caller may make (its own wards only), the indicators grouped as the programme reads them, with
 their numbers written in the reader's language (4.099; 113,3 %), labels instead of codes, the
-"target of the year" note and the links to the records behind each number.
+"target of the year" note and the links to the records behind each number (the words and
+numbers themselves: indicator_words.py).
 
 Pure reading: no Flask. The page (server/web/indicators.py) and the workbook
 (indicator_report.py) share it, so that both say the same thing.
@@ -10,26 +11,27 @@ Pure reading: no Flask. The page (server/web/indicators.py) and the workbook
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from babel.numbers import format_decimal
-from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require, ward_scope
 from server.errors import InsufficientRights, UnexpectedValue
-from server.services import form_reads, indicator_catalogue, indicators, places
+from server.services import audit, form_reads, indicator_catalogue, indicators, places
+from server.services.indicator_words import (
+    SUPPRESSED,
+    as_of_text,
+    breakdown_label,
+    choices,
+    day_text,
+    number,
+    order_of,
+    place_name,
+    word,
+)
 from server.services.targets import Scope, period_end, period_start
 
-XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"
-#: The forms whose choice lists give the page its labels: models, sex and client groups
-#: (F1), age bands (F2).
-LABEL_FORMS = ("f1_dang_ky.xlsx", "f2_gap_go.xlsx")
-SUPPRESSED = "<5"
 PERIOD_CHOICES = ("month", "chosen_month", "quarter", "ytd", "range")
 #: The groups of the page and the report, in order: (key, Vietnamese, English).
 GROUPS = (
@@ -47,31 +49,8 @@ _GROUP_OF = {
     "I17": "post_rehab", "I18": "social", "I20": "social",
 }
 DIMENSIONS = ("sex", "ageGroup", "group")
-_WORDS = {
-    "sex": ("Giới tính", "Sex"),
-    "ageGroup": ("Nhóm tuổi", "Age group"),
-    "group": ("Nhóm đối tượng", "Client group"),
-    "unknown": ("Không rõ", "Not known"),
-    "people": ("người", "people"),
-    "events": ("lượt", "events"),
-    "referrals": ("lượt chuyển gửi", "referrals"),
-    "percent": ("%", "%"),
-    "million_vnd": ("triệu đồng", "million VND"),
-    "sessions": ("buổi", "sessions"),
-    "attendances": ("lượt người", "attendances"),
-    "volunteers": ("người", "volunteers"),
-    "ratio": ("lượt/người", "per person"),
-    "pairs": ("cặp", "pairs"),
-    "clients": ("khách hàng", "clients"),
-}
-
-
-def word(key: str, language: str) -> str:
-    """One of the page's fixed words (units, dimension names) in ``language``."""
-    vi, en = _WORDS.get(key, (key, key))
-    return en if language == "en" else vi
-
-
+#: Codes with no records of their own (I1a is I1 against its plan: I1 lists the people).
+UNLISTED = frozenset({"I1a"})
 # --- The request: period and scope ----------------------------------------------------------
 
 
@@ -153,100 +132,6 @@ def scope_options(principal: Principal, project_id: int, language: str) -> Scope
     names = {p.group for p in wards}
     provinces = [(code, name) for code, name in places.PROVINCES.items() if name in names]
     return ScopeOptions(provinces, wards, choices("mo_hinh", language))
-
-
-@functools.cache
-def _form_choices() -> dict[str, list[tuple[str, str, str]]]:
-    found: dict[str, list[tuple[str, str, str]]] = {}
-    for name in LABEL_FORMS:
-        book = load_workbook(XLSFORMS / name, read_only=True)
-        rows = book["choices"].iter_rows(values_only=True)
-        header = [str(h or "") for h in next(rows)]
-        vi = next(i for i, h in enumerate(header) if h.startswith("label") and "(vi)" in h)
-        en = next(i for i, h in enumerate(header) if h.startswith("label") and "(en)" in h)
-        seen = set(found)
-        for row in rows:
-            if row and row[0] and row[1] is not None and str(row[0]) not in seen:
-                item = (str(row[1]), str(row[vi]), str(row[en]))
-                found.setdefault(str(row[0]), []).append(item)
-        book.close()
-    return found
-
-
-def choices(list_name: str, language: str) -> list[tuple[str, str]]:
-    """(value, label) of a choice list of the forms (LABEL_FORMS), in ``language``."""
-    items = _form_choices().get(list_name, [])
-    return [(v, en if language == "en" else vi) for v, vi, en in items]
-
-
-def breakdown_label(dimension: str, key: str, language: str) -> str:
-    """The words for a breakdown cell: "Nam" for sex 1, a client group's label, an age band."""
-    if key in ("", "unknown", "none", "null"):
-        return word("unknown", language)
-    list_name = {"sex": "gioi", "group": "nhom_dt", "ageGroup": "nhom_tuoi"}[dimension]
-    key = _AGE_CHOICES.get(key, key) if dimension == "ageGroup" else key
-    return dict(choices(list_name, language)).get(key, key.replace("-", "–"))
-
-
-#: The engine's age bands -> the age choices of F2 (``nhom_tuoi``), whose labels are shown.
-_AGE_CHOICES = {"<18": "duoi_18", "18-24": "18_24", "25-34": "25_34", "35-49": "35_49",
-                "50+": "tu_50"}
-
-
-def _order(dimension: str, key: str) -> int:
-    """A breakdown cell's place: the form's choice order, "not known" last."""
-    list_name = {"sex": "gioi", "group": "nhom_dt", "ageGroup": "nhom_tuoi"}[dimension]
-    values = [v for v, _ in choices(list_name, "vi")]
-    key = _AGE_CHOICES.get(key, key) if dimension == "ageGroup" else key
-    return values.index(key) if key in values else len(values)
-
-
-def place_name(code: str | None) -> str:
-    """A ward's name from wards.csv, or the code itself when the list does not know it."""
-    return {p.code: p.name for p in places.wards()}.get(code or "", code or "")
-
-
-def scope_text(scope: Scope, language: str) -> str:
-    """The scope in words: "Hà Nội · Phường Bồ Đề · CLB B93" (empty for the whole project)."""
-    parts = [
-        places.PROVINCES.get(scope.province or "", "") if scope.province else "",
-        place_name(scope.ward) if scope.ward else "",
-        dict(choices("mo_hinh", language)).get(scope.model or "", "") if scope.model else "",
-    ]
-    return " · ".join(p for p in parts if p)
-
-
-# --- Numbers in the reader's language -------------------------------------------------------
-
-
-def number(value, language: str, unit: str = "people") -> str:
-    """4.099 (vi) / 4,099 (en); percents with one decimal and " %"; "< 5"; "—" for null."""
-    if value is None:
-        return "—"
-    if value == SUPPRESSED:
-        return "< 5"
-    if isinstance(value, str):
-        return value
-    if unit == "percent":
-        return format_decimal(value, format="#,##0.0", locale=language) + " %"
-    if unit == "ratio" or (isinstance(value, float) and not value.is_integer()):
-        return format_decimal(value, format="#,##0.#", locale=language)
-    return format_decimal(value, format="#,##0", locale=language)
-
-
-def as_of_text(as_of: str, timezone: str) -> str:
-    """The report's asOf (ISO UTC) as local "14:03 01/12/2026"."""
-    moment = datetime.fromisoformat(as_of.replace("Z", "+00:00")).astimezone(ZoneInfo(timezone))
-    return moment.strftime("%H:%M %d/%m/%Y")
-
-
-def day_text(day: date | str | None) -> str:
-    """dd/mm/yyyy."""
-    if not day:
-        return "—"
-    if isinstance(day, str):
-        day = date.fromisoformat(day[:10])
-    return day.strftime("%d/%m/%Y")
 
 
 # --- The page --------------------------------------------------------------------------------
@@ -378,7 +263,7 @@ def indicator_view(item: dict, language: str) -> IndicatorView:
         name=indicator_name(code, language, item.get("name")),
         unit=unit,
         unit_label=word(unit, language),
-        value=_cell(item.get("value"), language, unit, None),
+        value=_cell(item.get("value"), language, unit, None, code not in UNLISTED),
         target=None if item.get("target") is None else number(item["target"], language, unit),
         target_value=item["target"] if isinstance(item.get("target"), int | float) else None,
         percent=None if percent is None else number(percent, language, "percent"),
@@ -404,7 +289,7 @@ def indicator_view(item: dict, language: str) -> IndicatorView:
             rows = [
                 (breakdown_label(dimension, key, language),
                  _cell(value, language, unit, f"{dimension}:{key}"))
-                for key, value in sorted(cells.items(), key=lambda kv: _order(dimension, kv[0]))
+                for key, value in sorted(cells.items(), key=lambda kv: order_of(dimension, kv[0]))
             ]
             view.breakdowns.append((dimension, word(dimension, language), rows))
     return view
@@ -412,12 +297,12 @@ def indicator_view(item: dict, language: str) -> IndicatorView:
 
 def _short(value, language: str, unit: str) -> str:
     if unit == "percent" and isinstance(value, int | float):
-        return format_decimal(round(value), format="#,##0", locale=language)
+        return number(round(value), language)
     return number(value, language, unit)
 
 
-def _cell(value, language: str, unit: str, cell: str | None) -> Cell:
-    linked = value not in (None, SUPPRESSED, 0) and unit not in ("ratio",)
+def _cell(value, language: str, unit: str, cell: str | None, listed: bool = True) -> Cell:
+    linked = listed and value not in (None, SUPPRESSED, 0) and unit not in ("ratio",)
     return Cell(number(value, language, unit), value, cell, linked)
 
 
@@ -462,10 +347,20 @@ def record_rows(
 ) -> list[RecordRow]:
     """The records behind one number, in the caller's wards (indicators.records refuses the
     list of a count of fewer than five people to a caller who may not see it: the list would
-    give the number away)."""
+    give the number away). The look is audited in the caller's transaction."""
     require(principal, "indicator.read", project_id)
     found = indicators.records(
         session, principal, project_id, code, period.first, period.last, scope, cell
+    )
+    audit.record(  # a look at records, like a submission list's: what was asked, how many
+        session,
+        principal.actor_id,
+        "indicator.records.read",
+        "project",
+        project_id,
+        {"code": code, "from": period.first.isoformat(), "to": period.last.isoformat(),
+         **({"cell": ":".join(cell)} if cell else {}),
+         **{k: v for k, v in scope.as_json().items() if v}, "count": len(found)},
     )
     titles = {v.xml_form_id: v.name or v.xml_form_id
               for v in form_reads.list_form_views(session, principal, project_id)}

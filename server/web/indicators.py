@@ -14,10 +14,11 @@ from server.api.indicator_report import xlsx_response
 from server.db import get_db
 from server.errors import Problem
 from server.extension import get_settings
-from server.services import indicator_report, indicator_views, projects
+from server.services import indicator_report, indicator_views, indicator_words, projects
 from server.web import bp, render_error
 
 #: The query keys the page keeps from one request to the next (the filter form's fields).
+SHOWN = 500  # rows of a drill-down page: the first ones records() gives, and how many in all
 KEPT = ("period", "month", "quarter", "from", "to", "province", "ward", "model")
 
 
@@ -70,9 +71,9 @@ def show_indicators(project_id: int) -> Response | str:
         kept=args,
         today=today,
         query=_query(period, scope),
-        scope_text=indicator_views.scope_text(scope, language),
-        period_text=f"{indicator_views.day_text(period.first)} – "
-        f"{indicator_views.day_text(period.last)}",
+        scope_text=indicator_words.scope_text(scope, language),
+        period_text=f"{indicator_words.day_text(period.first)} – "
+        f"{indicator_words.day_text(period.last)}",
     )
 
 
@@ -97,15 +98,16 @@ def indicator_records(project_id: int, code: str) -> Response | str:
         code=code,
         name=indicator_views.indicator_name(code, language),
         cell_text=(
-            f"{indicator_views.word(dimension, language)}: "
-            f"{indicator_views.breakdown_label(dimension, cell[1], language)}"
+            f"{indicator_words.word(dimension, language)}: "
+            f"{indicator_words.breakdown_label(dimension, cell[1], language)}"
             if cell
             else None
         ),
-        rows=rows,
-        scope_text=indicator_views.scope_text(scope, language),
-        period_text=f"{indicator_views.day_text(period.first)} – "
-        f"{indicator_views.day_text(period.last)}",
+        rows=rows[:SHOWN],
+        total=len(rows),
+        scope_text=indicator_words.scope_text(scope, language),
+        period_text=f"{indicator_words.day_text(period.first)} – "
+        f"{indicator_words.day_text(period.last)}",
         back=f"/projects/{project_id}/indicators?{_query(period, scope)}",
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server.models.audits import Audit
 from server.services import indicators
-from server.services.indicator_views import number
+from server.services.indicator_words import number
 from server.services.targets import Scope
 from tests.dashboard.conftest import BADINH, BODE, FIRST, LAST, MONTH, PASSWORD
 
@@ -135,6 +135,11 @@ def test_the_drill_down_lists_the_callers_wards_records_with_links(month):
         f"/projects/{month.project_id}/indicators/I1/records?{urlencode(MONTH)}"
     )
     assert len(lxml.html.fromstring(whole.text).xpath("//ul[@id='records']/li")) > len(rows)
+    with month.app.extensions["donghanh"].db.transaction(write=False) as session:
+        looks = session.scalars(
+            select(Audit.details).where(Audit.action == "indicator.records.read")
+        ).all()
+    assert {"code": "I1", "from": "2026-11-01", "to": "2026-11-30", "count": len(rows)} in looks
 
 
 def test_each_number_links_to_its_records(month):
@@ -186,6 +191,8 @@ def test_the_workbook_holds_the_json_numbers_one_sheet_per_model(month):
             wanted = pytest.approx(wanted)
         assert row["result"] == wanted, item["code"]
         assert row["target"] == expected_cell(item["target"], item["unit"]), item["code"]
+        if item["target"] is None:  # a rate is its value: no achievement without a plan
+            assert row["percent"] is None, item["code"]
     assert total["I1"]["result"] == 9
     assert total["I1"]["target"] == 8
     assert total["I1"]["percent"] == pytest.approx(1.125)
@@ -247,3 +254,34 @@ def test_the_api_workbook_answers_for_indicator_read_only(month):
                      headers={"Authorization": f"Bearer {tokens['supervisor']}"})
     assert bad.status_code == 400
     assert bad.get_json()["code"].startswith("400.")
+
+
+def test_the_page_in_english_has_english_labels_and_numbers(month):
+    browser = month.browser("supervisor")
+    browser.client.set_cookie("dh_lang", "en")
+    page = browser.get(page_url(month))
+    i1 = cards(page.text)["I1"]
+    assert text_of(i1, PERCENT) == "112.5 %"
+    assert breakdown(i1, "sex") == {"Male": "7", "Female": "2"}
+    assert "Person who uses drugs" in breakdown(i1, "group")
+    assert "Data as of " in page.text
+    sheet = openpyxl.load_workbook(io.BytesIO(browser.get(
+        f"/projects/{month.project_id}/indicators.xlsx?{urlencode(MONTH)}"
+    ).data))["Total"]
+    assert [c.value for c in sheet[4]][4:7] == ["Target", "Result", "% achieved"]
+
+
+def test_a_bad_period_is_a_sentence_not_a_crash(month):
+    page = month.browser("supervisor").get(
+        f"/projects/{month.project_id}/indicators?period=quarter&quarter=2026-Q7"
+    )
+    assert page.status_code == 400
+    assert "YYYY-Qn" in page.text
+
+
+def test_the_project_page_links_to_the_indicators_for_those_who_read_them(month):
+    project = f"/projects/{month.project_id}"
+    assert 'id="indicators-link"' in month.browser("viewer").get(project).text
+    collector = month.browser("collector")
+    assert 'id="indicators-link"' not in collector.get(project).text
+    assert collector.get(f"{project}/indicators").status_code == 403
