@@ -24,6 +24,6 @@ def test_the_dashboard_bench_builds_a_programme_and_times_every_case():
     lines = dashboard.run("sqlite", 0.0005, requests=2)
     assert re.match(r"sqlite: 10 clients, \d+ submissions \(built in \d+ s\)", lines[0]), lines[0]
     names = [name for name, _, _ in dashboard.cases(1)]
-    assert [line[2:24].strip() for line in lines[1:]] == names
+    assert [line[2:26].strip() for line in lines[1:]] == names
     for line in lines[1:]:  # the API, the page and the XLSX answered every request
         assert re.search(r"median .* n=2\)", line), line
