@@ -246,9 +246,13 @@ def _app(url: str, folder: Path):
 
 
 def _schema_head() -> str:
-    versions = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "migrations"
-                                       / "versions").glob("*.py"))  # fmt: skip
-    return hashlib.sha256("\n".join(versions).encode()).hexdigest()[:12]
+    """A digest of the migrations' text: a kept database is reused only with the same schema
+    (a migration edited in place counts as another schema)."""
+    folder = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _log_in(app, project_id: int):
