@@ -52,7 +52,7 @@ WARDS = (
 )  # fmt: skip
 MODELS = ("canh_sat", "tiep_can", "tnv", "qlsc", "b93")
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "donghanh-bench-dashboard"
-PROJECT_NAME = "Bench dashboard scale={scale}"
+PROJECT_NAME = "Bench dashboard scale={scale} schema={schema}"  # reused only if both match
 
 
 class IngestSender:
@@ -175,7 +175,9 @@ def build(app, scale: float, seed: int = 20) -> tuple[int, int, int]:
     per_client = SUBMISSIONS / CLIENTS
     db = app.extensions["donghanh"].db
     with db.transaction() as session:
-        project_id = projects.create_project(session, None, PROJECT_NAME.format(scale=scale)).id
+        project_id = projects.create_project(
+            session, None, PROJECT_NAME.format(scale=scale, schema=_schema_head())
+        ).id
     publish_programme_forms(app, project_id)
     add_reference_entities(app, project_id)
     write_targets(app, project_id)
@@ -225,7 +227,9 @@ def _existing(app, scale: float) -> int | None:
 
     with app.extensions["donghanh"].db.transaction(write=False) as session:
         return session.scalar(
-            select(Project.id).where(Project.name == PROJECT_NAME.format(scale=scale))
+            select(Project.id).where(
+                Project.name == PROJECT_NAME.format(scale=scale, schema=_schema_head())
+            )
         )
 
 
