@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BIND ?= 127.0.0.1:8080
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint bench-ingest bench-forward bench-review audit-deps clean
+.PHONY: run test test-sqlite test-postgres lint bench-ingest bench-forward bench-review bench-dashboard audit-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-forward: $(VENV)/.dev
 
 bench-review: $(VENV)/.dev
 	$(BIN)/python -m bench.review_list
+
+bench-dashboard: $(VENV)/.dev
+	$(BIN)/python -m bench.dashboard
 
 ## audit-deps: known vulnerabilities in the pinned dependencies (needs the OSV or PyPI
 ## vulnerability service; --strict fails when a package cannot be checked). Not in `make test`:

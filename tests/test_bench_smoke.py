@@ -16,3 +16,14 @@ def test_the_review_list_and_odata_bench_runs_every_case():
     assert [line[2:20].strip() for line in lines[1:]] == cases
     first_page = lines[1]
     assert re.search(r"\(40 phiếu\)", first_page), first_page  # every submission was stored
+
+
+def test_the_dashboard_bench_builds_a_programme_and_times_every_case():
+    from bench import dashboard
+
+    lines = dashboard.run("sqlite", 0.0005, requests=2)
+    assert re.match(r"sqlite: 10 clients, \d+ submissions \(built in \d+ s\)", lines[0]), lines[0]
+    names = [name for name, _, _ in dashboard.cases(1)]
+    assert [line[2:26].strip() for line in lines[1:]] == names
+    for line in lines[1:]:  # the API, the page and the XLSX answered every request
+        assert re.search(r"median .* n=2\)", line), line
