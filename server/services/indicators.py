@@ -932,6 +932,9 @@ def _default_kind(entry) -> str:
 
 def _effective_scope(principal: Principal, project_id: int, scope: Scope):
     wards = ward_scope(principal, "indicator.read", project_id)
+    if wards is not None and scope.ward and scope.ward not in wards:
+        # the page, the report and the API alike: told no, not shown their own wards instead
+        raise InsufficientRights("This commune/ward is not one of yours.")
     if wards is not None and len(wards) == 1 and not scope.ward:
         # one ward's supervisor: the figures are that ward's, measured against its plan
         scope = Scope(scope.province, next(iter(wards)), scope.model)

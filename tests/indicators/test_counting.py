@@ -290,7 +290,9 @@ def test_another_wards_records_are_never_counted_for_a_ward_supervisor(site, peo
     mine = site.report("ward_supervisor", **{"from": "2026-01-01", "to": "2026-01-31"})
     assert mine["I1"]["value"] == 1  # S only
     assert mine["I2"]["value"] == 2
-    assert site.report("ward_supervisor", **JAN)["I1"]["value"] == 0  # asking for 00118
+    # asking for 00118 is refused, as the page and the report refuse it
+    assert site.get("/indicators", "ward_supervisor", **JAN).status_code == 403
+    assert site.get("/indicators/I1/records", "ward_supervisor", **JAN).status_code == 403
     rows = site.records("I1", "ward_supervisor", **{"from": "2026-01-01", "to": "2026-01-31"})
     assert [r["clientUuid"] for r in rows] == [people["S"]]
     assert {r["ward"] for r in rows} == {"00004"}
