@@ -19,7 +19,7 @@ import bisect
 import copy
 import re
 import threading
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict, namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -91,6 +91,14 @@ def _columns(form: str, dialect: str) -> list:
         out.append(cast(col, String).label(name) if isinstance(col.type, Date) else col)
     out.append(_late(dialect).label("late"))
     return out
+
+
+#: A plain named tuple per form for the rows read: attribute access on it costs a tenth of a
+#: SQLAlchemy Row's, and the counting reads a few attributes of every row many times.
+_ROW_TYPES = {
+    form: namedtuple(f"{form}_fact", (*_COMMON, *cols, "late"))
+    for form, cols in _FORM_COLUMNS.items()
+}
 
 
 def _late(dialect: str):
@@ -300,7 +308,8 @@ class Data:
             )
             if scoped:
                 query = query.where(*self.scope_clauses())
-            return conn.execute(query).all()
+            make = _ROW_TYPES[form]._make
+            return [make(row) for row in conn.execute(query)]
 
         in_window = (IndicatorFact.day >= w0, IndicatorFact.day <= w1)
         for form in (F1, F2, F5, F6):
