@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -257,6 +258,9 @@ class Ev(NamedTuple):
     kind: str = "submission"  # what records() lists for it: submission | referral | client
 
 
+_EV_DAY = itemgetter(0)  # Ev.day
+
+
 @dataclass
 class Series:
     kind: str  # people | count | sum | people_rate | event_rate | distinct | ratio
@@ -265,8 +269,8 @@ class Series:
     days: list[str] = field(default_factory=list)
 
     def seal(self) -> Series:
-        self.events.sort(key=lambda e: e.day)
-        self.days = [e.day for e in self.events]
+        self.events.sort(key=_EV_DAY)
+        self.days = list(map(_EV_DAY, self.events))
         return self
 
     def within(self, first: str, last: str) -> list[Ev]:
