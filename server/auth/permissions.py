@@ -184,16 +184,28 @@ def require(
 UNSUPPRESSED_ROLES = frozenset({"admin", "manager", "supervisor"})
 
 
-def sees_small_numbers(principal: Principal, project_id: int) -> bool:
-    """True when the principal holds a manager's or supervisor's role (or is an
-    administrator) in the project, site-wide or for some of its wards."""
-    return any(
+def sees_small_numbers(
+    principal: Principal, project_id: int, wards: Iterable[str] | None = None
+) -> bool:
+    """True when every number of figures covering ``wards`` (None: the whole project) is the
+    principal's to see: a manager's or supervisor's role (or an administrator's) held for the
+    whole project or site-wide, or held for each of those wards. A supervisor of one ward who
+    is also a project-wide viewer sees the project's figures suppressed, and only that ward's
+    in full."""
+    if any(
         role in UNSUPPRESSED_ROLES and (scope is None or scope == project_id)
         for role, scope in principal.roles
-    ) or any(
-        role in UNSUPPRESSED_ROLES and project == project_id
-        for role, project, _ in principal.ward_roles
-    )
+    ):
+        return True
+    if wards is None:
+        return False
+    mine = {
+        ward
+        for role, project, ward in principal.ward_roles
+        if role in UNSUPPRESSED_ROLES and project == project_id
+    }
+    wards = set(wards)
+    return bool(wards) and wards <= mine
 
 
 def reaches_form(principal: Principal, xml_form_id: str) -> bool:

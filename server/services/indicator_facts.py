@@ -147,16 +147,11 @@ def write(
     edit: bool,
 ) -> None:
     """Store a submission's facts: a new submission is one INSERT; an edit (the new current
-    version) one UPDATE of its row, keeping when it was first received."""
+    version) one UPDATE of its answers, keeping when it was first received, its first
+    instanceID (the submission's own, which its page is found by) and who sent it first."""
     now = utcnow()
-    values = {
-        **facts,
-        "instance_id": instance_id,
-        "submitter_id": submitter_id,
-        "live": True,
-        "changed_at": now,
-    }
-    if edit:
+    values = {**facts, "live": True, "changed_at": now}
+    if edit:  # the submission's own instanceID and sender stay (I20 counts who collected it)
         changed = session.execute(
             update(IndicatorFact)
             .where(IndicatorFact.submission_id == submission_id)
@@ -166,7 +161,12 @@ def write(
             return
     session.execute(
         insert(IndicatorFact).values(
-            project_id=project_id, submission_id=submission_id, received_at=now, **values
+            project_id=project_id,
+            submission_id=submission_id,
+            received_at=now,
+            instance_id=instance_id,
+            submitter_id=submitter_id,
+            **values,
         )
     )
 

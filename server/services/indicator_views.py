@@ -207,7 +207,7 @@ def dashboard(
     views = {key: [] for key, _, _ in GROUPS}
     quiet = []
     for item in report["indicators"]:
-        view = indicator_view(item, language)
+        view = indicator_view(item, language, drill=not report.get("suppressed"))
         group = _group(item["code"])
         if group == "services" and ":" in item["code"] and _is_quiet(item):
             if item["code"].startswith("I4:"):
@@ -253,8 +253,9 @@ def indicator_name(code: str, language: str, fallback: dict | None = None) -> st
     return names.get(language) or names.get("vi") or code
 
 
-def indicator_view(item: dict, language: str) -> IndicatorView:
-    """One indicator of report() as the page shows it."""
+def indicator_view(item: dict, language: str, drill: bool = True) -> IndicatorView:
+    """One indicator of report() as the page shows it; ``drill``: each number links to the
+    records behind it (not for a caller who sees small numbers as "< 5")."""
     unit = item.get("unit") or "people"
     code = item["code"]
     percent = item.get("percent")
@@ -263,7 +264,7 @@ def indicator_view(item: dict, language: str) -> IndicatorView:
         name=indicator_name(code, language, item.get("name")),
         unit=unit,
         unit_label=word(unit, language),
-        value=_cell(item.get("value"), language, unit, None, code not in UNLISTED),
+        value=_cell(item.get("value"), language, unit, None, drill and code not in UNLISTED),
         target=None if item.get("target") is None else number(item["target"], language, unit),
         target_value=item["target"] if isinstance(item.get("target"), int | float) else None,
         percent=None if percent is None else number(percent, language, "percent"),
@@ -288,7 +289,7 @@ def indicator_view(item: dict, language: str) -> IndicatorView:
         if cells:
             rows = [
                 (breakdown_label(dimension, key, language),
-                 _cell(value, language, unit, f"{dimension}:{key}"))
+                 _cell(value, language, unit, f"{dimension}:{key}", drill))
                 for key, value in sorted(cells.items(), key=lambda kv: order_of(dimension, kv[0]))
             ]
             view.breakdowns.append((dimension, word(dimension, language), rows))

@@ -9,8 +9,10 @@ keep the two in step.
 
 How it computes: three indexed reads of the facts (the forms' rows of the trend window), one
 read of the clients list; every indicator becomes a list of dated events (a person, a row or
-a referral, with a flag and an amount), and a period's value is a slice of that list. Nothing
-is cached: a late submission changes a closed month on the next request ("asOf").
+a referral, with a flag and an amount), and a period's value is a slice of that list. A
+computed report is kept (``_CACHE``) under a fingerprint of the facts, the clients list and
+the plan, for at most ``CACHE_SECONDS``: a late submission changes a closed month on the next
+request, or within that time if it was committed while a report was being computed ("asOf").
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import copy
 import gc
 import re
 import threading
+import time
 from collections import OrderedDict, defaultdict, namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -465,6 +468,8 @@ class Data:
             out: dict[str, list[tuple[date, bool]]] = defaultdict(list)
             for r in sorted(self.by_form.get(F7, ()), key=lambda r: (r.day or "", r.submission_id)):
                 if r.day and r.client and (r.ly_do in CLOSING or r.ly_do in REOPENING):
+                    if r.ly_do == "trung_ma":
+                        continue  # the duplicate leaves with its merge; its survivor stays
                     out[self.person(r.client)].append((r.day, r.ly_do in CLOSING))
             self._closures = out
         return self._closures
@@ -964,6 +969,13 @@ def _effective_scope(principal: Principal, project_id: int, scope: Scope):
     return scope, wards
 
 
+def _covered(scope: Scope, wards: frozenset[str] | None) -> frozenset[str] | None:
+    """The wards a request's figures cover (None: the whole project, every ward)."""
+    if scope.ward:
+        return frozenset({scope.ward})
+    return wards
+
+
 def _window(first: date, last: date) -> tuple[date, date]:
     months = trend_months(first, last)
     return min(first, months[0]), max(last, month_end(months[-1]))
@@ -982,20 +994,25 @@ def report(
     if first > last:
         raise BadIndicatorQuery("from must not be after to.", field="from")
     scope, wards = _effective_scope(principal, project_id, scope)
-    full = sees_small_numbers(principal, project_id)
+    full = sees_small_numbers(principal, project_id, _covered(scope, wards))
     key = (
         project_id, first, last, scope, wards, full, today_local(),
         fingerprint(session, project_id),
     )  # fmt: skip
+    now = time.monotonic()
     with _CACHE_LOCK:
-        cached = _CACHE.get(key)
-        if cached is not None:
+        kept = _CACHE.get(key)
+        if kept is not None and now - kept[0] > CACHE_SECONDS:
+            del _CACHE[key]
+            kept = None
+        if kept is not None:
             _CACHE.move_to_end(key)
-    if cached is not None:
-        return copy.deepcopy(cached)
+    if kept is not None:
+        return copy.deepcopy(kept[1])
     body = _compute(session, project_id, first, last, scope, wards, full)
+    body["suppressed"] = not full  # small numbers are "<5" and no records are listed
     with _CACHE_LOCK:
-        _CACHE[key] = body
+        _CACHE[key] = (now, body)
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
     return copy.deepcopy(body)
@@ -1004,8 +1021,12 @@ def report(
 #: Computed reports by everything they depend on: the request, the caller's wards and rights,
 #: the day (DQ1 compares with today), and ``fingerprint`` (the facts, the clients list and the
 #: plan as they are now). A late submission, an edit, a delete, a merge or a new target
-#: changes the fingerprint, so a closed month is recomputed on the next request.
+#: changes the fingerprint, so a closed month is recomputed on the next request. The
+#: fingerprint is read when the computation starts: a change committed while it runs, with a
+#: clock earlier than the last one seen (two writers), could hide behind it, so nothing is
+#: kept longer than CACHE_SECONDS.
 CACHE_SIZE = 64
+CACHE_SECONDS = 60
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
@@ -1145,8 +1166,10 @@ def _entry(entry, v: Value | None, plan, full, data, built, months, i1) -> dict:
         )
         if target and shown != SUPPRESSED and shown is not None:
             result["percent"] = _pct(v.value, target)
+    hidden_value = SUPPRESSED in (result["value"], result["numerator"], result["denominator"])
     for k, val in v.extra.items():
-        result[k] = val
+        # counts beside a hidden value (referrals, verified) would give it away
+        result[k] = SUPPRESSED if hidden_value and not full else _suppress(val, True, full)
     if v.firsts is not None:
         result["breakdown"] = _breakdown(v.firsts, data, people, full, v.num_keys if rate else None)
     if entry.code not in SNAPSHOTS:
@@ -1202,7 +1225,14 @@ def _breakdown(firsts: dict, data: Data, people: bool, full: bool, num_keys=None
             return None
         return _pct(num, den)
 
-    return {kind: {k: shown(*counts[k]) for k in sorted(counts)} for kind, counts in cells.items()}
+    out = {kind: {k: shown(*counts[k]) for k in sorted(counts)} for kind, counts in cells.items()}
+    if not full:
+        for kind in ("sex", "ageGroup"):  # cells that add up to the value
+            row = out[kind]
+            if any(val == SUPPRESSED or val is None for val in row.values()):
+                # one hidden cell is the value minus the others: withhold them (null)
+                out[kind] = {k: (val if val == SUPPRESSED else None) for k, val in row.items()}
+    return out
 
 
 # --- the records behind a number --------------------------------------------------------
@@ -1230,6 +1260,11 @@ def records(
     if cell is not None and cell[0] not in CELL_KINDS:
         raise NotFound(f"There is no cell {cell[0]}.")
     scope, wards = _effective_scope(principal, project_id, scope)
+    if not sees_small_numbers(principal, project_id, _covered(scope, wards)):
+        # a list's length, dates, wards and flags would give away what "<5" hides
+        raise InsufficientRights(
+            "The records behind the figures are shown to managers and supervisors only."
+        )
     if cell is not None and cell[0] == "month":
         try:
             start = datetime.strptime(cell[1], "%Y-%m").date()
@@ -1255,12 +1290,6 @@ def records(
                 keep.append(e)
         counted = keep
     entry = BY_CODE[code]
-    if not sees_small_numbers(principal, project_id) and entry.people:
-        people = {e.key for e in counted}
-        if 0 < len(people) < SMALL:
-            raise InsufficientRights(
-                "Fewer than 5 people: the records behind this number are not shown to your role."
-            )
     out = [{**_record(e, data), "clientUuid": e.person} for e in counted]
     if entry.unit == "percent":
         for e, row in zip(counted, out, strict=True):
