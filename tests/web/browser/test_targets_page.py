@@ -1,4 +1,4 @@
-"""The plan's page in Chromium (Playwright, tests/web/browser): a manager adds a target on a
+"""The plan's page in Chromium (Playwright): a manager adds a target on a
 phone (360 px: the form, the ward picker's folds, the table as cards, nothing scrolls
 sideways) and reads the plan as a table on a desktop (1280 px). Screenshots go to
 test-artifacts/screenshots/targets-*."""
@@ -8,7 +8,6 @@ from __future__ import annotations
 from server.auth.permissions import SYSTEM
 from server.services import targets
 from tests.targets.conftest import row
-from tests.web.browser.conftest import chromium, screenshots  # noqa: F401
 
 
 def log_in(page, base: str, email: str) -> None:
@@ -20,7 +19,7 @@ def log_in(page, base: str, email: str) -> None:
 
 
 def test_a_manager_adds_a_target_on_a_phone_and_reads_the_plan_on_a_desktop(
-    chromium, screenshots, live_server, make_user, db, project  # noqa: F811
+    chromium, screenshots, live_server, make_user, db, project
 ):
     make_user("lan@example.org", role="manager", project_id=project.id)
     with db.transaction() as session:
