@@ -21,13 +21,12 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from server.app import create_app
 from server.auth.permissions import SYSTEM
 from server.models.forms import Form, FormVersion
 from server.models.indicators import PlanTarget
 from server.services import app_users, projects, users
-from server.settings import Settings
-from tests.conftest import SECRET, empty_all_tables
+from tests.conftest import empty_all_tables
+from tests.support.programme_app import programme_app
 from tests.web.conftest import Browser, log_in
 
 XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"
@@ -173,19 +172,9 @@ def _send_month(app, project_id: int, month: Month) -> None:
 def month(migrated, tmp_path_factory):
     """The app on its own database, with the month sent once for the module's tests."""
     tmp = tmp_path_factory.mktemp("dashboard")
-    settings = Settings.from_env(
-        {
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "DATABASE_URL": migrated,
-            "BLOB_STORE": f"file:{tmp}/blobs",
-            "REGISTER_TARGET": f"dir:{tmp}/register",
-            "SECRET_KEY": SECRET,
-            "PUBLIC_URL": "https://donghanh.example.org",
-        }
-    )
-    app = create_app(settings)
+    app = programme_app(migrated, tmp, init=True)
+    settings = app.extensions["donghanh"].settings
     db = app.extensions["donghanh"].db
-    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
     with db.transaction() as session:
         project_id = projects.list_projects(session)[0].id
     found = Month(app, project_id)

@@ -12,12 +12,11 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from server.app import create_app
 from server.auth.permissions import SYSTEM
 from server.services import app_users, projects, users
-from server.settings import Settings
-from tests.conftest import SECRET, empty_all_tables
+from tests.conftest import empty_all_tables
 from tests.support.collect import Collect
+from tests.support.programme_app import programme_app
 
 PASSWORD = "correct horse battery"
 #: The wards the tests use (xlsforms/wards.csv, Hà Nội): one per scenario.
@@ -65,19 +64,9 @@ class Site:
 @pytest.fixture(scope="module")
 def site(migrated, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("indicators")
-    settings = Settings.from_env(
-        {
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "DATABASE_URL": migrated,
-            "BLOB_STORE": f"file:{tmp}/blobs",
-            "REGISTER_TARGET": f"dir:{tmp}/register",
-            "SECRET_KEY": SECRET,
-            "PUBLIC_URL": "https://donghanh.example.org",
-        }
-    )
-    app = create_app(settings)
+    app = programme_app(migrated, tmp, init=True)
+    settings = app.extensions["donghanh"].settings
     db = app.extensions["donghanh"].db
-    assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
     with db.transaction() as session:
         project = projects.list_projects(session)[0]
         phone_user = app_users.create_app_user(

@@ -14,11 +14,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from server.app import create_app
 from server.models.submissions import Submission
 from server.services import users
-from server.settings import Settings
-from tests.conftest import SECRET, empty_all_tables
+from tests.conftest import empty_all_tables
+from tests.support.programme_app import programme_app
 from tests.support.programme_year import build_year
 
 PASSWORD = "correct horse battery"
@@ -45,17 +44,8 @@ class Site:
 def site(migrated, tmp_path_factory):
     """The year, sent once for the module (about 2,100 submissions)."""
     tmp = tmp_path_factory.mktemp("seed-year")
-    settings = Settings.from_env(
-        {
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "DATABASE_URL": migrated,
-            "BLOB_STORE": f"file:{tmp}/blobs",
-            "REGISTER_TARGET": f"dir:{tmp}/register",
-            "SECRET_KEY": SECRET,
-            "PUBLIC_URL": "https://donghanh.example.org",
-        }
-    )
-    app = create_app(settings)
+    app = programme_app(migrated, tmp, init=False)
+    settings = app.extensions["donghanh"].settings
     db = app.extensions["donghanh"].db
     try:
         year = build_year(app)
