@@ -33,6 +33,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "entity.read",
             "entity.update",
             "indicator.read",
+            "indicator.records",
             "target.update",
         }
     ),
@@ -44,10 +45,12 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "submission.update",
             "entity.read",
             "indicator.read",
+            "indicator.records",
             "target.update",
         }
     ),
-    # A viewer reads the indicators with small cells suppressed ("< 5", domain.md 6.3 rule 6).
+    # A viewer reads the indicators with small cells suppressed ("< 5", domain.md 6.3 rule 6)
+    # and not the records behind them (indicator.records), whose lists would undo it.
     "viewer": frozenset(
         {"project.read", "form.read", "submission.read", "entity.read", "indicator.read"}
     ),

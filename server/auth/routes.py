@@ -98,7 +98,7 @@ PERMISSIONS: dict[str, str] = {
     "api.retry_delivery": "delivery.retry",
     "api.retry_all_dead": "delivery.retry",
     "api.project_indicators": "indicator.read",
-    "api.indicator_records": "indicator.read",
+    "api.indicator_records": "indicator.records",  # not a viewer's: lists would undo "<5"
     "api.list_audits": "audit.read",
     "api.export_audits": "audit.read",
     "api.list_targets": "indicator.read",  # a ward-scoped caller: its wards' and no ward's
@@ -157,7 +157,7 @@ PERMISSIONS: dict[str, str] = {
     "web.list_audits": "audit.read",
     "web.export_audits": "audit.read",
     "web.show_indicators": "indicator.read",
-    "web.indicator_records": "indicator.read",
+    "web.indicator_records": "indicator.records",
     "web.indicators_xlsx": "indicator.read",
 }
 

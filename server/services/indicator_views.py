@@ -349,7 +349,7 @@ def record_rows(
     """The records behind one number, in the caller's wards (indicators.records refuses the
     list of a count of fewer than five people to a caller who may not see it: the list would
     give the number away). The look is audited in the caller's transaction."""
-    require(principal, "indicator.read", project_id)
+    require(principal, "indicator.records", project_id)
     found = indicators.records(
         session, principal, project_id, code, period.first, period.last, scope, cell
     )

@@ -1253,8 +1253,9 @@ def records(
     """The clients, submissions or referrals one number counts, in the caller's wards.
     ``cell`` narrows to a breakdown cell (("sex", "1"), ("ageGroup", "18-24"), ("group",
     "sd_mt")) or a trend month (("month", "2026-01")). Raises NotFound for an unknown code,
-    InsufficientRights when the number is a suppressed small count for this caller."""
-    require(principal, "indicator.read", project_id)
+    InsufficientRights unless the caller may list records (indicator.records) and sees every
+    number of the wards the figures cover."""
+    require(principal, "indicator.records", project_id)
     if code not in BY_CODE or code == "I1a":
         raise NotFound(f"There is no indicator {code}.")
     if cell is not None and cell[0] not in CELL_KINDS:
