@@ -167,14 +167,19 @@ def reset_database(kind: str, folder: Path) -> str:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()
-    engine = create_engine(PG_BENCH)
+    empty_schema(PG_BENCH)
+    return PG_BENCH
+
+
+def empty_schema(url: str) -> None:
+    """Drop every table of a PostgreSQL database (its public schema, made anew)."""
+    engine = create_engine(url)
     try:
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     finally:
         engine.dispose()
-    return PG_BENCH
 
 
 @contextmanager

@@ -41,7 +41,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.common import PG_BENCH, reset_database, terminate_on_sigterm
+from bench.common import PG_BENCH, empty_schema, reset_database, terminate_on_sigterm
 
 CLIENTS = 20_000
 SUBMISSIONS = 200_000
@@ -366,7 +366,7 @@ def run(
                 app.extensions["donghanh"].db.dispose()
             if not reused:
                 if database_url and database_url != PG_BENCH:
-                    _empty_postgres(database_url)
+                    empty_schema(database_url)
                 else:
                     reset_database("postgres", folder)
                 upgrade(url)
@@ -390,18 +390,6 @@ def run(
             cache_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(folder / "bench.db", cached)
         return lines
-
-
-def _empty_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
 
 
 def _vacuum(app) -> None:

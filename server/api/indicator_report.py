@@ -11,7 +11,7 @@ from flask import Response, g, request
 from server.api import bp
 from server.db import get_db
 from server.extension import get_settings
-from server.services import indicator_report, indicator_views, indicators
+from server.services import indicator_report, indicators
 
 
 def xlsx_response(report: indicator_report.Report) -> Response:
@@ -28,11 +28,9 @@ def xlsx_response(report: indicator_report.Report) -> Response:
 def indicators_xlsx(project_id: int) -> Response:
     query = indicators.parse_query(request.args)  # the JSON route's rules: a 400 Problem
     language = request.accept_languages.best_match(["vi", "en"]) or "vi"
-    args = {k: request.args.get(k, "") for k in ("ward", "province", "model")}
     with get_db().transaction() as session:
-        scope = indicator_views.resolve_scope(g.principal, project_id, args)
         report = indicator_report.build(
-            session, g.principal, project_id, query.first, query.last, scope, language,
+            session, g.principal, project_id, query.first, query.last, query.scope, language,
             get_settings().timezone,
         )
     return xlsx_response(report)

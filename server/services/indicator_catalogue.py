@@ -140,17 +140,9 @@ def _build() -> list[Indicator]:
         True,
         _REFERRAL_MODELS,
     )
-    for s, vi, en in SERVICES:
-        add(
-            f"I4:{s}",
-            f"Số người được chuyển gửi: {vi}",
-            f"People referred: {en}",
-            "people",
-            True,
-            True,
-            _REFERRAL_MODELS,
-        )
-    for s, (vi, en, _) in COMBINED_SERVICES.items():
+    # each service of F3, then the combined ones (addiction treatment = detox + rehab)
+    per_service = [*SERVICES, *((s, vi, en) for s, (vi, en, _) in COMBINED_SERVICES.items())]
+    for s, vi, en in per_service:
         add(
             f"I4:{s}",
             f"Số người được chuyển gửi: {vi}",
@@ -169,17 +161,7 @@ def _build() -> list[Indicator]:
         False,
         _REFERRAL_MODELS,
     )
-    for s, vi, en in SERVICES:
-        add(
-            f"I5:{s}",
-            f"Tỷ lệ chuyển gửi thành công: {vi}",
-            f"Referral completion: {en}",
-            "percent",
-            True,
-            False,
-            _REFERRAL_MODELS,
-        )
-    for s, (vi, en, _) in COMBINED_SERVICES.items():
+    for s, vi, en in per_service:
         add(
             f"I5:{s}",
             f"Tỷ lệ chuyển gửi thành công: {vi}",

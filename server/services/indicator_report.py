@@ -30,6 +30,7 @@ from server.services import (
     indicator_words,
     indicators,
     projects,
+    targets,
 )
 from server.services.indicator_views import indicator_name
 from server.services.indicator_words import SUPPRESSED, day_text, word
@@ -115,6 +116,7 @@ def build(
     """The workbook for [first, last] in ``scope`` (a model named in the scope gives that
     model's sheet only); records the export in the audit log, in the caller's transaction."""
     require(principal, "indicator.read", project_id)
+    targets.check_scope(scope)  # before the sheets are chosen by its model
     language = "en" if language == "en" else "vi"
     words = _HEADERS[language]
     project = projects.get_project(session, project_id)

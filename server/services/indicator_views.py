@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require, ward_scope
-from server.errors import InsufficientRights, UnexpectedValue
+from server.errors import UnexpectedValue
 from server.services import audit, form_reads, indicator_catalogue, indicators, places
 from server.services.indicator_words import (
     SUPPRESSED,
@@ -30,7 +30,7 @@ from server.services.indicator_words import (
     place_name,
     word,
 )
-from server.services.targets import Scope, period_end, period_start
+from server.services.targets import Scope, parse_period, period_end, period_start
 
 PERIOD_CHOICES = ("month", "chosen_month", "quarter", "ytd", "range")
 #: The groups of the page and the report, in order: (key, Vietnamese, English).
@@ -74,48 +74,29 @@ def resolve_period(args: dict[str, str], today: date) -> Period:
     if kind == "ytd":
         return Period(kind, date(today.year, 1, 1), today)
     if kind == "chosen_month":
-        first = _parse(args.get("month", "") + "-01", "month")
+        first = _period(args, "month", "The month is written YYYY-MM, e.g. 2026-03.")
         return Period(kind, first, period_end("month", first))
     if kind == "quarter":
-        text = (args.get("quarter") or "").strip().upper()
-        year, _, number = text.partition("-Q")
-        if not (year.isdigit() and number in ("1", "2", "3", "4")):
-            raise UnexpectedValue("The quarter is written YYYY-Qn, e.g. 2026-Q4.", field="quarter")
-        first = date(int(year), 3 * int(number) - 2, 1)
+        first = _period(args, "quarter", "The quarter is written YYYY-Qn, e.g. 2026-Q4.")
         return Period(kind, first, period_end("quarter", first))
-    first, last = _parse(args.get("from", ""), "from"), _parse(args.get("to", ""), "to")
-    if last < first:
-        raise UnexpectedValue("The end of the period is before its start.", field="to")
-    if (last - first).days > 3 * 366:
-        raise UnexpectedValue("The period is longer than three years.", field="to")
+    first, last = _day(args, "from"), _day(args, "to")
+    indicators.check_range(first, last)
     return Period(kind, first, last)
 
 
-def _parse(text: str, name: str) -> date:
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        raise UnexpectedValue(f"{name} is not a date (YYYY-MM-DD).", field=name) from None
+def _period(args: dict[str, str], kind: str, message: str) -> date:
+    """The first day of the month or quarter a query key names, as the plan writes periods."""
+    found = parse_period(args.get(kind))
+    if found is None or found[0] != kind:
+        raise UnexpectedValue(message, field=kind)
+    return found[1]
 
 
-def resolve_scope(principal: Principal, project_id: int, args: dict[str, str]) -> Scope:
-    """The scope a request names; a ward outside the caller's wards, an unknown ward, model
-    or province is refused (a ward-scoped supervisor is told no, rather than shown another
-    ward's figures or silently its own)."""
-    ward = (args.get("ward") or "").strip() or None
-    province = (args.get("province") or "").strip() or None
-    model = (args.get("model") or "").strip() or None
-    if ward is not None:
-        if ward not in {p.code for p in places.wards()}:
-            raise UnexpectedValue("The commune/ward is not in the list.", field="ward")
-        allowed = ward_scope(principal, "indicator.read", project_id)
-        if allowed is not None and ward not in allowed:
-            raise InsufficientRights("This commune/ward is not one of yours.")
-    if province is not None and province not in places.PROVINCES:
-        raise UnexpectedValue("The province is not in the list.", field="province")
-    if model is not None and model not in dict(choices("mo_hinh", "vi")):
-        raise UnexpectedValue("The programme model is not in the list.", field="model")
-    return Scope(province=province, ward=ward, model=model)
+def _day(args: dict[str, str], name: str) -> date:
+    found = indicators.parse_day(args, name)
+    if found is None:
+        raise UnexpectedValue(f"{name} is not a date (YYYY-MM-DD).", field=name)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

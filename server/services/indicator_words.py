@@ -9,13 +9,16 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from openpyxl import load_workbook
 
 from server.services import places
-from server.services.targets import Scope
+
+if TYPE_CHECKING:
+    from server.services.targets import Scope
 
 SUPPRESSED = "<5"
 XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"

@@ -184,39 +184,16 @@ def parse_query(args, today: date | None = None) -> Query:
     bound), ``ward``, ``province``, ``model``, and ``cell`` as kind:value. Raises
     BadIndicatorQuery (400) for a malformed date, from after to, a range over three years,
     or a malformed cell."""
-
-    def day(name: str) -> date | None:
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            return None
-        if not _ISO_DAY.fullmatch(raw):
-            raise BadIndicatorQuery(f"{name} must be a date as YYYY-MM-DD.", field=name)
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise BadIndicatorQuery(f"{name} is not a real date: {raw}.", field=name) from None
-
-    first, last = day("from"), day("to")
+    first, last = parse_day(args, "from"), parse_day(args, "to")
     if first is None and last is None:
         first, last = default_range(today)
     elif first is None:
         first = month_start(last)
     elif last is None:
         last = month_end(first)
-    if first > last:
-        raise BadIndicatorQuery("from must not be after to.", field="from")
-    if last - first > MAX_RANGE:
-        raise BadIndicatorQuery("The range may cover at most three years.", field="to")
-
-    def text(name: str, limit: int) -> str | None:
-        raw = (args.get(name) or "").strip()
-        if len(raw) > limit:
-            raise BadIndicatorQuery(f"{name} is too long.", field=name)
-        return raw or None
-
-    scope = Scope(text("province", 8), text("ward", 32), text("model", 32))
+    check_range(first, last)
     cell = None
-    raw_cell = text("cell", 64)
+    raw_cell = _text(args, "cell", 64)
     if raw_cell is not None:
         kind, sep, value = raw_cell.partition(":")
         if not sep or kind not in CELL_KINDS or not value:
@@ -225,7 +202,40 @@ def parse_query(args, today: date | None = None) -> Query:
                 field="cell",
             )
         cell = (kind, value)
-    return Query(first, last, scope, cell)
+    return Query(first, last, scope_from(args), cell)
+
+
+def parse_day(args, name: str) -> date | None:
+    """The date a query key holds (YYYY-MM-DD), None when it is absent."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not _ISO_DAY.fullmatch(raw):
+        raise BadIndicatorQuery(f"{name} must be a date as YYYY-MM-DD.", field=name)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadIndicatorQuery(f"{name} is not a real date: {raw}.", field=name) from None
+
+
+def check_range(first: date, last: date) -> None:
+    """A range of event dates a request may ask for: from not after to, at most three years."""
+    if first > last:
+        raise BadIndicatorQuery("from must not be after to.", field="from")
+    if last - first > MAX_RANGE:
+        raise BadIndicatorQuery("The range may cover at most three years.", field="to")
+
+
+def scope_from(args) -> Scope:
+    """The province, ward and model a query names (their codes are checked by report())."""
+    return Scope(_text(args, "province", 8), _text(args, "ward", 32), _text(args, "model", 32))
+
+
+def _text(args, name: str, limit: int) -> str | None:
+    raw = (args.get(name) or "").strip()
+    if len(raw) > limit:
+        raise BadIndicatorQuery(f"{name} is too long.", field=name)
+    return raw or None
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -959,6 +969,9 @@ def _default_kind(entry) -> str:
 
 
 def _effective_scope(principal: Principal, project_id: int, scope: Scope):
+    """The scope the figures cover (a one-ward caller's ward when none is asked) and the
+    caller's wards; an unknown code or another ward is refused, for every edge at once."""
+    targets.check_scope(scope)
     wards = ward_scope(principal, "indicator.read", project_id)
     if wards is not None and scope.ward and scope.ward not in wards:
         # the page, the report and the API alike: told no, not shown their own wards instead

@@ -27,7 +27,7 @@ from server.errors import InsufficientRights, UnexpectedValue
 from server.models.actors import Actor
 from server.models.indicators import PERIOD_KINDS, SCOPE_KINDS, PlanTarget
 from server.models.types import utcnow
-from server.services import audit, indicator_catalogue, places, projects
+from server.services import audit, indicator_catalogue, indicator_words, places, projects
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,17 +129,38 @@ def planned(
 
 # --- The plan as managers and supervisors write it (web page and PUT /targets) -----------
 
-#: The programme models a target can name: the ``mo_hinh`` choices of the forms F1-F7
-#: (xlsforms/*.xlsx), with their labels (Vietnamese, English).
-MODELS: dict[str, tuple[str, str]] = {
-    "tiep_can": ("Tiếp cận cộng đồng", "Community outreach"),
-    "canh_sat": ("Mô hình cảnh sát chuyển gửi", "Police-referral model"),
-    "diem_tv": ("Điểm tư vấn, chăm sóc, hỗ trợ điều trị nghiện", "Community counselling point"),
-    "tnv": ("Tình nguyện viên giúp đỡ người sau cai", "Volunteer"),
-    "b93": ("CLB B93", "B93 club"),
-    "qlsc": ("Quản lý sau cai tại nơi cư trú", "Post-rehab management"),
-    "khac": ("Khác", "Other"),
-}
+def models() -> dict[str, tuple[str, str]]:
+    """The programme models a target or a request can name: the ``mo_hinh`` choices of the
+    forms, code -> (Vietnamese label, English label)."""
+    english = dict(indicator_words.choices("mo_hinh", "en"))
+    return {code: (vi, english[code]) for code, vi in indicator_words.choices("mo_hinh", "vi")}
+
+
+def unknown_code(kind: str, value: str) -> str | None:
+    """Why ``value`` names no province, ward or model (the one rule for the plan's rows and
+    the indicators' requests), or None when it names one."""
+    if kind == "province" and value not in places.PROVINCES:
+        return (
+            f"{value!r} is not a province code of xlsforms/wards.csv "
+            f"({', '.join(places.PROVINCES)})"
+        )
+    if kind == "ward" and value not in _ward_codes():
+        hint = f" (did you mean {value.zfill(5)}?)" if value.zfill(5) in _ward_codes() else ""
+        return f"{value!r} is not a commune/ward code of wards.csv{hint}"
+    if kind == "model" and value not in models():
+        return f"{value!r} is not a programme model (mo_hinh): {', '.join(models())}"
+    return None
+
+
+def check_scope(scope: Scope) -> None:
+    """Raise UnexpectedValue when a request's province, ward or model names none."""
+    for kind, value in (("province", scope.province), ("ward", scope.ward),
+                        ("model", scope.model)):
+        why = unknown_code(kind, value) if value else None
+        if why is not None:
+            raise UnexpectedValue(f"The {kind}: {why}.", field=kind)
+
+
 #: Units whose planned number is a count (people, events, sessions): a whole number.
 WHOLE_UNITS = frozenset(
     {"people", "events", "referrals", "sessions", "attendances", "volunteers", "pairs", "clients"}
@@ -314,17 +335,8 @@ def _check_scope(n: int, row: TargetInput, found: list[RowProblem]) -> tuple[str
     elif kind == "project" and value:
         found.append(RowProblem(n, "scope", "project_value", value,
                                 "the whole project's scope takes no value"))
-    elif kind == "province" and value not in places.PROVINCES:
-        found.append(RowProblem(n, "scope", "unknown_province", value, (
-            f"{value!r} is not a province code of xlsforms/wards.csv "
-            f"({', '.join(places.PROVINCES)})")))
-    elif kind == "ward" and value not in _ward_codes():
-        hint = f" (did you mean {value.zfill(5)}?)" if value.zfill(5) in _ward_codes() else ""
-        found.append(RowProblem(n, "scope", "unknown_ward", value,
-                                f"{value!r} is not a commune/ward code of wards.csv{hint}"))
-    elif kind == "model" and value not in MODELS:
-        found.append(RowProblem(n, "scope", "unknown_model", value, (
-            f"{value!r} is not a programme model (mo_hinh): {', '.join(MODELS)}")))
+    elif kind != "project" and (why := unknown_code(kind, value)) is not None:
+        found.append(RowProblem(n, "scope", f"unknown_{kind}", value, why))
     return str(kind), value if isinstance(value, str) else ""
 
 
@@ -535,6 +547,6 @@ def writable_scopes(principal: Principal, project_id: int) -> ScopeChoices:
     return ScopeChoices(
         may("project", ""),
         tuple((code, name) for code, name in places.PROVINCES.items() if may("province", code)),
-        tuple(code for code in MODELS if may("model", code)),
+        tuple(code for code in models() if may("model", code)),
         tuple(p for p in places.wards() if may("ward", p.code)),
     )

@@ -14,7 +14,13 @@ from server.api.indicator_report import xlsx_response
 from server.db import get_db
 from server.errors import Problem
 from server.extension import get_settings
-from server.services import indicator_report, indicator_views, indicator_words, projects
+from server.services import (
+    indicator_report,
+    indicator_views,
+    indicator_words,
+    indicators,
+    projects,
+)
 from server.web import bp, render_error
 
 #: The query keys the page keeps from one request to the next (the filter form's fields).
@@ -58,7 +64,7 @@ def show_indicators(project_id: int) -> Response | str:
         return render_error(400, detail=problem.message)
     with get_db().transaction(write=False) as session:
         project = projects.get_project(session, project_id)
-        scope = indicator_views.resolve_scope(g.principal, project_id, args)
+        scope = indicators.scope_from(args)
         board = indicator_views.dashboard(
             session, g.principal, project_id, period, scope, language, get_settings().timezone
         )
@@ -87,7 +93,7 @@ def indicator_records(project_id: int, code: str) -> Response | str:
         return render_error(400, detail=problem.message)
     with get_db().transaction() as session:  # the look is audited
         project = projects.get_project(session, project_id)
-        scope = indicator_views.resolve_scope(g.principal, project_id, args)
+        scope = indicators.scope_from(args)
         rows = indicator_views.record_rows(
             session, g.principal, project_id, code, period, scope, cell
         )
@@ -120,7 +126,7 @@ def indicators_xlsx(project_id: int) -> Response:
     except Problem as problem:
         return render_error(400, detail=problem.message)
     with get_db().transaction() as session:
-        scope = indicator_views.resolve_scope(g.principal, project_id, args)
+        scope = indicators.scope_from(args)
         book = indicator_report.build(
             session, g.principal, project_id, period.first, period.last, scope, _language(),
             get_settings().timezone,

@@ -89,7 +89,7 @@ def _name(entry: indicator_catalogue.Indicator) -> str:
 
 
 def model_name(code: str) -> str:
-    vi, en = targets.MODELS.get(code, (code, code))
+    vi, en = targets.models().get(code, (code, code))
     return en if _english() else vi
 
 

@@ -339,6 +339,11 @@ def test_the_api_refuses_bad_queries(site, people):
         assert reply.status_code == 400, params
         assert reply.json()["code"] == "400.93"
     assert site.get("/indicators/I1/records", cell="colour:red").status_code == 400
+    for params in ({"ward": "99999"}, {"province": "79"}, {"model": "khong_co"}):
+        for path in ("/indicators", "/indicators.xlsx", "/indicators/I1/records"):
+            reply = site.get(path, **params)  # a code that names nothing: told so, not zeros
+            assert reply.status_code == 400, (path, params)
+            assert next(iter(params.values())) in reply.json()["message"]
     assert site.get("/indicators/I99/records").status_code == 404
     assert site.get("/indicators", "collector").status_code == 403
     default = site.get("/indicators").json()
