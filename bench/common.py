@@ -236,22 +236,28 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict, workers: int) -> Iterator[tuple[str, int]]:
+def gunicorn(
+    env: dict, workers: int, app: str = "wsgi:app", config: str | None = None
+) -> Iterator[tuple[str, int]]:
     """Run `python -m gunicorn --workers W wsgi:app` on loopback (gunicorn.conf.py from the
-    project root); yield (base_url, master_pid); stop it, and its workers, whatever happens."""
+    project root); yield (base_url, master_pid); stop it, and its workers, whatever happens.
+    Another ``app`` (bench/bare's reference) is read with the settings of ``config`` (a
+    module: ``python:bench.bare``) instead of the project's, which wire the server's worker."""
     port = free_port()
+    config = [] if config is None else ["--config", config]
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
+            *config,
             "--workers",
             str(workers),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "wsgi:app",
+            app,
         ],
         cwd=ROOT,
         env={**os.environ, **env},

@@ -10,6 +10,11 @@ the same machine as the server, so the client's CPU competes with the server's: 
 are a floor for the server alone. The forwarding worker is off (EMBEDDED_WORKER=no); the outbox
 rows are still written with each submission.
 
+Each run is followed by the same load against bench/bare.py, a bare reference endpoint
+under the same gunicorn settings (stream, parse once, hash, one transaction, 201: nothing
+else), and the line ends with the ratio of the two: the figures move with the machine's other
+work, the ratio much less.
+
 A run warms up with 50 submissions, then measures --count of them: throughput is count over
 the wall time from the start signal (every device has done its HEAD) to the last answer. It
 fails loudly on any non-201 answer or if the database does not hold exactly warm-up + count
@@ -24,10 +29,12 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import statistics
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.common import (
     QUESTIONS,
@@ -180,47 +187,78 @@ def count_rows(app) -> tuple[int, int]:
     return submissions, outbox
 
 
-def run(kind: str, devices: int, photo_kb: int, count: int, workers: int, procs: int) -> str:
-    with instance(kind) as (env, app, issued), gunicorn(env, workers) as (base, pid):
-        url = issued.server_url(base)
-        warm = load(url, devices, WARMUP, photo_kb, procs)
-        peak = memory_kib(pid)
-        stop = threading.Event()
+def _measure(url: str, devices: int, photo_kb: int, count: int, procs: int, pid: int):
+    """Warm up, then measure ``count`` POSTs while sampling the server's memory."""
+    warm = load(url, devices, WARMUP, photo_kb, procs)
+    peak = memory_kib(pid)
+    stop = threading.Event()
 
-        def sample() -> None:
-            nonlocal peak
-            while not stop.wait(0.1):
-                peak = max(peak, memory_kib(pid))
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(0.1):
+            peak = max(peak, memory_kib(pid))
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
-            measured = load(url, devices, count, photo_kb, procs)
-        finally:
-            stop.set()
-            sampler.join()
-        hwm = memory_kib(pid, "VmHWM")
-        pss = memory_kib(pid, "Pss")
-        submissions, outbox = count_rows(app)
-    label = f"{kind:8} devices={devices:<3} photo={photo_kb:>3}KB n={count:<5}"
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        measured = load(url, devices, count, photo_kb, procs)
+    finally:
+        stop.set()
+        sampler.join()
+    return warm, measured, peak
+
+
+def _check(label: str, warm: Load, measured: Load, count: int) -> None:
     errors = warm.errors + measured.errors
     statuses = warm.statuses + measured.statuses
     bad = sum(1 for s in statuses if s != 201)
     if errors or bad or len(measured.statuses) != count:
         shown = "\n  ".join(sorted(set(errors))[:10])
         raise SystemExit(f"FAILED {label}: {bad} non-201 answers of {len(statuses)}\n  {shown}")
+
+
+def _rates(measured: Load, count: int) -> tuple[float, float, float]:
+    latencies = sorted(measured.latencies)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return count / measured.seconds, statistics.median(latencies), p99
+
+
+def reference(kind: str, devices: int, photo_kb: int, count: int, workers: int, procs: int):
+    """The bare endpoint (bench/bare.py) under the same gunicorn settings and load: the
+    submissions/s this machine allows right now for streaming, one parse, a hash and one
+    transaction."""
+    from bench.common import reset_database
+
+    with tempfile.TemporaryDirectory(prefix="bench-bare-") as folder:
+        url = reset_database(kind, Path(folder))
+        env = {"BARE_DATABASE_URL": url}
+        with gunicorn(env, workers, "bench.bare:make_app()", "python:bench.bare") as (base, pid):
+            warm, measured, _peak = _measure(f"{base}/bare", devices, photo_kb, count, procs, pid)
+    _check(f"bare {kind} devices={devices}", warm, measured, count)
+    return _rates(measured, count)
+
+
+def run(kind: str, devices: int, photo_kb: int, count: int, workers: int, procs: int) -> str:
+    with instance(kind) as (env, app, issued), gunicorn(env, workers) as (base, pid):
+        url = issued.server_url(base)
+        warm, measured, peak = _measure(url, devices, photo_kb, count, procs, pid)
+        hwm = memory_kib(pid, "VmHWM")
+        pss = memory_kib(pid, "Pss")
+        submissions, outbox = count_rows(app)
+    label = f"{kind:8} devices={devices:<3} photo={photo_kb:>3}KB n={count:<5}"
+    _check(label, warm, measured, count)
     if submissions != count + WARMUP or outbox != count + WARMUP:
         raise SystemExit(
             f"FAILED {label}: database holds {submissions} submissions and {outbox} outbox rows,"
             f" expected {count + WARMUP} of each"
         )
-    latencies = sorted(measured.latencies)
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    p50 = statistics.median(latencies)
+    rate, p50, p99 = _rates(measured, count)
+    bare, _bp50, bare_p99 = reference(kind, devices, photo_kb, count, workers, procs)
     return (
-        f"{label} {count / measured.seconds:7.1f} sub/s  p50 {p50 * 1000:6.1f} ms  "
-        f"p99 {p99 * 1000:6.1f} ms  rss_peak {peak / 1024:4.0f} MB  "
-        f"(sum VmHWM {hwm / 1024:4.0f} MB, PSS now {pss / 1024:4.0f} MB)  workers={workers}"
+        f"{label} {rate:7.1f} sub/s  p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms"
+        f"  | bare {bare:6.1f} sub/s (p99 {bare_p99 * 1000:5.0f} ms)  ratio {rate / bare:4.2f}"
+        f"  | rss_peak {peak / 1024:4.0f} MB (sum VmHWM {hwm / 1024:4.0f} MB,"
+        f" PSS now {pss / 1024:4.0f} MB)  workers={workers}"
     )
 
 

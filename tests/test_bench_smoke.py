@@ -27,3 +27,13 @@ def test_the_dashboard_bench_builds_a_programme_and_times_every_case():
     assert [line[2:26].strip() for line in lines[1:]] == names
     for line in lines[1:]:  # the API, the page and the XLSX answered every request
         assert re.search(r"median .* n=2\)", line), line
+
+
+def test_the_ingest_bench_measures_the_server_and_the_bare_endpoint_beside_it():
+    from bench import ingest
+
+    line = ingest.run("sqlite", 2, 0, 20, 1, 1)
+    # the server stored every POST (run() fails loudly otherwise), then the bare reference
+    # endpoint took the same load, and the line gives both and their ratio
+    assert re.search(r"sqlite +devices=2 .* [\d.]+ sub/s .*\| bare +[\d.]+ sub/s", line), line
+    assert re.search(r"ratio \d\.\d\d", line), line
