@@ -167,7 +167,7 @@ def resolve_principal_throttled(db, settings, limits) -> Principal:
     retired key audited (403, never counted), a Digest (nonce, nc) recorded (a replay is
     answered as a stale nonce)."""
     attempt = Attempt(address=request.remote_addr)
-    with db.transaction(write=False) as session:
+    with db.reading() as session:
         principal = resolve_principal(session, settings.secret_key, attempt)
     if not attempt.needs_write:
         return principal

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
 
 from server.auth.permissions import Principal, require
 from server.models.actors import Actor
@@ -24,20 +25,27 @@ def record(
     actor_id: int | None,
     action: str,
     subject_type: str | None = None,
-    subject_id: int | None = None,
+    subject_id: int | ClauseElement | None = None,
     details: dict | None = None,
 ) -> None:
-    """Write one audit row in the caller's transaction (dotted actions, e.g. submission.create)."""
-    session.execute(
-        insert(Audit).values(
-            actor_id=actor_id,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            details=details,
-            acted_at=utcnow(),
-        )
-    )
+    """Write one audit row in the caller's transaction (dotted actions, e.g. submission.create).
+    ``subject_id`` may be a scalar subquery (the row's id read by the same INSERT)."""
+    row = {
+        "actor_id": actor_id,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "details": details,
+        "acted_at": utcnow(),
+    }
+    if isinstance(subject_id, ClauseElement):
+        session.execute(insert(Audit.__table__).values(row))
+    else:
+        session.execute(_INSERT, row)
+
+
+#: Built once: the statement is on every write path (one per submission received).
+_INSERT = insert(Audit.__table__)
 
 
 # --- Reading the log: search (UI and API) and export ----------------------------------

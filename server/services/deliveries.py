@@ -29,7 +29,6 @@ def enqueue(
     if not targets:
         return
     now = utcnow()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [
         {
             "submission_version_id": version_id,
@@ -44,11 +43,16 @@ def enqueue(
         }
         for t in targets
     ]
-    session.execute(
-        dialect.insert(Delivery)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["submission_version_id", "target"])
+    session.execute(_ENQUEUE[session.get_bind().dialect.name], rows)
+
+
+#: Built once per dialect: the statement is on the hot path (one per submission received).
+_ENQUEUE = {
+    name: dialect.insert(Delivery.__table__).on_conflict_do_nothing(
+        index_elements=["submission_version_id", "target"]
     )
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def cancel_pending(session: Session, submission_id: int) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import forms
@@ -173,18 +174,25 @@ def process_submission(
     # The verb that let this caller write the submission: its scope bounds a web user's create.
     verb = "submission.update" if approved else "submission.create"
     try:
-        with session.begin_nested():
-            return _apply(
-                session,
-                principal,
-                project_id,
-                schema,
-                root,
-                block,
-                submission_version_id,
-                actions,
-                verb,
-            )
+        for attempt in range(2):
+            try:
+                with session.begin_nested():
+                    return _apply(
+                        session,
+                        principal,
+                        project_id,
+                        schema,
+                        root,
+                        block,
+                        submission_version_id,
+                        actions,
+                        verb,
+                    )
+            except IntegrityError:
+                # another submission made the same entity at the same moment: its savepoint
+                # is undone, and the second try finds that entity (an EntityError, audited)
+                if attempt:
+                    raise
     except EntityError as e:
         audit.record(
             session,
@@ -584,7 +592,7 @@ def record_download(
         principal.actor_id,
         "entity.list.download",
         "dataset",
-        dataset_id,  # type: ignore[arg-type]
+        dataset_id,
         {"count": count, "complete": complete},
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer
 
 import forms
@@ -314,21 +314,10 @@ def get_for_submission(
 
     Raises NotFound (no such form or draft), FormVersionNotFound, FormNotOpen (closed).
     """
-    query = (
-        select(Form, FormVersion)
-        .join(FormVersion, FormVersion.form_id == Form.id)
-        .options(defer(FormVersion.xml))
-        .where(
-            Form.project_id == project_id,
-            Form.xml_form_id == xml_form_id,
-            FormVersion.version == version,
-        )
-    )
-    if draft:
-        query = query.where(FormVersion.id == Form.draft_version_id)
-    else:
-        query = query.where(FormVersion.published_at.is_not(None))
-    row = session.execute(query).first()
+    row = session.execute(
+        _FOR_SUBMISSION[draft],
+        {"project_id": project_id, "xml_form_id": xml_form_id, "version": version},
+    ).first()
     if row is None:
         form = find_form(session, project_id, xml_form_id)
         if form is None or (form.draft_version_id if draft else form.current_version_id) is None:
@@ -343,6 +332,26 @@ def get_for_submission(
     if not draft and form.state not in ("open", "closing"):
         raise FormNotOpen()
     return form, form_version
+
+
+def _for_submission(draft: bool):
+    query = (
+        select(Form, FormVersion)
+        .join(FormVersion, FormVersion.form_id == Form.id)
+        .options(defer(FormVersion.xml))
+        .where(
+            Form.project_id == bindparam("project_id"),
+            Form.xml_form_id == bindparam("xml_form_id"),
+            FormVersion.version == bindparam("version"),
+        )
+    )
+    if draft:
+        return query.where(FormVersion.id == Form.draft_version_id)
+    return query.where(FormVersion.published_at.is_not(None))
+
+
+#: Built once (every submission reads one); the form's state is read anew each time.
+_FOR_SUBMISSION = {draft: _for_submission(draft) for draft in (False, True)}
 
 
 def schema_of(session: Session, form_version: FormVersion) -> forms.FormSchema:

@@ -1,10 +1,14 @@
 """Intake of OpenRosa submissions: Central's deduplication rules (odk-protocol.md section 5)
 as a pure classifier, and the writes that follow. Never touches flask.request; never commits.
 
-The unique index on (form_id, instance_id) is the final judge: the writes run in a
-savepoint, and on an IntegrityError (another device won the race) the rules run again.
-Edits race the same way: the unique index on (form_id, deprecated_id) lets one edit
-supersede a version, and the others, deciding again, find it no longer current (409.9).
+The unique index on (form_id, instance_id) is the final judge. A POST that edits nothing
+(no deprecatedID), almost every one a phone sends, is first written as new with
+``INSERT ... ON CONFLICT DO NOTHING``: no query before it, no savepoint. Only when that insert
+finds the instanceID taken (a resend, a split upload, a conflict, a race another device won)
+do the rules read what is stored and decide, their writes in a savepoint, and on an
+IntegrityError they decide again. Edits race the same way: the unique index on (form_id,
+deprecated_id) lets one edit supersede a version, and the others, deciding again, find it no
+longer current (409.9).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import uuid
 from dataclasses import dataclass
 from enum import Enum
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +31,7 @@ from server.errors import (
     AlreadyExists,
     DeprecatingOldSubmission,
     FormIdMismatch,
+    InsufficientRights,
     MalformedXml,
     MissingParameter,
     Problem,
@@ -226,6 +232,15 @@ def ingest_submission(
         else None
     )
     instance_id = envelope.instance_id or f"uuid:{uuid.uuid4()}"
+    after = _After(session, principal, project_id, schema, envelope, facts, form, targets, draft)
+    if envelope.deprecated_id is None:
+        fresh = _try_new(
+            session, store, principal, form.id, form_version.id, instance_id, incoming,
+            expected, listing, draft, project_id, verb,
+        )  # fmt: skip
+        if fresh is not None:
+            after(fresh, instance_id)
+            return fresh
     for attempt in range(3):
         existing, deprecated = _facts(session, form.id, instance_id, envelope.deprecated_id)
         decision = classify_incoming(
@@ -269,39 +284,155 @@ def ingest_submission(
                     deprecated,
                     listing,
                 )
-                if result.action is not Action.ADD_ATTACHMENTS and not draft:
-                    entities.process_submission(
-                        session, principal, project_id, schema, envelope.root, result.version_id
-                    )
-                if result.action is not Action.ADD_ATTACHMENTS and facts is not None:
-                    indicator_facts.write(
-                        session,
-                        project_id,
-                        result.submission_id,
-                        instance_id,
-                        principal.actor_id,
-                        facts,
-                        edit=result.action is Action.EDIT,
-                    )
-                if (
-                    result.action is not Action.ADD_ATTACHMENTS
-                    and not draft
-                    and form.forward_policy == "on_receipt"
-                ):
-                    deliveries.enqueue(
-                        session,
-                        list(targets),
-                        result.submission_id,
-                        result.version_id,
-                        form.id,
-                        "received",
-                    )
+                if result.action is not Action.ADD_ATTACHMENTS:
+                    after(result, instance_id)
                 return result
         except IntegrityError:
             if attempt == 2:
                 raise
             continue  # another device stored it first: decide again with its row in view
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True, slots=True)
+class _After:
+    """What follows a new version, on either path: the entity its block declares, its
+    indicator facts, its outbox rows."""
+
+    session: Session
+    principal: Principal
+    project_id: int
+    schema: forms.FormSchema
+    envelope: InstanceEnvelope
+    facts: dict | None
+    form: object
+    targets: list[str] | tuple[str, ...]
+    draft: bool
+
+    def __call__(self, result: IngestResult, instance_id: str) -> None:
+        session = self.session
+        if not self.draft:
+            entities.process_submission(
+                session,
+                self.principal,
+                self.project_id,
+                self.schema,
+                self.envelope.root,
+                result.version_id,
+            )
+        if self.facts is not None:
+            indicator_facts.write(
+                session,
+                self.project_id,
+                result.submission_id,
+                instance_id,
+                self.principal.actor_id,
+                self.facts,
+                edit=result.action is Action.EDIT,
+            )
+        if not self.draft and self.form.forward_policy == "on_receipt" and self.targets:
+            deliveries.enqueue(
+                session,
+                list(self.targets),
+                result.submission_id,
+                result.version_id,
+                self.form.id,
+                "received",
+            )
+
+
+def _if_new(dialect, table):
+    """INSERT ... ON CONFLICT (form_id, instance_id) DO NOTHING RETURNING id, built once."""
+    return (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=["form_id", "instance_id"])
+        .returning(table.c.id)
+    )
+
+
+_IF_NEW = {
+    name: (_if_new(dialect, Submission.__table__), _if_new(dialect, SubmissionVersion.__table__))
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _try_new(
+    session, store, principal, form_id, form_version_id, instance_id, incoming, expected,
+    listing, draft, project_id, verb,
+) -> IngestResult | None:  # fmt: skip
+    """Write the POST as a new submission if its instanceID is free: two inserts that do
+    nothing on a taken key. None when it is taken (the rules decide, with what is stored),
+    or when the caller may not write here (the rules give the answer they always gave)."""
+    if not draft:
+        try:
+            require_write_rights(session, principal, project_id, verb, Action.NEW, None, listing)
+        except InsufficientRights:
+            return None
+    new_submission, new_version = _IF_NEW[session.get_bind().dialect.name]
+    now = utcnow()
+    submission_id = session.execute(
+        new_submission, _submission_values(form_id, instance_id, principal, incoming, listing, now)
+    ).scalar()
+    if submission_id is None:
+        return None
+    version_id = session.execute(
+        new_version,
+        _version_values(
+            submission_id, form_id, form_version_id, instance_id, principal, incoming, now
+        ),
+    ).scalar()
+    if version_id is None:  # an edit's version holds this instanceID: the rules decide
+        session.execute(delete(Submission).where(Submission.id == submission_id))
+        return None
+    stored = _fill_attachments(
+        session, store, version_id, expected, incoming.parts, {}, replace=False, new=True
+    )
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.create",
+        "submission",
+        submission_id,
+        {"instanceId": instance_id, "deviceId": incoming.device_id},
+    )
+    return IngestResult(Action.NEW, submission_id, version_id, instance_id, stored)
+
+
+def _submission_values(form_id, instance_id, principal, incoming, listing, now) -> dict:
+    return {
+        "form_id": form_id,
+        "instance_id": instance_id,
+        "submitter_id": principal.actor_id,
+        "device_id": incoming.device_id,
+        "user_agent": incoming.user_agent,
+        "draft": incoming.draft_of is not None,
+        "created_at": now,
+        **listing,
+    }
+
+
+def _version_values(
+    submission_id, form_id, form_version_id, instance_id, principal, incoming, now
+) -> dict:
+    envelope = incoming.envelope
+    return {
+        "submission_id": submission_id,
+        "form_id": form_id,
+        "form_version_id": form_version_id,
+        "instance_id": instance_id,
+        "deprecated_id": envelope.deprecated_id,
+        "instance_name": envelope.instance_name,
+        "xml": incoming.xml,
+        "sha256": incoming.xml_sha256,
+        "current": True,
+        "submitter_id": principal.actor_id,
+        "device_id": incoming.device_id,
+        "user_agent": incoming.user_agent,
+        "encrypted_key": envelope.encrypted_key,
+        "encrypted_data_name": envelope.encrypted_data_name,
+        "encrypted_signature": envelope.encrypted_signature,
+        "created_at": now,
+    }
 
 
 def require_write_rights(
@@ -410,16 +541,7 @@ def _apply(
     if action is Action.NEW:
         submission_id = session.execute(
             insert(Submission)
-            .values(
-                form_id=form_id,
-                instance_id=instance_id,
-                submitter_id=principal.actor_id,
-                device_id=incoming.device_id,
-                user_agent=incoming.user_agent,
-                draft=incoming.draft_of is not None,
-                created_at=now,
-                **listing,
-            )
+            .values(_submission_values(form_id, instance_id, principal, incoming, listing, now))
             .returning(Submission.id)
         ).scalar_one()
         carried: dict[str, int | None] = {}
@@ -441,26 +563,12 @@ def _apply(
                 )
             ).all()
         )
-    envelope = incoming.envelope
     version_id = session.execute(
         insert(SubmissionVersion)
         .values(
-            submission_id=submission_id,
-            form_id=form_id,
-            form_version_id=form_version_id,
-            instance_id=instance_id,
-            deprecated_id=envelope.deprecated_id,
-            instance_name=envelope.instance_name,
-            xml=incoming.xml,
-            sha256=incoming.xml_sha256,
-            current=True,
-            submitter_id=principal.actor_id,
-            device_id=incoming.device_id,
-            user_agent=incoming.user_agent,
-            encrypted_key=envelope.encrypted_key,
-            encrypted_data_name=envelope.encrypted_data_name,
-            encrypted_signature=envelope.encrypted_signature,
-            created_at=now,
+            _version_values(
+                submission_id, form_id, form_version_id, instance_id, principal, incoming, now
+            )
         )
         .returning(SubmissionVersion.id)
     ).scalar_one()
