@@ -22,6 +22,7 @@ submissions (and as many outbox rows).
 
     python -m bench.ingest [--db sqlite|postgres|both] [--devices 8,32] [--photo-kb 0,100]
                            [--count 2000] [--workers 4] [--client-procs N]
+    python -m bench.ingest --profile ingest.html [--db postgres] [--count 500]
 """
 
 from __future__ import annotations
@@ -262,6 +263,41 @@ def run(kind: str, devices: int, photo_kb: int, count: int, workers: int, procs:
     )
 
 
+def profile(kind: str, count: int, html: str) -> str:
+    """The hot path in one process: ``count`` Collect-style POSTs through the app itself
+    (Flask's test client: no HTTP, no other process), profiled with pyinstrument. Writes the
+    call tree as HTML to ``html`` and returns it as text."""
+    import io
+
+    from pyinstrument import Profiler
+
+    with instance(kind) as (_env, app, issued):
+        client = app.test_client()
+        path = issued.server_url("http://bench")[len("http://bench") :] + "/submission"
+
+        def post() -> None:
+            body = {"xml_submission_file": (io.BytesIO(instance_xml(None)), "x.xml", "text/xml")}
+            answer = client.post(
+                f"{path}?deviceID=collect:profile",
+                data=body,
+                headers={"X-OpenRosa-Version": "1.0", "User-Agent": USER_AGENT},
+                content_type="multipart/form-data",
+            )
+            if answer.status_code != 201:
+                raise SystemExit(f"FAILED profile: POST answered {answer.status_code}")
+
+        for _ in range(WARMUP):
+            post()
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        for _ in range(count):
+            post()
+        profiler.stop()
+    with open(html, "w", encoding="utf-8") as f:
+        f.write(profiler.output_html())
+    return profiler.output_text(unicode=True, color=False, show_all=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -274,8 +310,19 @@ def main() -> None:
     parser.add_argument(
         "--client-procs", type=int, default=4, help="client processes the devices share"
     )
+    parser.add_argument(
+        "--profile",
+        metavar="HTML",
+        help="instead of the load, profile --count POSTs in one process (pyinstrument) and "
+        "write the call tree to HTML (text on stdout)",
+    )
     args = parser.parse_args()
     terminate_on_sigterm()
+    if args.profile:
+        for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+            print(f"{kind}: {args.count} POSTs in one process\n")
+            print(profile(kind, args.count, args.profile.replace(".html", f"-{kind}.html")))
+        return
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     print(
         f"load: {QUESTIONS}-question form; devices are threads (one keep-alive session each) in "

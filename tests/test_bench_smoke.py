@@ -37,3 +37,12 @@ def test_the_ingest_bench_measures_the_server_and_the_bare_endpoint_beside_it():
     # endpoint took the same load, and the line gives both and their ratio
     assert re.search(r"sqlite +devices=2 .* [\d.]+ sub/s .*\| bare +[\d.]+ sub/s", line), line
     assert re.search(r"ratio \d\.\d\d", line), line
+
+
+def test_the_ingest_profile_shows_the_hot_path(tmp_path):
+    from bench import ingest
+
+    text = ingest.profile("sqlite", 30, str(tmp_path / "ingest.html"))
+    assert "ingest_submission" in text
+    assert "read_submission" in text
+    assert "<html" in (tmp_path / "ingest.html").read_text(encoding="utf-8").lower()
