@@ -88,13 +88,38 @@ FORM_MD = """
 |          | bench                   | 1            | Thăm hộ (benchmark)      |
 """
 QUESTIONS = 25
+_SAVED = {"ho_ten": "ten", "tuoi": "tuoi", "gioi": "gioi", "tinh": "tinh"}
+#: The household's commune/ward (a Hà Nội ward): the bench's app user serves it.
+BENCH_WARD = "00004"
+
+
+def _with_entities(md: str) -> str:
+    """FORM_MD with a save_to column (four answers kept as a household's properties) and an
+    entities sheet: each visit also registers a household in the list ``ho_gia_dinh``."""
+    out = []
+    for line in md.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|          | type "):
+            line += " save_to |"
+        elif len(cells) == 4 and cells[2] in _SAVED:
+            line += f" {_SAVED[cells[2]]} |"
+        elif cells[:3] == ["", "image", "anh"]:
+            out.append("| | text | ma_xa | Mã xã | ma_xa |")
+        elif line.startswith("| settings"):
+            out += ["| entities | list_name | label |", "|  | ho_gia_dinh | ${ho_ten} |"]
+        out.append(line)
+    return "\n".join(out) + "\n"
+
 
 _NAMES = ["Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Cường", "Phạm Thị Dung", "Vũ Minh Đức"]
 _STREETS = ["Ngõ 12 Lạc Long Quân", "Số 45 Nguyễn Trãi", "Hẻm 3/7 Lê Văn Sỹ", "Tổ 8 Bồ Đề"]
 
 
-def instance_xml(photo_name: str | None, rng: random.Random | None = None) -> bytes:
-    """One filled-in instance as Collect writes it, with a fresh uuid4 instanceID."""
+def instance_xml(
+    photo_name: str | None, rng: random.Random | None = None, entity: bool = False
+) -> bytes:
+    """One filled-in instance as Collect writes it, with a fresh uuid4 instanceID (and with
+    ``entity``, the block that creates a household in the list of the entities variant)."""
     r = rng or random
     gap = r.random() < 0.8
     answers = {
@@ -127,11 +152,18 @@ def instance_xml(photo_name: str | None, rng: random.Random | None = None) -> by
         "anh": photo_name or "",
     }
     body = "".join(f"<{k}>{escape(v)}</{k}>" if v else f"<{k}/>" for k, v in answers.items())
+    block = ""
+    if entity:
+        body += f"<ma_xa>{BENCH_WARD}</ma_xa>"
+        block = (
+            f'<entity dataset="ho_gia_dinh" id="{uuid.uuid4()}" create="1">'
+            f"<label>{escape(answers['ho_ten'])}</label></entity>"
+        )
     return (
         '<?xml version=\'1.0\' ?><data id="bench" version="1" '
         'xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">'
-        f"{body}<orx:meta><orx:instanceID>uuid:{uuid.uuid4()}</orx:instanceID></orx:meta>"
-        "</data>"
+        f"{body}<orx:meta><orx:instanceID>uuid:{uuid.uuid4()}</orx:instanceID>{block}"
+        "</orx:meta></data>"
     ).encode()
 
 
@@ -183,7 +215,9 @@ def empty_schema(url: str) -> None:
 
 
 @contextmanager
-def instance(kind: str, register_target: str | None = None) -> Iterator[tuple]:
+def instance(
+    kind: str, register_target: str | None = None, entities: bool = False
+) -> Iterator[tuple]:
     """Yield (env, app, issued_app_user) for a fresh, migrated, seeded instance: one project,
     one app user, the 25-field form published (through the services, as the tests do)."""
     import forms
@@ -209,7 +243,8 @@ def instance(kind: str, register_target: str | None = None) -> Iterator[tuple]:
         app = create_app(Settings.from_env(env))
         ext = app.extensions["donghanh"]
         try:
-            compiled = forms.compile_xlsform(FORM_MD.encode(), filename="bench.md", validate=False)
+            source = _with_entities(FORM_MD) if entities else FORM_MD
+            compiled = forms.compile_xlsform(source.encode(), filename="bench.md", validate=False)
             with ext.db.transaction() as session:
                 project = projects.create_project(session, None, "bench")
                 form_service.publish_form(
@@ -224,6 +259,8 @@ def instance(kind: str, register_target: str | None = None) -> Iterator[tuple]:
                 issued = app_users.create_app_user(
                     session, SYSTEM, project.id, "bench", all_forms=True
                 )
+                if entities:  # the households it makes are in its ward
+                    app_users.set_wards(session, SYSTEM, issued.actor_id, [BENCH_WARD])
             yield env, app, issued
         finally:
             ext.db.dispose()

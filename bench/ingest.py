@@ -22,6 +22,7 @@ submissions (and as many outbox rows).
 
     python -m bench.ingest [--db sqlite|postgres|both] [--devices 8,32] [--photo-kb 0,100]
                            [--count 2000] [--workers 4] [--client-procs N]
+                           [--entities]
     python -m bench.ingest --profile ingest.html [--db postgres] [--count 500]
 """
 
@@ -58,7 +59,7 @@ def _headers() -> dict:
     }
 
 
-def _device(url, photo, tickets, ready, go, out, errors) -> None:
+def _device(url, photo, entity, tickets, ready, go, out, errors) -> None:
     """One phone: HEAD once, then POST while there are tickets left."""
     import requests
 
@@ -80,7 +81,7 @@ def _device(url, photo, tickets, ready, go, out, errors) -> None:
                 break
             tickets.value -= 1
         name = f"{int(time.time() * 1000)}.jpg" if photo else None
-        xml = instance_xml(name)
+        xml = instance_xml(name, entity=entity)
         files = [("xml_submission_file", ("Tham_ho_2026-11-22_09-21-47.xml", xml, "text/xml"))]
         if name:
             # Each photo unique: the blob store keeps one copy per sha256, so repeated bytes
@@ -102,12 +103,12 @@ def _device(url, photo, tickets, ready, go, out, errors) -> None:
     out.append((None, last))  # this device's end time
 
 
-def _client_process(url, devices, photo_kb, tickets, ready, go, results) -> None:
+def _client_process(url, devices, photo_kb, entity, tickets, ready, go, results) -> None:
     photo = photo_bytes(photo_kb)
     out: list = []
     errors: list = []
     threads = [
-        threading.Thread(target=_device, args=(url, photo, tickets, ready, go, out, errors))
+        threading.Thread(target=_device, args=(url, photo, entity, tickets, ready, go, out, errors))
         for _ in range(devices)
     ]
     for t in threads:
@@ -125,7 +126,9 @@ class Load:
     errors: list[str]
 
 
-def load(url: str, devices: int, count: int, photo_kb: int, procs: int) -> Load:
+def load(
+    url: str, devices: int, count: int, photo_kb: int, procs: int, entity: bool = False
+) -> Load:
     """Run ``devices`` devices in ``procs`` forked client processes until ``count`` POSTs."""
     ctx = multiprocessing.get_context("fork")
     tickets = ctx.Value("i", count)
@@ -140,6 +143,7 @@ def load(url: str, devices: int, count: int, photo_kb: int, procs: int) -> Load:
                 url,
                 devices // procs + (i < devices % procs),
                 photo_kb,
+                entity,
                 tickets,
                 ready,
                 go,
@@ -176,21 +180,23 @@ def load(url: str, devices: int, count: int, photo_kb: int, procs: int) -> Load:
     return Load(max(ends) - started, latencies, statuses, errors)
 
 
-def count_rows(app) -> tuple[int, int]:
+def count_rows(app) -> tuple[int, int, int]:
     from sqlalchemy import func, select
 
     from server.models.deliveries import Delivery
+    from server.models.entities import Entity
     from server.models.submissions import Submission
 
     with app.extensions["donghanh"].db.transaction(write=False) as session:
         submissions = session.scalar(select(func.count()).select_from(Submission))
         outbox = session.scalar(select(func.count()).select_from(Delivery))
-    return submissions, outbox
+        entities = session.scalar(select(func.count()).select_from(Entity))
+    return submissions, outbox, entities
 
 
-def _measure(url: str, devices: int, photo_kb: int, count: int, procs: int, pid: int):
+def _measure(url: str, devices: int, photo_kb: int, count: int, procs: int, pid: int, entity: bool):
     """Warm up, then measure ``count`` POSTs while sampling the server's memory."""
-    warm = load(url, devices, WARMUP, photo_kb, procs)
+    warm = load(url, devices, WARMUP, photo_kb, procs, entity)
     peak = memory_kib(pid)
     stop = threading.Event()
 
@@ -202,7 +208,7 @@ def _measure(url: str, devices: int, photo_kb: int, count: int, procs: int, pid:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        measured = load(url, devices, count, photo_kb, procs)
+        measured = load(url, devices, count, photo_kb, procs, entity)
     finally:
         stop.set()
         sampler.join()
@@ -224,7 +230,9 @@ def _rates(measured: Load, count: int) -> tuple[float, float, float]:
     return count / measured.seconds, statistics.median(latencies), p99
 
 
-def reference(kind: str, devices: int, photo_kb: int, count: int, workers: int, procs: int):
+def reference(
+    kind: str, devices: int, photo_kb: int, count: int, workers: int, procs: int, entity: bool
+):
     """The bare endpoint (bench/bare.py) under the same gunicorn settings and load: the
     submissions/s this machine allows right now for streaming, one parse, a hash and one
     transaction."""
@@ -234,27 +242,43 @@ def reference(kind: str, devices: int, photo_kb: int, count: int, workers: int, 
         url = reset_database(kind, Path(folder))
         env = {"BARE_DATABASE_URL": url}
         with gunicorn(env, workers, "bench.bare:make_app()", "python:bench.bare") as (base, pid):
-            warm, measured, _peak = _measure(f"{base}/bare", devices, photo_kb, count, procs, pid)
+            warm, measured, _peak = _measure(
+                f"{base}/bare", devices, photo_kb, count, procs, pid, entity
+            )
     _check(f"bare {kind} devices={devices}", warm, measured, count)
     return _rates(measured, count)
 
 
-def run(kind: str, devices: int, photo_kb: int, count: int, workers: int, procs: int) -> str:
-    with instance(kind) as (env, app, issued), gunicorn(env, workers) as (base, pid):
+def run(
+    kind: str,
+    devices: int,
+    photo_kb: int,
+    count: int,
+    workers: int,
+    procs: int,
+    entities: bool = False,
+) -> str:
+    with (
+        instance(kind, entities=entities) as (env, app, issued),
+        gunicorn(env, workers) as (base, pid),
+    ):
         url = issued.server_url(base)
-        warm, measured, peak = _measure(url, devices, photo_kb, count, procs, pid)
+        warm, measured, peak = _measure(url, devices, photo_kb, count, procs, pid, entities)
         hwm = memory_kib(pid, "VmHWM")
         pss = memory_kib(pid, "Pss")
-        submissions, outbox = count_rows(app)
+        submissions, outbox, households = count_rows(app)
     label = f"{kind:8} devices={devices:<3} photo={photo_kb:>3}KB n={count:<5}"
+    label += " entities" if entities else ""
     _check(label, warm, measured, count)
     if submissions != count + WARMUP or outbox != count + WARMUP:
         raise SystemExit(
             f"FAILED {label}: database holds {submissions} submissions and {outbox} outbox rows,"
             f" expected {count + WARMUP} of each"
         )
+    if entities and households != count + WARMUP:
+        raise SystemExit(f"FAILED {label}: {households} households made, expected {count + WARMUP}")
     rate, p50, p99 = _rates(measured, count)
-    bare, _bp50, bare_p99 = reference(kind, devices, photo_kb, count, workers, procs)
+    bare, _bp50, bare_p99 = reference(kind, devices, photo_kb, count, workers, procs, entities)
     return (
         f"{label} {rate:7.1f} sub/s  p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms"
         f"  | bare {bare:6.1f} sub/s (p99 {bare_p99 * 1000:5.0f} ms)  ratio {rate / bare:4.2f}"
@@ -311,6 +335,11 @@ def main() -> None:
         "--client-procs", type=int, default=4, help="client processes the devices share"
     )
     parser.add_argument(
+        "--entities",
+        action="store_true",
+        help="each submission also creates an entity (a household, four properties)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="HTML",
         help="instead of the load, profile --count POSTs in one process (pyinstrument) and "
@@ -334,7 +363,15 @@ def main() -> None:
     for kind in kinds:
         for photo_kb in (int(x) for x in args.photo_kb.split(",")):
             for devices in (int(x) for x in args.devices.split(",")):
-                line = run(kind, devices, photo_kb, args.count, args.workers, args.client_procs)
+                line = run(
+                    kind,
+                    devices,
+                    photo_kb,
+                    args.count,
+                    args.workers,
+                    args.client_procs,
+                    args.entities,
+                )
                 print(line, flush=True)
 
 
