@@ -62,7 +62,9 @@ def test_properties_and_history_speak_labels_not_codes(site, people):
     english = history(site, "supervisor", people.a, "en")
     assert {p.name: p.value for p in english.properties}["gioi"] == "Male"
     assert next(r for r in english.history if r.referral).summary == "HIV testing"
-    every = " ".join(f"{p.value} {r.summary}" for p, r in zip(view.properties, view.history))
+    every = " ".join(
+        f"{p.value} {r.summary}" for p, r in zip(view.properties, view.history, strict=False)
+    )
     for code in ("xn_hiv", "tam_giu", "da_nhan", "tam_dung"):
         assert code not in every
 
@@ -95,7 +97,8 @@ def test_a_ward_supervisor_sees_only_the_rows_of_their_ward(site, people):
         "f7_cap_nhat",
     ]
     assert everything.hidden == 0
-    assert view.merged_into is not None and view.merged_into.uuid == people.a
+    assert view.merged_into is not None
+    assert view.merged_into.uuid == people.a
     assert view.merged_into.label is None  # A is in 00118: named, not opened
 
 
@@ -137,7 +140,8 @@ def test_a_referral_is_found_by_its_uuid_or_its_slip_and_lists_its_outcomes(site
     )
     assert by_slip.status == "Đã nhận dịch vụ"
     assert [o.instance_id for o in by_slip.outcomes] == ["uuid:a-f4a", "uuid:a-f4b"]
-    assert by_slip.client.uuid == people.a and by_slip.client.label
+    assert by_slip.client.uuid == people.a
+    assert by_slip.client.label
     assert by_uuid.service == "HIV testing"
     with site.db.transaction() as session, pytest.raises(NotFound):
         clients.referral_detail(

@@ -48,7 +48,8 @@ def test_the_client_page_shows_labels_and_links_each_row_to_its_submission(site,
     page = browser.get(f"{site.url}/projects/{site.project_id}/clients/{people.a}", timeout=30)
     assert page.status_code == 200
     html = page.text
-    assert "Phường Bồ Đề" in html and "Giới tính khi sinh" in html
+    assert "Phường Bồ Đề" in html
+    assert "Giới tính khi sinh" in html
     assert "Tạm dừng" in html
     for form, instance in (("f1_dang_ky", "uuid:a-f1"), ("f5_tham_nha", "uuid:a-f5")):
         assert f'{SUBMISSIONS.format(p=site.project_id, f=form)}/{instance}"' in html
@@ -56,11 +57,13 @@ def test_the_client_page_shows_labels_and_links_each_row_to_its_submission(site,
     # the service of a referral is special: folded as on the submission page
     assert re.search(r'<details class="reveal"><summary>[^<]+</summary>Xét nghiệm HIV', html)
     assert "19/03/2026" in html  # the outcome's due date, as Vietnamese write it
-    assert ">xn_hiv<" not in html and ">tam_dung<" not in html
+    assert ">xn_hiv<" not in html
+    assert ">tam_dung<" not in html
     english = web_session(site, "supervisor")
     english.cookies.set("dh_lang", "en")
     text = english.get(f"{site.url}/projects/{site.project_id}/clients/{people.a}").text
-    assert "Home visit" in text and "Sex at birth" in text
+    assert "Home visit" in text
+    assert "Sex at birth" in text
 
 
 def test_another_wards_client_and_referral_pages_are_not_found(site, people):
@@ -72,9 +75,11 @@ def test_another_wards_client_and_referral_pages_are_not_found(site, people):
 
 
 def test_a_merged_clients_page_says_where_it_went(site, people):
-    html = web_session(site, "manager").get(
-        f"{site.url}/projects/{site.project_id}/clients/{people.b}", timeout=30
-    ).text
+    html = (
+        web_session(site, "manager")
+        .get(f"{site.url}/projects/{site.project_id}/clients/{people.b}", timeout=30)
+        .text
+    )
     merged = re.search(r'<p class="alert warn" id="merged-into">(.*?)</p>', html, re.S).group(1)
     assert f"/clients/{people.a}" in merged
 
@@ -82,8 +87,10 @@ def test_a_merged_clients_page_says_where_it_went(site, people):
 def test_the_referral_page_shows_service_dates_outcomes_and_its_client(site, people):
     browser = web_session(site, "supervisor")
     html = browser.get(f"{site.url}/projects/{site.project_id}/referrals/uuid:a-f3").text
-    assert "19/03/2026" in html and "05/03/2026" in html
-    assert "Đã đến nhưng chưa nhận" in html and "Đã nhận dịch vụ" in html
+    assert "19/03/2026" in html
+    assert "05/03/2026" in html
+    assert "Đã đến nhưng chưa nhận" in html
+    assert "Đã nhận dịch vụ" in html
     assert f"/clients/{people.a}" in html
     assert f"{SUBMISSIONS.format(p=site.project_id, f='f4_ket_qua_cg')}/uuid:a-f4b" in html
 
@@ -107,7 +114,7 @@ def test_the_review_comes_after_the_answers_and_returns_to_the_filtered_list(sit
     browser = web_session(site, "supervisor")
     base = f"{site.url}{SUBMISSIONS.format(p=site.project_id, f='f4_ket_qua_cg')}"
     listing = browser.get(f"{base}?review=received", timeout=30).text
-    assert f'uuid:a-f4b?review=received"' in listing
+    assert 'uuid:a-f4b?review=received"' in listing
     html = browser.get(f"{base}/uuid:a-f4a?review=received", timeout=30).text
     assert html.index('id="answers"') < html.index('id="review"')
     # newest first: f4b (sent after f4a) comes before it in the list
