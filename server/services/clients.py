@@ -43,7 +43,7 @@ class HistoryRow:
     xml_form_id: str
     form_title: str
     instance_id: str
-    title: str  # the submission's instance name, or one built from client, service, date
+    title: str | None  # the submission's instance name (a form's names carry no special answer)
     summary: str  # what happened, in labels (a service, an outcome, a reason)
     sensitive: str | None  # the summary's question is special: folded on the page
     review_state: str | None
@@ -209,7 +209,8 @@ def submission_links(
 ) -> dict[int, SubmissionLink]:
     """Per submission (of those given that belong to programme forms), the client it names
     (with a label only when the caller may open the client) and a built title: the client's
-    label, the service and the event date (dd/mm/yyyy). Reads only; the caller audits the
+    label, the service (unless the form marks it special, as F3 does) and the event date
+    (dd/mm/yyyy). Reads only; the caller audits the
     look it is part of."""
     require(principal, "submission.read", project_id)
     if not submission_ids:
@@ -237,11 +238,15 @@ def submission_links(
     clients = {f.submission_id: f.client or slips.get(f.referral) for f in facts}
     labels = _labels(session, principal, project_id, [c for c in clients.values() if c])
     words = Vocabulary(session, project_id, language) if facts else None
+    service_field = words.field(F3, "dv") if words else None
+    # A title is never folded: a service the form marks special stays out of it (the page
+    # shows it folded among the answers).
+    special = service_field is not None and service_field.sensitive == "special"
     out = {}
     for fact in facts:
         client = clients.get(fact.submission_id)
         label = labels.get(client) if client else None
-        service = words.choice(F3, "dv", fact.dv) if words and fact.dv else ""
+        service = words.choice(F3, "dv", fact.dv) if words and fact.dv and not special else ""
         parts = [p for p in (label, service, day_text(fact.day)) if p]
         out[fact.submission_id] = SubmissionLink(
             " · ".join(parts) if label or fact.day else None,
@@ -379,6 +384,7 @@ def _facility_labels(session: Session, project_id: int, codes: list[str]) -> dic
 
 
 def _row(words: Vocabulary, fact, name: str | None, state: str | None, linked) -> HistoryRow:
+    # ``linked`` (uuid -> label of the clients the caller may open) names a merge's target
     """One history row: what the submission says, in labels."""
     form = fact.form
     summary, question = "", None
@@ -396,15 +402,13 @@ def _row(words: Vocabulary, fact, name: str | None, state: str | None, linked) -
     elif form == F7 and fact.ly_do:
         summary, question = words.choice(F7, "ly_do", fact.ly_do), "ly_do"
     field = words.field(form, question) if question else None
-    client_label = linked.get(fact.client) if fact.client else None
-    built = " · ".join(p for p in (client_label, summary, day_text(fact.day)) if p)
     return HistoryRow(
         day=fact.day,
         received_at=fact.received_at,
         xml_form_id=form,
         form_title=words.titles.get(form, form),
         instance_id=fact.instance_id,
-        title=name or built or fact.instance_id,
+        title=name,
         summary=summary,
         sensitive=field.sensitive if field is not None else None,
         review_state=state,

@@ -658,6 +658,8 @@ def _display(field: Field, text: str, language: str, labels: dict[str, str]) -> 
             for v in values
         ]
         return ", ".join(shown)
+    if field.type == "date" and len(text) == 10 and text[4] == "-" and text[7] == "-":
+        return f"{text[8:10]}/{text[5:7]}/{text[0:4]}"  # as Vietnamese write a date
     return text
 
 
