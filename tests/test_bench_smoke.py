@@ -27,3 +27,13 @@ def test_the_dashboard_bench_builds_a_programme_and_times_every_case():
     assert [line[2:26].strip() for line in lines[1:]] == names
     for line in lines[1:]:  # the API, the page and the XLSX answered every request
         assert re.search(r"median .* n=2\)", line), line
+
+
+def test_the_client_page_bench_times_every_case():
+    from bench import client_page
+
+    lines = client_page.run("sqlite", 60, 600, 3)
+    assert lines[0].startswith("sqlite: 60 clients, 600 submissions seeded")
+    assert len(lines) == 1 + 2 + 4  # two service cases, two pages for two callers
+    for line in lines[1:]:
+        assert re.search(r"median +\d+\.\d ms, max +\d+\.\d ms", line), line

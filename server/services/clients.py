@@ -318,7 +318,7 @@ def _query(session: Session, project_id: int, where) -> list:
             SubmissionVersion.instance_name,
         )
         .join(Submission, Submission.id == IndicatorFact.submission_id)
-        .join(
+        .outerjoin(  # only for the instance name
             SubmissionVersion,
             (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current,
         )
