@@ -1,5 +1,5 @@
 """indicator facts by client: the client page reads one client's submissions (its history)
-from the facts, by (project, client)
+from the facts, by (project, client), and the records merged into it, by (project, gop_vao)
 
 Revision ID: 0021
 Revises: 0020
@@ -20,8 +20,12 @@ def upgrade() -> None:
         batch_op.create_index(
             'ix_indicator_facts_project_client', ['project_id', 'client'], unique=False
         )
+        batch_op.create_index(
+            'ix_indicator_facts_project_merge', ['project_id', 'gop_vao'], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table('indicator_facts', schema=None) as batch_op:
+        batch_op.drop_index('ix_indicator_facts_project_merge')
         batch_op.drop_index('ix_indicator_facts_project_client')

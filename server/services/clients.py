@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require, ward_scope
@@ -82,16 +82,18 @@ def client_history(
     linked = _labels(session, principal, project_id, _uuids_named(entity.data, rows))
     history = [_row(words, fact, name, state, linked) for fact, _w, state, name in rows]
     merged_into = entity.data.get("gop_vao") or None
-    merged_from = session.scalars(
-        select(IndicatorFact.client)
-        .where(
-            IndicatorFact.project_id == project_id,
-            IndicatorFact.form == F7,
-            IndicatorFact.gop_vao == entity.uuid,
-            IndicatorFact.live,
+    merged_from = list(  # no DISTINCT: it would lead SQLite to scan the client index
+        dict.fromkeys(
+            session.scalars(
+                select(IndicatorFact.client).where(
+                    IndicatorFact.project_id == project_id,
+                    IndicatorFact.form == F7,
+                    IndicatorFact.gop_vao == entity.uuid,
+                    IndicatorFact.live,
+                )
+            )
         )
-        .distinct()
-    ).all()
+    )
     from_labels = _labels(session, principal, project_id, [c for c in merged_from if c])
     audit.record(
         session,
@@ -288,23 +290,27 @@ def _entity_in_scope(
 
 def _client_facts(session: Session, project_id: int, uuid: str) -> list:
     """The facts of every submission about one client: those naming it, the outcomes of its
-    referrals, and the group sessions listing it among the attendees."""
-    its_referrals = select(IndicatorFact.referral).where(
-        IndicatorFact.project_id == project_id,
-        IndicatorFact.form == F3,
-        IndicatorFact.client == uuid,
-        IndicatorFact.referral.is_not(None),
+    referrals, and the group sessions listing it among the attendees. Three reads, each by an
+    index (an OR of them would scan every fact of the project)."""
+    named = _query(session, project_id, IndicatorFact.client == uuid)
+    referrals = sorted({r[0].referral for r in named if r[0].form == F3 and r[0].referral})
+    outcomes = (
+        _query(
+            session,
+            project_id,
+            and_(IndicatorFact.form == F4, IndicatorFact.referral.in_(referrals)),
+        )
+        if referrals
+        else []
     )
     escaped = uuid.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return _query(
+    sessions = _query(
         session,
         project_id,
-        or_(
-            IndicatorFact.client == uuid,
-            and_(IndicatorFact.form == F4, IndicatorFact.referral.in_(its_referrals)),
-            and_(IndicatorFact.form == F6, IndicatorFact.ds.like(f"%{escaped}%", escape="\\")),
-        ),
+        and_(IndicatorFact.form == F6, IndicatorFact.ds.like(f"%{escaped}%", escape="\\")),
     )
+    unique = {r[0].id: r for r in (*named, *outcomes, *sessions)}  # a fact is read once
+    return sorted(unique.values(), key=_in_time)
 
 
 def _query(session: Session, project_id: int, where) -> list:
@@ -329,10 +335,13 @@ def _query(session: Session, project_id: int, where) -> list:
             Submission.draft.is_(False),
         )
     ).all()
-    return sorted(
-        rows,
-        key=lambda r: (r[0].day or r[0].received_at.date(), r[0].received_at, r[0].id),
-    )
+    return sorted(rows, key=_in_time)
+
+
+def _in_time(row) -> tuple:
+    """Event date first (the form's ``ngay``), then arrival."""
+    fact = row[0]
+    return (fact.day or fact.received_at.date(), fact.received_at, fact.id)
 
 
 def _visible(principal: Principal, project_id: int, rows: list) -> tuple[list, int]:
