@@ -46,3 +46,13 @@ def test_the_ingest_profile_shows_the_hot_path(tmp_path):
     assert "ingest_submission" in text
     assert "read_submission" in text
     assert "<html" in (tmp_path / "ingest.html").read_text(encoding="utf-8").lower()
+
+
+def test_the_client_page_bench_times_every_case():
+    from bench import client_page
+
+    lines = client_page.run("sqlite", 60, 600, 3)
+    assert lines[0].startswith("sqlite: 60 clients, 600 submissions seeded")
+    assert len(lines) == 1 + 2 + 4  # two service cases, two pages for two callers
+    for line in lines[1:]:
+        assert re.search(r"median +\d+\.\d ms, max +\d+\.\d ms", line), line

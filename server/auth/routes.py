@@ -90,6 +90,7 @@ PERMISSIONS: dict[str, str] = {
     "api.add_property": "form.update",
     "api.list_entities": "entity.read",
     "api.get_entity": "entity.read",
+    "api.client_history": "entity.read",  # and submission.read (services/clients.py)
     "api.create_entities": "entity.update",
     "api.update_entity": "entity.update",
     "api.delete_entity": "entity.update",
@@ -121,6 +122,8 @@ PERMISSIONS: dict[str, str] = {
     "web.disable_two_factor": SIGNED_IN,
     "web.show_project": "project.read",
     "web.list_entities": "entity.read",
+    "web.show_client": "entity.read",  # and submission.read (services/clients.py)
+    "web.show_referral": "entity.read",
     "web.list_submissions": "submission.read",
     "web.show_submission": "submission.read",
     "web.submission_attachment": "submission.read",

@@ -64,6 +64,8 @@ class IndicatorFact(Base):
     __table_args__ = (
         Index("ix_indicator_facts_project_form_day", "project_id", "form", "day"),
         Index("ix_indicator_facts_project_referral", "project_id", "referral"),
+        Index("ix_indicator_facts_project_client", "project_id", "client"),
+        Index("ix_indicator_facts_project_merge", "project_id", "gop_vao"),
         Index("ix_indicator_facts_project_changed", "project_id", "changed_at"),
     )
 

@@ -3,18 +3,23 @@ policy is on_approval; rejection cancels what has not been sent yet (docs/forwar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import forms
 from server.auth.permissions import Principal, require
 from server.errors import MissingParameter, NotFound
+from server.models.actors import Actor
+from server.models.audits import Audit
 from server.models.forms import Form, FormVersion
 from server.models.submissions import REVIEW_STATES, Submission, SubmissionVersion
 from server.models.types import utcnow
 from server.services import audit, deliveries, entities, indicator_facts
 from server.services import forms as form_service
-from server.services.submissions import check_scope
+from server.services.submissions import check_scope, get_submission_id
 
 
 def set_review_state(
@@ -89,3 +94,36 @@ def _create_approved_entity(
     entities.process_submission(
         session, principal, form.project_id, schema, root, version.id, approved=True
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewEvent:
+    """One review decision: who, when, from which state to which (None: not reviewed)."""
+
+    at: datetime
+    reviewer: str | None
+    previous: str | None
+    state: str
+
+
+def review_history(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
+) -> list[ReviewEvent]:
+    """The review decisions on a submission in the caller's wards, oldest first, from the
+    audit log that ``set_review_state`` writes. Raises NotFound as the submission page does."""
+    submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
+    rows = session.execute(
+        select(Audit.acted_at, Actor.display_name, Audit.details)
+        .outerjoin(Actor, Actor.id == Audit.actor_id)
+        .where(
+            Audit.action == "submission.update",
+            Audit.subject_type == "submission",
+            Audit.subject_id == submission_id,
+        )
+        .order_by(Audit.id)
+    ).all()
+    return [
+        ReviewEvent(at, who, (details or {}).get("previous"), details["reviewState"])
+        for at, who, details in rows
+        if (details or {}).get("reviewState")
+    ]

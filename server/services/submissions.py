@@ -658,6 +658,8 @@ def _display(field: Field, text: str, language: str, labels: dict[str, str]) -> 
             for v in values
         ]
         return ", ".join(shown)
+    if field.type == "date" and len(text) == 10 and text[4] == "-" and text[7] == "-":
+        return f"{text[8:10]}/{text[5:7]}/{text[0:4]}"  # as Vietnamese write a date
     return text
 
 
@@ -1130,3 +1132,37 @@ def _first_point(root, paths: list[str]) -> tuple[float, float] | None:
         if -90 <= lat <= 90 and -180 <= lon <= 180:
             return lat, lon
     return None
+
+
+# --- Moving through the filtered list from one submission ------------------------------
+
+
+def neighbours(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    instance_id: str,
+    filters: SubmissionFilters,
+) -> tuple[str | None, str | None]:
+    """(newer, older): the instanceIDs of the submissions before and after this one in the
+    list with ``filters`` (newest first), in the caller's wards; None at either end. Reads
+    ids only: the page it serves is audited by ``get_submission_detail``."""
+    submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
+    form = form_or_404(session, project_id, xml_form_id)
+    where = _filter_clauses(
+        principal, project_id, form, dataclasses.replace(filters, before_id=None)
+    )
+    newer = session.scalar(
+        select(Submission.instance_id)
+        .where(*where, Submission.id > submission_id)
+        .order_by(Submission.id)
+        .limit(1)
+    )
+    older = session.scalar(
+        select(Submission.instance_id)
+        .where(*where, Submission.id < submission_id)
+        .order_by(Submission.id.desc())
+        .limit(1)
+    )
+    return newer, older

@@ -50,6 +50,8 @@ class ReviewInput(Schema):
 
     review_state = fields.String(required=True, validate=validate.OneOf(REVIEW_STATES))
     comment = fields.String(load_default="", validate=validate.Length(max=10_000))
+    # The list's filters (a query string) to return to; absent when not posted from the page.
+    back = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 class CommentInput(Schema):

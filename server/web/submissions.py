@@ -3,7 +3,7 @@ review with a comment, comments, and retrying a delivery that failed for good.""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -12,12 +12,22 @@ from server.api.submissions import submissions_csv_response
 from server.blobs import iter_blob
 from server.db import get_db
 from server.extension import get_blobs, get_settings, get_target_names
-from server.services import deliveries, form_reads, lifecycle, projects, review, submissions
+from server.services import (
+    clients,
+    deliveries,
+    form_reads,
+    lifecycle,
+    projects,
+    review,
+    submissions,
+)
 from server.services.submissions import REVIEW_FILTERS
 from server.web import bp, render_error
 from server.web.inputs import CommentInput, ReviewInput, read_filters, read_form
 
 BASE = "/projects/<int:project_id>/forms/<xml_form_id>/submissions"
+#: The list's filters, carried from the list to a submission and back after its review.
+LIST_KEYS = ("q", "since", "until", "submitter", "ward", "review", "delivery")
 #: Served inline (shown in the page) only with these types, chosen from the file name's
 #: extension and never from what the phone claimed; anything else is a download.
 INLINE_TYPES = {
@@ -49,7 +59,10 @@ def list_submissions(project_id: int, xml_form_id: str) -> str:
             session, get_blobs(), g.principal, project_id, xml_form_id
         )
         form = form_reads.form_view(session, g.principal, project_id, xml_form_id)
-    query = {k: v for k, v in request.args.items() if k != "before" and v.strip()}
+        links = clients.submission_links(
+            session, g.principal, project_id, [r.id for r in page.rows], _language()
+        )
+    query = list_query(request.args)
     next_url = (
         f"{request.path}?{urlencode({**query, 'before': page.next_before_id})}"
         if page.next_before_id
@@ -68,6 +81,8 @@ def list_submissions(project_id: int, xml_form_id: str) -> str:
         next_url=next_url,
         first_url=first_url,
         filtered=bool(query),
+        links=links,
+        row_query=urlencode(query),
         export_url=f"{request.path}.csv?{urlencode(query)}",
         map_url=f"{request.path}/map?{urlencode(query)}",
     )
@@ -75,18 +90,36 @@ def list_submissions(project_id: int, xml_form_id: str) -> str:
 
 @bp.get(f"{BASE}/<instance_id>")
 def show_submission(project_id: int, xml_form_id: str, instance_id: str) -> str:
+    filters, _kept = read_filters(get_settings().timezone)
     with get_db().transaction() as session:  # writes the audit row of this look
         project = projects.get_project(session, project_id)
-        detail = submissions.get_submission_detail(
-            session,
-            get_blobs(),
-            g.principal,
-            project_id,
-            xml_form_id,
-            instance_id,
-            str(get_locale() or "vi"),
-        )
-    return render_template("web/submission.html", project=project, s=detail)
+        args = (session, g.principal, project_id, xml_form_id, instance_id)
+        detail = submissions.get_submission_detail(session, get_blobs(), *args[1:], _language())
+        newer, older = submissions.neighbours(*args, filters)
+        reviews = review.review_history(*args)
+        link = clients.submission_links(
+            session, g.principal, project_id, [detail.id], _language()
+        ).get(detail.id)
+    return render_template(
+        "web/submission.html",
+        project=project,
+        s=detail,
+        link=link,
+        reviews=reviews,
+        newer=newer,
+        older=older,
+        list_query=urlencode(list_query(request.args)),
+    )
+
+
+def list_query(args) -> dict[str, str]:
+    """The list's filters among ``args`` (a query string or a posted ``back``), nothing else:
+    never the paging, never a message."""
+    return {k: args[k].strip() for k in LIST_KEYS if (args.get(k) or "").strip()}
+
+
+def _language() -> str:
+    return str(get_locale() or "vi")
 
 
 @bp.post(f"{BASE}/<instance_id>/review")
@@ -108,7 +141,11 @@ def review_submission(project_id: int, xml_form_id: str, instance_id: str) -> Re
             submissions.add_comment(
                 session, g.principal, project_id, xml_form_id, instance_id, data["comment"]
             )
-    return _back(project_id, xml_form_id, instance_id, "reviewed")
+    if data.get("back") is None:  # not posted from the page: back to the submission
+        return _back(project_id, xml_form_id, instance_id, "reviewed")
+    query = list_query(dict(parse_qsl(data["back"])))  # only the filters: never a URL
+    target = url_for("web.list_submissions", project_id=project_id, xml_form_id=xml_form_id)
+    return redirect(f"{target}?{urlencode({**query, 'done': 'reviewed'})}", 303)
 
 
 @bp.post(f"{BASE}/<instance_id>/comments")

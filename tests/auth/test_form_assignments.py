@@ -83,7 +83,7 @@ def test_a_phone_cannot_submit_to_a_form_it_was_not_given(pyodk_client, live_ser
     coordinator = phone(live_server, user.token, program.id)
     given = referral("uuid:ref-1", REFERRAL_ID, "")
     assert coordinator.submit(given)[-1].status == 201
-    xml = instance("f4_ket_qua_cg", "uuid:out-1", version="2026112201", kq_hiv="am_tinh")
+    xml = instance("f4_ket_qua_cg", "uuid:out-1", version="2026120102", kq_hiv="am_tinh")
     [reply] = coordinator.submit(xml)
     assert reply.status == 403
     assert reply.message  # an OpenRosa envelope Collect shows to the volunteer

@@ -135,6 +135,7 @@ def values_for(rule, world) -> dict:
             "role_id": "2",
             "table": "Submissions",
             "entity_id": "12345678-1234-4234-8234-123456789012",
+            "referral_id": "uuid:s1",  # a referral page by its slip's instanceID
             "filename": "leaflet.js" if "vendor" in rule.rule else "app.css",
             "name": "clients" if "datasets" in rule.rule else "proof.png",
             "token": "not-a-password-link",

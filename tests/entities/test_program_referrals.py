@@ -26,7 +26,7 @@ HDR = (
 
 
 def referral(instance_id: str, referral_id: str, client: str) -> bytes:
-    return f"""<data id="f3_chuyen_gui" version="2026112201">{HDR}<kh>{client}</kh>
+    return f"""<data id="f3_chuyen_gui" version="2026120102">{HDR}<kh>{client}</kh>
 <uic_kh>LAHU1150390</uic_kh><dv>xn_hiv</dv><co_so>VCT-01</co_so><cach>gioi_thieu</cach>
 <han_xac_nhan>2026-12-06</han_xac_nhan><ma_phieu>00118-261122-ab12</ma_phieu><so_phieu/>
 <tt>da_chuyen</tt><d>2026-11-22</d><meta><entity dataset="referrals" create="1"
@@ -35,7 +35,7 @@ def referral(instance_id: str, referral_id: str, client: str) -> bytes:
 
 
 def outcome(instance_id: str, referral_id: str) -> bytes:
-    return f"""<data id="f4_ket_qua_cg" version="2026112201">{HDR}<phieu>{referral_id}</phieu>
+    return f"""<data id="f4_ket_qua_cg" version="2026120102">{HDR}<phieu>{referral_id}</phieu>
 <dv>xn_hiv</dv><uic>LAHU1150390</uic><ngay_cg>2026-11-22</ngay_cg><tom_tat/>
 <ngay_xn>2026-11-25</ngay_xn><kq>da_nhan</kq><tt>hoan_thanh</tt><nguon>dt_co_so</nguon>
 <ngay_dv>2026-11-24</ngay_dv><kq_hiv>am_tinh</kq_hiv><nhac_arv/><bat_dau/><ngay_bd/>

@@ -128,7 +128,7 @@ def status_change(
 ) -> bytes:
     """F7 as Collect writes it: ``saved_ward`` is what the form computes into ``ma_xa_kh``
     (the new ward when moving, else the client's ward read from clients.csv)."""
-    return f"""<data id="f7_cap_nhat" version="2026120101"><start/><end/><today/><deviceid/>
+    return f"""<data id="f7_cap_nhat" version="2026120102"><start/><end/><today/><deviceid/>
 <hdr><ma_tinh>01</ma_tinh><ma_xa>00118</ma_xa><mo_hinh>qlsc</mo_hinh><ngay>2026-11-22</ngay></hdr>
 <kh>{client}</kh><uic_kh>LAHU1150390</uic_kh><ly_do>{reason}</ly_do><ma_xa_moi>{new_ward}</ma_xa_moi>
 <ma_xa_kh>{saved_ward}</ma_xa_kh><gop_vao/><tt>{status}</tt><xac_nhan/><meta><entity

@@ -25,7 +25,7 @@ PASSWORD = "correct horse battery"
 
 def referral_to(instance_id: str, referral_id: str, client: str, site: str) -> bytes:
     """F3 as Collect writes it, the facility chosen from facilities.csv."""
-    return f"""<data id="f3_chuyen_gui" version="2026112201">{HDR}<kh>{client}</kh>
+    return f"""<data id="f3_chuyen_gui" version="2026120102">{HDR}<kh>{client}</kh>
 <uic_kh>LAHU1150390</uic_kh><dv>xn_hiv</dv><co_so>{site}</co_so><cach>gioi_thieu</cach>
 <han_xac_nhan>2026-12-06</han_xac_nhan><ma_phieu>00118-261122-ab12</ma_phieu><so_phieu/>
 <tt>da_chuyen</tt><d>2026-11-22</d><meta><entity dataset="referrals" create="1"

@@ -67,3 +67,23 @@ def test_the_wards_file_holds_the_official_two_level_units():
     assert by_code["00118"]["label"] == "Phường Bồ Đề"  # official code, not the draft 130
     assert by_code["24133"]["label"] == "Phường Buôn Ma Thuột"
     assert all(len(r["name"]) == 5 and r["name"].isdigit() for r in rows)
+
+
+@pytest.mark.parametrize("path", XLSFORMS, ids=lambda p: p.name)
+def test_every_programme_form_names_its_submissions_without_special_answers(path):
+    """Each form gives its submissions a readable title (its instance name, what Collect's
+    lists and the server's lists show). The name is forwarded as it is, so it names no
+    special-category answer (the register drops those answers)."""
+    from lxml import etree
+
+    compiled = forms.compile_xlsform(path, validate=False)
+    tree = etree.fromstring(
+        compiled.xform.encode() if isinstance(compiled.xform, str) else compiled.xform
+    )
+    binds = {b.get("nodeset"): b for b in tree.iter("{http://www.w3.org/2002/xforms}bind")}
+    calculate = binds[f"/{tree.find('.//{*}instance/*').tag.split('}')[-1]}/meta/instanceName"]
+    expression = calculate.get("calculate")
+    assert expression
+    schema = forms.read_xform(compiled.xform)
+    special = {f.path for f in schema.fields if f.sensitive == "special"}
+    assert not [p for p in special if p in expression], expression

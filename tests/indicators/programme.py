@@ -12,12 +12,12 @@ FORMS = Path(__file__).resolve().parents[2] / "xlsforms"
 
 VERSIONS = {
     "f1_dang_ky": "2026112204",
-    "f2_gap_go": "2026112201",
-    "f3_chuyen_gui": "2026112201",
-    "f4_ket_qua_cg": "2026112201",
+    "f2_gap_go": "2026120102",
+    "f3_chuyen_gui": "2026120102",
+    "f4_ket_qua_cg": "2026120102",
     "f5_tham_nha": "2026112204",
-    "f6_sinh_hoat": "2026112201",
-    "f7_cap_nhat": "2026120101",
+    "f6_sinh_hoat": "2026120102",
+    "f7_cap_nhat": "2026120102",
 }
 
 

@@ -96,15 +96,21 @@ def test_supervisor_reviews_a_visit_and_sees_it_reach_the_register(
         page.wait_for_function("document.querySelector('img.photo').complete")
         assert page.evaluate("document.querySelector('img.photo').naturalWidth") == 1
         assert page.locator(".map .leaflet-interactive").count() >= 1  # the point (and accuracy)
-        assert "Nguyễn Văn Bình" in page.locator("section.card").nth(1).inner_text()
+        assert "Nguyễn Văn Bình" in page.locator("#answers").inner_text()
         assert "sẽ được chuyển khi được duyệt" in page.locator("#deliveries").inner_text()
         snap("submission")
         page.check("input[value=approved]")
         page.fill("#comment", "Đã xác minh với TNV.")
         page.click("#review button[type=submit]")
-        page.wait_for_selector(".notice")
+        page.wait_for_selector(".notice")  # back to the list, with its filter
         assert page.locator(".notice").inner_text() == "Đã lưu kết quả duyệt."
+        assert "q=binh" in page.url
+        assert page.locator("#submissions .title").all_inner_texts() == ["Thăm anh Bình"]
+        snap("back-to-list")
+        page.click("#submissions a.row")
+        page.wait_for_selector("#deliveries")
         assert page.locator("#review-state").inner_text() == "Đã duyệt"
+        assert "→ Đã duyệt" in page.locator("#review-history").inner_text()
         assert "Đã xác minh với TNV." in page.locator("#comments").inner_text()
         assert page.locator("#deliveries .delivery").get_attribute("data-state") == "pending"
         snap("approved")
