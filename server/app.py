@@ -42,6 +42,7 @@ VIEW_MODULES = (
     "server.api.targets",
     "server.api.indicators",
     "server.api.indicator_report",
+    "server.api.worklists",
     "server.web.auth",
     "server.web.account",
     "server.web.assets",
@@ -52,6 +53,7 @@ VIEW_MODULES = (
     "server.web.audits",
     "server.web.targets",
     "server.web.indicators",
+    "server.web.worklists",
 )
 
 

@@ -101,6 +101,8 @@ PERMISSIONS: dict[str, str] = {
     "api.indicator_records": "indicator.records",  # not a viewer's: lists would undo "<5"
     "api.list_audits": "audit.read",
     "api.export_audits": "audit.read",
+    "api.list_worklists": "entity.read",  # counts per work list, in the caller's wards
+    "api.get_worklist": "entity.read",  # rows name clients: audited (services/worklists)
     "api.list_targets": "indicator.read",  # a ward-scoped caller: its wards' and no ward's
     "api.set_targets": "target.update",  # each row's scope: permissions.may_set_target
     "metrics.metrics": LOOPBACK,
@@ -121,6 +123,8 @@ PERMISSIONS: dict[str, str] = {
     "web.disable_two_factor": SIGNED_IN,
     "web.show_project": "project.read",
     "web.list_entities": "entity.read",
+    "web.show_worklists": "entity.read",
+    "web.show_worklist": "entity.read",
     "web.list_submissions": "submission.read",
     "web.show_submission": "submission.read",
     "web.submission_attachment": "submission.read",

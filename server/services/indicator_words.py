@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 SUPPRESSED = "<5"
 XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"
 #: The forms whose choice lists give the page its labels: models, sex and client groups
-#: (F1), age bands (F2).
-LABEL_FORMS = ("f1_dang_ky.xlsx", "f2_gap_go.xlsx")
+#: (F1), age bands (F2), services (F3), outcomes (F4), status-change reasons (F7). A list's
+#: first form wins.
+LABEL_FORMS = (
+    "f1_dang_ky.xlsx",
+    "f2_gap_go.xlsx",
+    "f3_chuyen_gui.xlsx",
+    "f4_ket_qua_cg.xlsx",
+    "f7_cap_nhat.xlsx",
+)
 
 _WORDS = {
     "sex": ("Giới tính", "Sex"),
@@ -73,6 +80,13 @@ def choices(list_name: str, language: str) -> list[tuple[str, str]]:
     """(value, label) of a choice list of the forms (LABEL_FORMS), in ``language``."""
     items = _form_choices().get(list_name, [])
     return [(v, en if language == "en" else vi) for v, vi, en in items]
+
+
+def choice_label(list_name: str, value: str | None, language: str) -> str:
+    """The label of one choice of the forms' list (the code itself when the list lacks it)."""
+    if not value:
+        return ""
+    return dict(choices(list_name, language)).get(value, value)
 
 
 def breakdown_label(dimension: str, key: str, language: str) -> str:

@@ -65,7 +65,7 @@ def _codes(name: str) -> list[str]:
     ]
 
 
-def _unknown_codes(problem: places.UnknownCode) -> str:
+def unknown_codes(problem: places.UnknownCode) -> str:
     """The sentence for codes no list knows, in the reader's language."""
     codes = ", ".join(problem.unknown)
     if problem.kind == "wards":
@@ -103,7 +103,7 @@ def create_app_user(project_id: int) -> Response | str:
             wards = app_users.wards_by_actor(session, [issued.actor_id]).get(issued.actor_id, [])
             sites = app_users.sites_by_actor(session, [issued.actor_id]).get(issued.actor_id, [])
     except places.UnknownCode as problem:
-        return render_error(400, _unknown_codes(problem))
+        return render_error(400, unknown_codes(problem))
     return _qr_page(project, issued, wards, sites)
 
 
@@ -194,7 +194,7 @@ def create_user() -> Response | str:
                 digest=data["digest"],
             )
     except places.UnknownCode as problem:
-        return _users_page(_unknown_codes(problem))
+        return _users_page(unknown_codes(problem))
     except WeakPassword as e:
         return _users_page(password_sentence(e))
     except Problem as problem:
@@ -220,7 +220,7 @@ def assign_role(actor_id: int) -> Response | str:
                 _codes("wards"),
             )
     except places.UnknownCode as problem:
-        return _users_page(_unknown_codes(problem))
+        return _users_page(unknown_codes(problem))
     except Problem as problem:
         if problem.status == 400:
             return _users_page(problem.message)
