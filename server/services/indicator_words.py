@@ -99,8 +99,13 @@ def breakdown_label(dimension: str, key: str, language: str) -> str:
 
 
 #: The engine's age bands -> the age choices of F2 (``nhom_tuoi``), whose labels are shown.
-_AGE_CHOICES = {"<18": "duoi_18", "18-24": "18_24", "25-34": "25_34", "35-49": "35_49",
-                "50+": "tu_50"}
+_AGE_CHOICES = {
+    "<18": "duoi_18",
+    "18-24": "18_24",
+    "25-34": "25_34",
+    "35-49": "35_49",
+    "50+": "tu_50",
+}
 
 
 def order_of(dimension: str, key: str) -> int:
