@@ -145,6 +145,8 @@ PERMISSIONS: dict[str, str] = {
     "web.create_app_user": "app_user.create",
     "web.revoke_app_user": "app_user.revoke",
     "web.set_app_user_forms": "app_user.create",
+    "web.list_field_users": "app_user.activity",  # supervisors: read-only
+    "web.set_app_user_places": "app_user.create",  # the phone's reach: services/app_users
     "web.reissue_app_user": "app_user.create",
     "web.list_users": "user.update",
     "web.create_user": "user.update",
