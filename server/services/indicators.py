@@ -523,16 +523,12 @@ OPEN_OUTCOMES = frozenset({"da_den", "chua_den"})
 
 
 def overdue(due: str | None, outcome, today: str) -> bool:
-    """DQ1's rule for one referral, the one the work list of overdue referrals uses too: its
+    """DQ1's rule for one referral (services/worklists writes the same rule as SQL, with
+    OPEN_OUTCOMES, and tests/worklists compares the two): its
     F3's ``han`` (ISO text) is before ``today`` (ISO, Asia/Ho_Chi_Minh) and its latest F4
     (``outcome``, a fact row or None) has not closed it."""
     still_open = outcome is None or outcome.kq in OPEN_OUTCOMES
     return still_open and due is not None and due < today
-
-
-def latest_outcome(current, row):
-    """The later of two F4 fact rows of one referral (``current`` may be None)."""
-    return row if current is None or _later(row, current) else current
 
 
 def _served(ref: Referral) -> bool:

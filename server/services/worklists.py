@@ -2,9 +2,10 @@
 referral or submission, in the caller's wards. The web page and the API call the same
 functions here.
 
-- ``overdue_referrals``: DQ1 (docs/indicators.md), as the indicator engine decides it
-  (``indicators.overdue``): an F3 whose ``han`` is before today whose latest F4 has not
-  closed it; read from the indicator facts, never from XML.
+- ``overdue_referrals``: DQ1 (docs/indicators.md), the indicator engine's rule
+  (``indicators.overdue``, with its OPEN_OUTCOMES) written as SQL: an F3 whose ``han`` is
+  before today whose latest F4 (by ``ngay``, then receipt) has not closed it; read from the
+  indicator facts, never from XML.
 - ``post_rehab_unvisited``: open post-rehab clients (``sau_cai=co``, management not ended)
   not met on a home visit (an F5 with ``gap=co``, as I11 counts visits) for 30 days.
 - ``paused_or_lost``: clients paused (``trang_thai=tam_dung``: residential rehab, detention)
@@ -20,11 +21,11 @@ the other lists to its ward. Reading a list is audited (it names people).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, cast, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from server.auth.permissions import Principal, require, ward_scope
 from server.errors import InsufficientRights, NotFound, UnexpectedValue
@@ -149,12 +150,20 @@ def worklist(
     offset: int = 0,
     limit: int = PAGE,
 ) -> WorkList:
-    """One page of a work list (``name`` one of NAMES) in ``where``; the look is audited."""
+    """One page of a work list (``name`` one of NAMES) in ``where``, most urgent first,
+    counted and paged by the database; the look is audited."""
     if name not in NAMES:
         raise NotFound(f"There is no work list '{name}'.")
     if offset < 0 or limit < 1:
         raise UnexpectedValue("offset and limit must be positive numbers.", field="offset")
-    rows = _ROWS[name](session, project_id, where, today)
+    plan = _PLANS[name](session, project_id, where, today)
+    if isinstance(plan, list):  # a list read whole (few rows), paged here
+        total, rows = len(plan), plan[offset : offset + limit]
+    else:
+        query, make = plan
+        total = _count(session, query)
+        rows = [make(r) for r in session.execute(query.offset(offset).limit(limit)).all()]
+    rows = _labelled(session, project_id, rows)
     audit.record(
         session,
         principal.actor_id,
@@ -164,7 +173,7 @@ def worklist(
         {"list": name, "count": len(rows), **({"ward": where.ward} if where.ward else {}),
          **({"site": where.site} if where.site else {})},
     )  # fmt: skip
-    return WorkList(name, rows[offset : offset + limit], len(rows), offset, today)
+    return WorkList(name, rows, total, offset, today)
 
 
 def counts(
@@ -172,7 +181,16 @@ def counts(
 ) -> dict[str, int]:
     """How many rows each work list has in ``where`` (no person named: not audited)."""
     require(principal, VERB, project_id)
-    return {name: len(_ROWS[name](session, project_id, where, today)) for name in NAMES}
+    out = {}
+    for name in NAMES:
+        plan = _PLANS[name](session, project_id, where, today)
+        out[name] = len(plan) if isinstance(plan, list) else _count(session, plan[0])
+    return out
+
+
+def _count(session: Session, query: Select) -> int:
+    """The rows of a list's query, counted by the database."""
+    return int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())))
 
 
 # --- the clients list ----------------------------------------------------------------------
@@ -182,18 +200,19 @@ def _prop(name: str):
     return Entity.data[name].as_string()
 
 
-def _clients_query(project_id: int, where: Where, *conditions):
-    """Live, unmerged clients in the ward(s) of ``where``, as (uuid, label, ward, ...)."""
-    query = (
-        select(Entity.uuid, Entity.label, _prop("ma_xa").label("ward"))
-        .join(Dataset, Dataset.id == Entity.dataset_id)
-        .where(
-            Dataset.project_id == project_id,
-            Dataset.name == "clients",
-            Entity.deleted_at.is_(None),
-            func.coalesce(_prop("gop_vao"), "") == "",
-            *conditions,
-        )
+def _dataset_id(session: Session, project_id: int, name: str) -> int | None:
+    return session.scalar(
+        select(Dataset.id).where(Dataset.project_id == project_id, Dataset.name == name)
+    )
+
+
+def _clients_query(session: Session, project_id: int, where: Where, *conditions) -> Select:
+    """Live, unmerged clients in the ward(s) of ``where``, as (uuid, ward, ...)."""
+    query = select(Entity.uuid, _prop("ma_xa").label("ward")).where(
+        Entity.dataset_id == _dataset_id(session, project_id, "clients"),
+        Entity.deleted_at.is_(None),
+        func.coalesce(_prop("gop_vao"), "") == "",
+        *conditions,
     )
     wards = where.ward_values()
     if wards is not None:
@@ -201,61 +220,39 @@ def _clients_query(project_id: int, where: Where, *conditions):
     return query
 
 
-def _merges(session: Session, project_id: int) -> dict[str, str]:
-    """Merged duplicate -> the client it was merged into (gop_vao), for the clients named by
-    facts of a duplicate."""
-    rows = session.execute(
-        select(Entity.uuid, _prop("gop_vao"))
-        .join(Dataset, Dataset.id == Entity.dataset_id)
-        .where(
-            Dataset.project_id == project_id,
-            Dataset.name == "clients",
-            func.coalesce(_prop("gop_vao"), "") != "",
-        )
-    ).all()
-    return {u: str(g).lower() for u, g in rows}
-
-
-def _survivor(merged: dict[str, str], uuid: str | None) -> str | None:
-    seen = set()
-    while uuid in merged and uuid not in seen:
-        seen.add(uuid)
-        uuid = merged[uuid]
-    return uuid
-
-
-def _labels(session: Session, project_id: int, uuids: set[str]) -> dict[str, tuple[str, str]]:
-    """uuid -> (label, ward) of these clients."""
-    out: dict[str, tuple[str, str]] = {}
-    names = sorted(u for u in uuids if u)
-    for i in range(0, len(names), 500):
-        for uuid, label, ward in session.execute(
-            select(Entity.uuid, Entity.label, _prop("ma_xa"))
-            .join(Dataset, Dataset.id == Entity.dataset_id)
-            .where(
-                Dataset.project_id == project_id,
-                Dataset.name == "clients",
-                Entity.uuid.in_(names[i : i + 500]),
+def _labelled(session: Session, project_id: int, rows: list[WorkRow]) -> list[WorkRow]:
+    """The page's rows with their clients after merges (gop_vao, followed) and the clients'
+    labels: read for the page only."""
+    dataset_id = _dataset_id(session, project_id, "clients")
+    known: dict[str, tuple[str, str | None]] = {}
+    wanted = {r.client for r in rows if r.client}
+    for _ in range(5):  # a merge chain is short; a loop in it stops here
+        wanted -= set(known)
+        if not wanted:
+            break
+        for uuid, label, merged in session.execute(
+            select(Entity.uuid, Entity.label, _prop("gop_vao")).where(
+                Entity.dataset_id == dataset_id, Entity.uuid.in_(sorted(wanted))
             )
         ):
-            out[uuid] = (label, ward)
+            merged = str(merged).lower() if merged else None
+            known[uuid] = (label, merged)
+        wanted = {m for _, m in known.values() if m and m not in known}
+
+    def survivor(uuid: str) -> str:
+        seen = set()
+        while uuid in known and known[uuid][1] and uuid not in seen:
+            seen.add(uuid)
+            uuid = known[uuid][1]
+        return uuid
+
+    out = []
+    for r in rows:
+        if r.client:
+            client = survivor(r.client)
+            r = replace(r, client=client, client_label=known.get(client, (None, None))[0])
+        out.append(r)
     return out
-
-
-def _fact_days(session: Session, project_id: int, form: str, *conditions) -> dict[str, str]:
-    """client -> the latest event date (ISO) of the form's live facts matching."""
-    rows = session.execute(
-        select(IndicatorFact.client, func.max(IndicatorFact.day))
-        .where(
-            IndicatorFact.project_id == project_id,
-            IndicatorFact.form == form,
-            IndicatorFact.live.is_(True),
-            IndicatorFact.client.is_not(None),
-            *conditions,
-        )
-        .group_by(IndicatorFact.client)
-    ).all()
-    return {c: str(d)[:10] for c, d in rows if d is not None}
 
 
 def _day(text) -> date | None:
@@ -265,167 +262,144 @@ def _day(text) -> date | None:
         return None
 
 
-# --- the five lists ------------------------------------------------------------------------
+_FIRST_DAY = date(1, 1, 1)  # an undated F4 or F7 sorts first, as the engine sorts it
 
 
-def _overdue_referrals(session: Session, project_id: int, where: Where, today: date) -> list:
-    fact = IndicatorFact
-    query = select(
-        fact.referral, fact.client, fact.dv, fact.han, fact.day, fact.ma_xa,
-        fact.instance_id,
-    ).where(
-        fact.project_id == project_id,
-        fact.form == indicators.F3,
-        fact.live.is_(True),
-        fact.referral.is_not(None),
-        fact.han < today,
-    )  # fmt: skip
-    if where.wards is not None:
-        query = query.where(fact.ma_xa.in_(sorted(where.wards)))
-    if where.ward:
-        query = query.where(fact.ma_xa == where.ward)
-    f3s = {}
-    for row in session.execute(query.order_by(fact.day, fact.submission_id)):
-        f3s.setdefault(row.referral, row)  # the first F3 of a referral, as the engine keeps
-    outcomes = _outcomes(session, project_id, list(f3s))
-    sites = _referral_sites(session, project_id, list(f3s)) if where.site else {}
-    iso = today.isoformat()
-    merged = _merges(session, project_id)
-    open_ = []
-    for ref, f3 in f3s.items():
-        if not indicators.overdue(f3.han.isoformat(), outcomes.get(ref), iso):
-            continue
-        if where.site and sites.get(ref) != where.site:
-            continue
-        open_.append((f3, _survivor(merged, f3.client)))
-    labels = _labels(session, project_id, {c for _, c in open_ if c})
-    rows = [
-        WorkRow(
-            client,
-            labels.get(client, (None, None))[0],
-            f3.ma_xa,
-            f3.han,
+# --- the five lists: each a query in order of urgency and how to read its rows -------------
+
+
+def _overdue_referrals(session: Session, project_id: int, where: Where, today: date):
+    f3, f4 = aliased(IndicatorFact), aliased(IndicatorFact)
+    outcomes = (f4.project_id == project_id, f4.form == indicators.F4, f4.live.is_(True),
+                f4.referral == f3.referral)  # fmt: skip
+    latest = (
+        select(f4.kq)
+        .where(*outcomes)
+        .order_by(func.coalesce(f4.day, _FIRST_DAY).desc(), f4.submission_id.desc())
+        .limit(1)
+        .correlate(f3)
+        .scalar_subquery()
+    )
+    # indicators.overdue as SQL: no F4, or the latest one leaves it open; due before today
+    query = (
+        select(
+            f3.referral,
+            f3.client,
             f3.dv,
+            f3.han,
             f3.day,
-            referral=f3.referral,
-            submission=(indicators.F3, f3.instance_id),
-            extra={"outcome": getattr(outcomes.get(f3.referral), "kq", None)},
+            f3.ma_xa,
+            f3.instance_id,
+            latest.label("kq"),
         )
-        for f3, client in open_
-    ]
-    return sorted(rows, key=lambda r: (r.day, r.since or r.day, r.referral))
-
-
-def _outcomes(session: Session, project_id: int, referrals: list[str]) -> dict[str, object]:
-    """referral -> its latest live F4 fact (by F4 ``ngay``, then order of receipt)."""
-    out: dict[str, object] = {}
-    for i in range(0, len(referrals), 500):
-        for row in session.execute(
-            select(
-                IndicatorFact.referral,
-                IndicatorFact.kq,
-                IndicatorFact.day,
-                IndicatorFact.submission_id,
-            ).where(
-                IndicatorFact.project_id == project_id,
-                IndicatorFact.form == indicators.F4,
-                IndicatorFact.live.is_(True),
-                IndicatorFact.referral.in_(referrals[i : i + 500]),
+        .where(
+            f3.project_id == project_id,
+            f3.form == indicators.F3,
+            f3.live.is_(True),
+            f3.referral.is_not(None),
+            f3.han < today,
+            or_(~exists().where(*outcomes), latest.in_(sorted(indicators.OPEN_OUTCOMES))),
+        )
+        .order_by(f3.han, f3.day, f3.referral)
+    )
+    if where.wards is not None:
+        query = query.where(f3.ma_xa.in_(sorted(where.wards)))
+    if where.ward:
+        query = query.where(f3.ma_xa == where.ward)
+    if where.site:
+        query = query.where(
+            f3.referral.in_(
+                select(Entity.uuid).where(
+                    Entity.dataset_id == _dataset_id(session, project_id, "referrals"),
+                    _prop("co_so") == where.site,
+                )
             )
-        ):
-            out[row.referral] = indicators.latest_outcome(out.get(row.referral), _Outcome(row))
-    return out
+        )
+
+    def make(r) -> WorkRow:
+        return WorkRow(
+            r.client, None, r.ma_xa, r.han, r.dv, r.day, referral=r.referral,
+            submission=(indicators.F3, r.instance_id), extra={"outcome": r.kq},
+        )  # fmt: skip
+
+    return query, make
 
 
-class _Outcome:
-    """An F4 fact row with its day as ISO text, as the engine compares them."""
-
-    __slots__ = ("day", "kq", "submission_id")
-
-    def __init__(self, row):
-        self.kq, self.submission_id = row.kq, row.submission_id
-        self.day = row.day.isoformat() if row.day else None
-
-
-def _referral_sites(session: Session, project_id: int, referrals: list[str]) -> dict[str, str]:
-    out = {}
-    for i in range(0, len(referrals), 500):
-        for uuid, site in session.execute(
-            select(Entity.uuid, _prop("co_so"))
-            .join(Dataset, Dataset.id == Entity.dataset_id)
-            .where(
-                Dataset.project_id == project_id,
-                Dataset.name == "referrals",
-                Entity.uuid.in_(referrals[i : i + 500]),
-            )
-        ):
-            out[uuid] = site
-    return out
-
-
-def _post_rehab_unvisited(session: Session, project_id: int, where: Where, today: date) -> list:
+def _post_rehab_unvisited(session: Session, project_id: int, where: Where, today: date):
     iso = today.isoformat()
-    clients = session.execute(
+    fact = IndicatorFact
+    met = (
+        select(fact.client.label("client"), func.max(fact.day).label("last"))
+        .where(
+            fact.project_id == project_id,
+            fact.form == indicators.F5,
+            fact.live.is_(True),
+            fact.gap == "co",
+            fact.client.is_not(None),
+        )
+        .group_by(fact.client)
+        .subquery()
+    )
+    limit = today - timedelta(days=UNVISITED_DAYS)
+    since = func.coalesce(cast(met.c.last, String), _prop("qlsc_bat_dau"), "")
+    query = (
         _clients_query(
+            session,
             project_id,
             where,
             _prop("sau_cai") == "co",
             func.coalesce(_prop("trang_thai"), "mo") == "mo",
             or_(func.coalesce(_prop("qlsc_ket_thuc"), "") == "", _prop("qlsc_ket_thuc") >= iso),
-        ).add_columns(_prop("qlsc_bat_dau"))
-    ).all()
-    met = _fact_days(session, project_id, indicators.F5, IndicatorFact.gap == "co")
-    merged = _merges(session, project_id)
-    for duplicate, survivor in merged.items():  # a duplicate's visits are its survivor's
-        if duplicate in met:
-            s = _survivor(merged, survivor)
-            met[s] = max(met.get(s, ""), met[duplicate])
-    limit = (today - timedelta(days=UNVISITED_DAYS)).isoformat()
-    rows = []
-    for uuid, label, ward, started in clients:
-        last = met.get(uuid)
-        if last is not None and last >= limit:
-            continue
-        since = _day(last) or _day(started)
-        due = since + timedelta(days=UNVISITED_DAYS) if since else None
-        rows.append(
-            WorkRow(uuid, label, ward, due, None, _day(last), extra={"visited": bool(last)})
         )
-    return sorted(rows, key=lambda r: (r.day or date.min, r.client))
+        .add_columns(_prop("qlsc_bat_dau").label("started"), met.c.last)
+        .outerjoin(met, met.c.client == Entity.uuid)
+        .where(or_(met.c.last.is_(None), met.c.last < limit))
+        .order_by(since, Entity.uuid)
+    )
+
+    def make(r) -> WorkRow:
+        last = _day(r.last)
+        begin = last or _day(r.started)
+        due = begin + timedelta(days=UNVISITED_DAYS) if begin else None
+        return WorkRow(r.uuid, None, r.ward, due, None, last, extra={"visited": bool(last)})
+
+    return query, make
 
 
 def _paused_or_lost(session: Session, project_id: int, where: Where, today: date) -> list:
+    """Read whole: the paused and closed clients are few, and whether a closed one is lost
+    is its latest F7's reason."""
+    status = _prop("trang_thai")
     clients = session.execute(
-        _clients_query(
-            project_id, where, _prop("trang_thai").in_(("tam_dung", "dong"))
-        ).add_columns(_prop("trang_thai"))
-    ).all()
-    latest: dict[str, tuple] = {}
-    for client, day, sid, reason in session.execute(
-        select(
-            IndicatorFact.client, IndicatorFact.day, IndicatorFact.submission_id,
-            IndicatorFact.ly_do,
-        ).where(
-            IndicatorFact.project_id == project_id,
-            IndicatorFact.form == indicators.F7,
-            IndicatorFact.live.is_(True),
-            IndicatorFact.client.is_not(None),
+        _clients_query(session, project_id, where, status.in_(("tam_dung", "dong"))).add_columns(
+            status.label("status")
         )
-    ):  # fmt: skip
-        key = (str(day or ""), sid)
-        if client not in latest or key > latest[client][0]:
+    ).all()
+    wanted = {r.uuid for r in clients}
+    latest: dict[str, tuple] = {}
+    fact = IndicatorFact
+    for client, day, sid, reason in session.execute(
+        select(fact.client, fact.day, fact.submission_id, fact.ly_do).where(
+            fact.project_id == project_id,
+            fact.form == indicators.F7,
+            fact.live.is_(True),
+            fact.client.is_not(None),
+        )
+    ):
+        key = (day or _FIRST_DAY, sid)
+        if client in wanted and (client not in latest or key > latest[client][0]):
             latest[client] = (key, reason, day)
     rows = []
-    for uuid, label, ward, status in clients:
-        _key, reason, day = latest.get(uuid, (None, None, None))
-        if status == "dong" and reason != LOST:
+    for r in clients:
+        _key, reason, day = latest.get(r.uuid, (None, None, None))
+        if r.status == "dong" and reason != LOST:
             continue
-        what = "mat_lien_lac" if status == "dong" else "tam_dung"
-        rows.append(WorkRow(uuid, label, ward, day, what, day, extra={"reason": reason}))
-    return sorted(rows, key=lambda r: (r.day or date.min, r.client))
+        what = "tam_dung" if r.status == "tam_dung" else LOST
+        rows.append(WorkRow(r.uuid, None, r.ward, day, what, day, extra={"reason": reason}))
+    return sorted(rows, key=lambda w: (w.day or _FIRST_DAY, w.client))
 
 
-def _awaiting_review(session: Session, project_id: int, where: Where, today: date) -> list:
+def _awaiting_review(session: Session, project_id: int, where: Where, today: date):
     query = (
         select(
             Form.xml_form_id, FormVersion.title, Submission.instance_id,
@@ -450,47 +424,49 @@ def _awaiting_review(session: Session, project_id: int, where: Where, today: dat
     wards = where.ward_values()
     if wards is not None:
         query = query.where(Submission.ward.in_(wards))
-    found = session.execute(query).all()
-    merged = _merges(session, project_id)
-    labels = _labels(session, project_id, {_survivor(merged, r.client) for r in found if r.client})
-    rows = []
-    for r in found:
-        client = _survivor(merged, r.client)
-        received = r.created_at.date() if r.created_at else None
-        rows.append(
-            WorkRow(
-                client,
-                labels.get(client, (None, None))[0] if client else None,
-                r.ward,
-                received,
-                r.instance_name,
-                r.day,
-                submission=(r.xml_form_id, r.instance_id),
-                form_name=r.title or r.xml_form_id,
-            )
-        )
-    return rows
+
+    def make(r) -> WorkRow:
+        received = _aware(r.created_at).date() if r.created_at else None
+        return WorkRow(
+            r.client, None, r.ward, received, r.instance_name, _day(r.day),
+            submission=(r.xml_form_id, r.instance_id), form_name=r.title or r.xml_form_id,
+        )  # fmt: skip
+
+    return query, make
 
 
-def _missed_appointments(session: Session, project_id: int, where: Where, today: date) -> list:
-    iso = today.isoformat()
-    clients = session.execute(
+def _aware(value) -> datetime:
+    if not isinstance(value, datetime):  # SQLite gives text in a subquery
+        value = datetime.fromisoformat(str(value))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _missed_appointments(session: Session, project_id: int, where: Where, today: date):
+    query = (
         _clients_query(
+            session,
             project_id,
             where,
             func.coalesce(_prop("trang_thai"), "mo") == "mo",
             func.coalesce(_prop("ngay_hen"), "") != "",
-            _prop("ngay_hen") < iso,
-        ).add_columns(_prop("ngay_hen"), _prop("ngay_tiep_xuc_cuoi"), _prop("ngay_tham_cuoi"))
-    ).all()
-    rows = []
-    for uuid, label, ward, due, contact, visit in clients:
-        last = max((d for d in (_day(contact), _day(visit)) if d), default=None)
-        rows.append(WorkRow(uuid, label, ward, _day(due), None, last))
-    return sorted(rows, key=lambda r: (r.day or date.min, r.client))
+            _prop("ngay_hen") < today.isoformat(),
+        )
+        .add_columns(
+            _prop("ngay_hen").label("due"),
+            _prop("ngay_tiep_xuc_cuoi").label("contact"),
+            _prop("ngay_tham_cuoi").label("visit"),
+        )
+        .order_by(_prop("ngay_hen"), Entity.uuid)
+    )
+
+    def make(r) -> WorkRow:
+        last = max((d for d in (_day(r.contact), _day(r.visit)) if d), default=None)
+        return WorkRow(r.uuid, None, r.ward, _day(r.due), None, last)
+
+    return query, make
 
 
-_ROWS = {
+_PLANS = {
     "overdue_referrals": _overdue_referrals,
     "post_rehab_unvisited": _post_rehab_unvisited,
     "paused_or_lost": _paused_or_lost,

@@ -208,3 +208,13 @@ def test_the_service_scope_alone(site, seeded):
     assert refs["overdue"] in {r.referral for r in page.rows}
     assert refs["far"] not in {r.referral for r in page.rows}
     assert page.total == len(page.rows)
+
+
+def test_the_overdue_list_counts_what_dq1_counts(site, seeded):
+    """The work list and the indicator engine share DQ1's rule: over a range holding every
+    referral, the ward's DQ1 is the list's length (for the ward, and the whole project)."""
+    span = {"from": ago(365), "to": TODAY.isoformat()}
+    for params in ({"ward": WARD}, {"ward": OTHER}, {}):
+        dq1 = site.value("DQ1", **span, **params)
+        assert dq1 == len(rows(site, "overdue_referrals", **params)), params
+    assert site.value("DQ1", **span, ward=WARD) >= 2
