@@ -27,3 +27,14 @@ def test_the_dashboard_bench_builds_a_programme_and_times_every_case():
     assert [line[2:26].strip() for line in lines[1:]] == names
     for line in lines[1:]:  # the API, the page and the XLSX answered every request
         assert re.search(r"median .* n=2\)", line), line
+
+
+def test_the_worklists_bench_seeds_a_ward_and_times_every_page():
+    from bench import worklists
+
+    lines = worklists.run("sqlite", 60, requests=1)
+    assert lines[0].startswith("sqlite: 60 clients in one ward"), lines[0]
+    names = [name for name, _ in worklists.cases(1)]
+    assert [line[2:32].strip() for line in lines[1:]] == names
+    for line in lines[1:]:
+        assert re.search(r"median +\d+ ms +p95 +\d+ ms +\(n=1", line), line

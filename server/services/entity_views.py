@@ -62,8 +62,8 @@ STATUS = {
 }
 #: The columns shown when none are chosen, and the filters and date a list offers.
 DEFAULT_COLUMNS = {
-    "clients": ("uic", "ma_xa", "gioi", "nam_sinh", "mo_hinh", "trang_thai", "ngay_tiep_xuc_cuoi"),
-    "referrals": ("uic", "ma_xa", "dich_vu", "co_so", "ngay_chuyen", "han", "trang_thai"),
+    "clients": ("ma_xa", "gioi", "nam_sinh", "mo_hinh", "trang_thai", "ngay_tiep_xuc_cuoi"),
+    "referrals": ("ma_xa", "dich_vu", "co_so", "ngay_chuyen", "han", "trang_thai"),
 }
 FILTERS = {
     "clients": ("trang_thai", "mo_hinh", "nhom", "sau_cai"),
