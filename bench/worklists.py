@@ -7,7 +7,9 @@ appointments and last visits spread over the year), a referral (F3) for one clie
 with an outcome (F4) for half of them, a home visit (F5) for each post-rehab client, some
 status changes (F7), each with its submission and indicator facts, as ingest writes them.
 Then, as a supervisor of that ward logged in through the login page, times each page
---requests times (the Flask view, its queries, the template) and prints the median and p95.
+--requests times (the Flask view, its queries, the template) and prints the median and p95
+of the wall-clock time, and the median CPU time of this process (the app and, on SQLite, the
+database: the figure to read on a machine shared with other work).
 It is not a test: nothing here asserts a time; the numbers go in the README.
 
     python -m bench.worklists [--db sqlite|postgres|both] [--clients 20000] [--requests 20]
@@ -99,7 +101,7 @@ def seed(app, clients: int, rng: random.Random, today: date) -> int:
             }
         )
 
-        def fact(form: str, when: date, **values) -> None:
+        def fact(form: str, when: date, u: str = u, ward: str = ward, **values) -> None:
             facts.append(
                 {"form": form, "client": u, "day": when, "ma_xa": ward, "ma_tinh": "01",
                  "mo_hinh": "tiep_can", **values}
@@ -151,8 +153,8 @@ def seed(app, clients: int, rng: random.Random, today: date) -> int:
         with db.transaction() as session:
             ids = session.execute(insert(Submission).returning(Submission.id), subs).scalars()
             rows = [
-                {**f, "project_id": project_id, "submission_id": sid, "instance_id": s["instance_id"],
-                 "received_at": now, "live": True}
+                {**f, "project_id": project_id, "submission_id": sid,
+                 "instance_id": s["instance_id"], "received_at": now, "live": True}
                 for f, s, sid in zip(chunk, subs, ids, strict=True)
             ]  # fmt: skip
             session.execute(insert(IndicatorFact), rows)
@@ -216,17 +218,19 @@ def _names() -> tuple[str, ...]:
 def time_cases(client, project_id: int, requests: int) -> list[str]:
     lines = []
     for name, url in cases(project_id):
-        times = []
+        times, cpu = [], []
         for _ in range(requests):
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - used) * 1000)
             if response.status_code != 200:
                 raise SystemExit(f"{name}: HTTP {response.status_code}")
         count = re.search(r'id="count">([^<]+)<', response.text)
         p95 = sorted(times)[max(0, round(0.95 * len(times)) - 1)]
         lines.append(
             f"  {name:30} median {statistics.median(times):6.0f} ms  p95 {p95:6.0f} ms"
+            f"  cpu {statistics.median(cpu):5.0f} ms"
             f"  (n={requests}{'; ' + count.group(1).strip() if count else ''})"
         )
     return lines

@@ -37,4 +37,4 @@ def test_the_worklists_bench_seeds_a_ward_and_times_every_page():
     names = [name for name, _ in worklists.cases(1)]
     assert [line[2:32].strip() for line in lines[1:]] == names
     for line in lines[1:]:
-        assert re.search(r"median +\d+ ms +p95 +\d+ ms +\(n=1", line), line
+        assert re.search(r"median +\d+ ms +p95 +\d+ ms +cpu +\d+ ms +\(n=1", line), line
