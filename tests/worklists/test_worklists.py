@@ -35,8 +35,9 @@ def refer(site, client: str, due_days_ago: int, ward: str = WARD, service: str =
     return referral
 
 
-def rows(site, name: str, who: str = "manager", **params) -> list[dict]:
-    reply = site.get(f"/worklists/{name}", who, limit=1000, **params)
+def rows(place, name: str, who: str = "manager", **params) -> list[dict]:
+    """The rows of a work list, as ``who`` reads them through the API (``place``: the site)."""
+    reply = place.get(f"/worklists/{name}", who, limit=1000, **params)
     assert reply.status_code == 200, reply.text
     return reply.json()["rows"]
 
@@ -218,3 +219,29 @@ def test_the_overdue_list_counts_what_dq1_counts(site, seeded):
         dq1 = site.value("DQ1", **span, **params)
         assert dq1 == len(rows(site, "overdue_referrals", **params)), params
     assert site.value("DQ1", **span, ward=WARD) >= 2
+
+
+def test_a_counselling_point_lists_the_referrals_sent_to_it(site, seeded):
+    """A site (a facility code): the referrals sent there (F3 ``co_so``: VCT-01 in every
+    referral here), and its ward's clients in the client lists."""
+    from server.auth.permissions import SYSTEM
+    from server.services import entity_api
+
+    _c, refs = seeded
+    with site.db.transaction() as session:
+        entity_api.create_entities(
+            session, SYSTEM, site.project_id, "facilities",
+            [{"uuid": "VCT-01", "label": "Phòng tư vấn 1", "data": {"ma_xa": WARD}},
+             {"uuid": "OPC-09", "label": "Phòng khám 9", "data": {"ma_xa": OTHER}}],
+        )  # fmt: skip
+    sent = {r["referral"] for r in rows(site, "overdue_referrals", site="VCT-01")}
+    assert refs["overdue"] in sent
+    assert refs["far"] in sent  # sent there from another ward: the manager sees it
+    assert not rows(site, "overdue_referrals", site="OPC-09")
+    assert {r["ward"] for r in rows(site, "missed_appointments", site="VCT-01")} == {WARD}
+    assert {r["ward"] for r in rows(site, "post_rehab_unvisited", site="OPC-09")} == {OTHER}
+    mine = {
+        r["referral"] for r in rows(site, "overdue_referrals", "ward_supervisor", site="VCT-01")
+    }
+    assert refs["far"] not in mine
+    assert site.get("/worklists", site="NOPE-1").status_code == 400
