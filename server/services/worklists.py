@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Select, String, cast, exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from server.auth.permissions import Principal, require, ward_scope
@@ -325,24 +325,11 @@ def _overdue_referrals(session: Session, project_id: int, where: Where, today: d
     return query, make
 
 
-def _post_rehab_unvisited(session: Session, project_id: int, where: Where, today: date):
+def _post_rehab_unvisited(session: Session, project_id: int, where: Where, today: date) -> list:
+    """Read whole (the ward's open post-rehab clients, and the day each was last met), sorted
+    here: joined in SQL, PostgreSQL's planner misjudged the JSON filters and took seconds."""
     iso = today.isoformat()
-    fact = IndicatorFact
-    met = (
-        select(fact.client.label("client"), func.max(fact.day).label("last"))
-        .where(
-            fact.project_id == project_id,
-            fact.form == indicators.F5,
-            fact.live.is_(True),
-            fact.gap == "co",
-            fact.client.is_not(None),
-        )
-        .group_by(fact.client)
-        .subquery()
-    )
-    limit = today - timedelta(days=UNVISITED_DAYS)
-    since = func.coalesce(cast(met.c.last, String), _prop("qlsc_bat_dau"), "")
-    query = (
+    clients = session.execute(
         _clients_query(
             session,
             project_id,
@@ -350,20 +337,32 @@ def _post_rehab_unvisited(session: Session, project_id: int, where: Where, today
             _prop("sau_cai") == "co",
             func.coalesce(_prop("trang_thai"), "mo") == "mo",
             or_(func.coalesce(_prop("qlsc_ket_thuc"), "") == "", _prop("qlsc_ket_thuc") >= iso),
-        )
-        .add_columns(_prop("qlsc_bat_dau").label("started"), met.c.last)
-        .outerjoin(met, met.c.client == Entity.uuid)
-        .where(or_(met.c.last.is_(None), met.c.last < limit))
-        .order_by(since, Entity.uuid)
+        ).add_columns(_prop("qlsc_bat_dau").label("started"))
+    ).all()
+    fact = IndicatorFact
+    met = dict(
+        session.execute(
+            select(fact.client, func.max(fact.day))
+            .where(
+                fact.project_id == project_id,
+                fact.form == indicators.F5,
+                fact.live.is_(True),
+                fact.gap == "co",
+                fact.client.is_not(None),
+            )
+            .group_by(fact.client)
+        ).all()
     )
-
-    def make(r) -> WorkRow:
-        last = _day(r.last)
+    limit = today - timedelta(days=UNVISITED_DAYS)
+    rows = []
+    for r in clients:
+        last = _day(met.get(r.uuid))
+        if last is not None and last >= limit:
+            continue
         begin = last or _day(r.started)
         due = begin + timedelta(days=UNVISITED_DAYS) if begin else None
-        return WorkRow(r.uuid, None, r.ward, due, None, last, extra={"visited": bool(last)})
-
-    return query, make
+        rows.append(WorkRow(r.uuid, None, r.ward, due, None, last, extra={"visited": bool(last)}))
+    return sorted(rows, key=lambda w: (w.day or _FIRST_DAY, w.client))
 
 
 def _paused_or_lost(session: Session, project_id: int, where: Where, today: date) -> list:
