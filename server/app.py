@@ -43,6 +43,7 @@ VIEW_MODULES = (
     "server.api.targets",
     "server.api.indicators",
     "server.api.indicator_report",
+    "server.api.worklists",
     "server.web.auth",
     "server.web.account",
     "server.web.assets",
@@ -54,6 +55,7 @@ VIEW_MODULES = (
     "server.web.audits",
     "server.web.targets",
     "server.web.indicators",
+    "server.web.worklists",
 )
 
 

@@ -146,6 +146,8 @@ class TooLarge(Problem):
 class SubmissionXmlTooLarge(TooLarge):
     code = "413.2"
     message = "The submission XML is larger than this server accepts."
+
+
 # --- Passwords and the second factor (auth/passwords.py, services/passwords.py and
 # services/second_factor.py raise these) ------------------------------------------------
 

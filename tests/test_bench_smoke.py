@@ -56,3 +56,12 @@ def test_the_client_page_bench_times_every_case():
     assert len(lines) == 1 + 2 + 4  # two service cases, two pages for two callers
     for line in lines[1:]:
         assert re.search(r"median +\d+\.\d ms, max +\d+\.\d ms", line), line
+def test_the_worklists_bench_seeds_a_ward_and_times_every_page():
+    from bench import worklists
+
+    lines = worklists.run("sqlite", 60, requests=1)
+    assert lines[0].startswith("sqlite: 60 clients in one ward"), lines[0]
+    names = [name for name, _ in worklists.cases(1)]
+    assert [line[2:32].strip() for line in lines[1:]] == names
+    for line in lines[1:]:
+        assert re.search(r"median +\d+ ms +p95 +\d+ ms +cpu +\d+ ms +\(n=1", line), line

@@ -30,7 +30,13 @@ def indicators_xlsx(project_id: int) -> Response:
     language = request.accept_languages.best_match(["vi", "en"]) or "vi"
     with get_db().transaction() as session:
         report = indicator_report.build(
-            session, g.principal, project_id, query.first, query.last, query.scope, language,
+            session,
+            g.principal,
+            project_id,
+            query.first,
+            query.last,
+            query.scope,
+            language,
             get_settings().timezone,
         )
     return xlsx_response(report)

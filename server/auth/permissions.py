@@ -27,6 +27,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "app_user.create",
             "app_user.revoke",
             "app_user.list",
+            "app_user.activity",
             "submission.delete",
             "draft.read",
             "draft.submit",
@@ -47,6 +48,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "indicator.read",
             "indicator.records",
             "target.update",
+            "app_user.activity",  # the phones' places and activity, read-only
         }
     ),
     # A viewer reads the indicators with small cells suppressed ("< 5", domain.md 6.3 rule 6)

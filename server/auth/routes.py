@@ -102,6 +102,8 @@ PERMISSIONS: dict[str, str] = {
     "api.indicator_records": "indicator.records",  # not a viewer's: lists would undo "<5"
     "api.list_audits": "audit.read",
     "api.export_audits": "audit.read",
+    "api.list_worklists": "entity.read",  # counts per work list, in the caller's wards
+    "api.get_worklist": "entity.read",  # rows name clients: audited (services/worklists)
     "api.list_targets": "indicator.read",  # a ward-scoped caller: its wards' and no ward's
     "api.set_targets": "target.update",  # each row's scope: permissions.may_set_target
     "metrics.metrics": LOOPBACK,
@@ -124,6 +126,8 @@ PERMISSIONS: dict[str, str] = {
     "web.list_entities": "entity.read",
     "web.show_client": "entity.read",  # and submission.read (services/clients.py)
     "web.show_referral": "entity.read",
+    "web.show_worklists": "entity.read",
+    "web.show_worklist": "entity.read",
     "web.list_submissions": "submission.read",
     "web.show_submission": "submission.read",
     "web.submission_attachment": "submission.read",
@@ -144,6 +148,8 @@ PERMISSIONS: dict[str, str] = {
     "web.create_app_user": "app_user.create",
     "web.revoke_app_user": "app_user.revoke",
     "web.set_app_user_forms": "app_user.create",
+    "web.list_field_users": "app_user.activity",  # supervisors: read-only
+    "web.set_app_user_places": "app_user.create",  # the phone's reach: services/app_users
     "web.reissue_app_user": "app_user.create",
     "web.list_users": "user.update",
     "web.create_user": "user.update",

@@ -13,7 +13,7 @@ import uuid as uuidlib
 from collections.abc import Iterator
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -510,6 +510,32 @@ def visible_entities(
     for entity in session.scalars(query.execution_options(yield_per=500)):
         if in_scope(entity, dataset, wards, sites):
             yield entity
+
+
+def scope_clause(dataset: Dataset, wards: list[str] | None, sites: list[str] | tuple = ()):
+    """``in_scope`` as SQL on the entities' values (None: every entity), so that a list of
+    20,000 clients is counted and paged by the database, not read whole."""
+    if wards is None or dataset.shared:
+        return None
+    held = []
+    if dataset.scope_property:
+        held.append(Entity.data[dataset.scope_property].as_string().in_(wards))
+    if sites and dataset.site_property:
+        held.append(Entity.data[dataset.site_property].as_string().in_(list(sites)))
+    return or_(*held) if held else false()
+
+
+def count_visible(session: Session, principal: Principal, dataset: Dataset) -> int:
+    """How many live entities of the list ``visible_entities`` gives, counted in SQL."""
+    query = select(func.count(Entity.id)).where(
+        Entity.dataset_id == dataset.id, Entity.deleted_at.is_(None)
+    )
+    clause = scope_clause(
+        dataset, wards_of(session, principal, dataset.project_id), sites_of(session, principal)
+    )
+    if clause is not None:
+        query = query.where(clause)
+    return int(session.scalar(query) or 0)
 
 
 def openrosa_hash(session: Session, principal: Principal, dataset: Dataset) -> str:

@@ -3,12 +3,9 @@ with create, create many, update (baseVersion or force) and delete; each checked
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms import answers
 from server.auth.permissions import Principal, require, require_wards
 from server.errors import AlreadyExists, MissingParameter, NotFound, Problem
 from server.models.entities import Dataset, Entity
@@ -204,61 +201,11 @@ def read_entity(
     return entity
 
 
-@dataclass(frozen=True, slots=True)
-class EntityPage:
-    dataset: Dataset
-    properties: list[str]
-    rows: list[Entity]
-    total: int  # entities matching, in the caller's wards
-    next_after: int | None  # keyset: the last id shown, when more follow
-
-
-def page_entities(
-    session: Session,
-    principal: Principal,
-    project_id: int,
-    name: str,
-    text: str | None = None,
-    after_id: int | None = None,
-    page_size: int = 50,
-) -> EntityPage:
-    """One page of a list's live entities the caller may read (its wards), in the order
-    they were made; ``text`` keeps those whose label or a value contains it (without
-    diacritics). The look is recorded in the audit log."""
-    require(principal, "entity.read", project_id)
-    dataset = get_dataset(session, principal, project_id, name)
-    words = answers.fold(text or "").split()[:8]
-    matching = [
-        e
-        for e in entities.visible_entities(session, principal, dataset)
-        if not words
-        or all(w in answers.fold(" ".join([e.label, *map(str, e.data.values())])) for w in words)
-    ]
-    shown = [e for e in matching if after_id is None or e.id > after_id][: page_size + 1]
-    more = len(shown) > page_size
-    shown = shown[:page_size]
-    audit.record(
-        session,
-        principal.actor_id,
-        "entity.list.read",
-        "dataset",
-        dataset.id,
-        {"count": len(shown), **({"search": True} if words else {})},
-    )
-    return EntityPage(
-        dataset,
-        entities.properties_of(session, dataset.id),
-        shown,
-        len(matching),
-        shown[-1].id if more and shown else None,
-    )
-
-
 def count_by_dataset(session: Session, principal: Principal, project_id: int) -> list[tuple]:
     """(dataset, live entities the caller may read) for each list of the project."""
     require(principal, "entity.read", project_id)
     return [
-        (dataset, sum(1 for _ in entities.visible_entities(session, principal, dataset)))
+        (dataset, entities.count_visible(session, principal, dataset))
         for dataset in session.scalars(
             select(Dataset).where(Dataset.project_id == project_id).order_by(Dataset.name)
         )

@@ -52,7 +52,7 @@ _HEADERS = {
         "all": "Tất cả",
         "total": "Tổng hợp",
         "sheets": "Các trang",
-        "note": "\"< 5\": dưới 5 người, không ghi số (bảo mật). Ô trống: không có số liệu.",
+        "note": '"< 5": dưới 5 người, không ghi số (bảo mật). Ô trống: không có số liệu.',
         "no": "STT",
         "code": "Mã",
         "name": "Chỉ tiêu",
@@ -75,7 +75,7 @@ _HEADERS = {
         "all": "All",
         "total": "Total",
         "sheets": "Sheets",
-        "note": "\"< 5\": fewer than 5 people, not shown (privacy). Empty cell: no data.",
+        "note": '"< 5": fewer than 5 people, not shown (privacy). Empty cell: no data.',
         "no": "No.",
         "code": "Code",
         "name": "Indicator",
@@ -122,8 +122,11 @@ def build(
     project = projects.get_project(session, project_id)
     models = indicator_words.choices("mo_hinh", language)
     if scope.model:
-        parts = [(label, Scope(scope.province, scope.ward, code)) for code, label in models
-                 if code == scope.model]
+        parts = [
+            (label, Scope(scope.province, scope.ward, code))
+            for code, label in models
+            if code == scope.model
+        ]
     else:
         parts = [(words["total"], scope)] + [
             (label, Scope(scope.province, scope.ward, code)) for code, label in models
@@ -138,8 +141,19 @@ def build(
         names.append(name)
         _indicator_sheet(book.create_sheet(name), report, title, part.model, language, first, last)
         reports.append(report)
-    _cover(cover, words, project.name, scope, first, last, reports[0]["asOf"], principal,
-           timezone, names, language)
+    _cover(
+        cover,
+        words,
+        project.name,
+        scope,
+        first,
+        last,
+        reports[0]["asOf"],
+        principal,
+        timezone,
+        names,
+        language,
+    )
     out = io.BytesIO()
     book.save(out)
     audit.record(
@@ -148,8 +162,13 @@ def build(
         "indicator.export",
         "project",
         project_id,
-        {"format": "xlsx", "from": first.isoformat(), "to": last.isoformat(),
-         **{k: v for k, v in scope.as_json().items() if v}, "sheets": len(names)},
+        {
+            "format": "xlsx",
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            **{k: v for k, v in scope.as_json().items() if v},
+            "sheets": len(names),
+        },
     )
     return Report(out.getvalue(), filename(project.name, first, last), names)
 
@@ -169,8 +188,9 @@ def _sheet_name(title: str, taken: list[str]) -> str:
     return name
 
 
-def _cover(sheet, words, project_name, scope, first, last, as_of, principal, timezone,
-           names, language) -> None:
+def _cover(
+    sheet, words, project_name, scope, first, last, as_of, principal, timezone, names, language
+) -> None:
     sheet.title = "Bìa" if language == "vi" else "Cover"
     models = dict(indicator_words.choices("mo_hinh", language))
     now = datetime.now(ZoneInfo(timezone)).strftime("%H:%M %d/%m/%Y")
@@ -204,8 +224,15 @@ def _indicator_sheet(sheet, report, title, model, language, first, last) -> None
     sheet.append([f"{words['title']}: {title}"])
     sheet.append([f"{words['period']}: {day_text(first)} – {day_text(last)}"])
     sheet.append([])
-    header = [words["no"], words["code"], words["name"], words["unit"], words["target"],
-              words["result"], words["percent"]]
+    header = [
+        words["no"],
+        words["code"],
+        words["name"],
+        words["unit"],
+        words["target"],
+        words["result"],
+        words["percent"],
+    ]
     header += [words["month"].format(m=m[5:], y=m[:4]) for m in months]
     sheet.append(header)
     sheet["A1"].font = Font(bold=True, size=13)
@@ -222,11 +249,15 @@ def _indicator_sheet(sheet, report, title, model, language, first, last) -> None
                 cell.font, cell.fill = _BOLD, _GROUP_FILL
         unit = item.get("unit") or "people"
         trend = {p["month"]: p.get("value") for p in item.get("trend") or []}
-        row = [number, item["code"], indicator_name(item["code"], language,
-               item.get("name")), word(unit, language), _value(item.get("target"), unit),
-               _value(item.get("value"), unit),
-               _value(item.get("percent") if item.get("target") is not None else None,
-                      "percent")]
+        row = [
+            number,
+            item["code"],
+            indicator_name(item["code"], language, item.get("name")),
+            word(unit, language),
+            _value(item.get("target"), unit),
+            _value(item.get("value"), unit),
+            _value(item.get("percent") if item.get("target") is not None else None, "percent"),
+        ]
         row += [_value(trend.get(m), unit) for m in months]
         sheet.append(row)
         for cell in sheet[sheet.max_row][4:]:
@@ -242,6 +273,7 @@ def _indicator_sheet(sheet, report, title, model, language, first, last) -> None
 def _ordered(items: list[dict], model: str | None) -> list[dict]:
     """The indicators in the page's group order; on a model's sheet, within each group,
     those the catalogue names for that model first."""
+
     def key(pair):
         index, item = pair
         code = item["code"]

@@ -42,11 +42,27 @@ GROUPS = (
     ("quality", "Chất lượng số liệu", "Data quality"),
 )
 _GROUP_OF = {
-    "I1": "reach", "I1a": "reach", "I2": "reach", "I3": "reach", "I19": "reach",
-    "I4": "services", "I5": "services", "I6": "services", "I7": "services", "I8": "services",
-    "I9": "services", "I10": "post_rehab", "I11": "post_rehab", "I12": "post_rehab",
-    "I13": "post_rehab", "I14": "post_rehab", "I15": "post_rehab", "I16": "post_rehab",
-    "I17": "post_rehab", "I18": "social", "I20": "social",
+    "I1": "reach",
+    "I1a": "reach",
+    "I2": "reach",
+    "I3": "reach",
+    "I19": "reach",
+    "I4": "services",
+    "I5": "services",
+    "I6": "services",
+    "I7": "services",
+    "I8": "services",
+    "I9": "services",
+    "I10": "post_rehab",
+    "I11": "post_rehab",
+    "I12": "post_rehab",
+    "I13": "post_rehab",
+    "I14": "post_rehab",
+    "I15": "post_rehab",
+    "I16": "post_rehab",
+    "I17": "post_rehab",
+    "I18": "social",
+    "I20": "social",
 }
 DIMENSIONS = ("sex", "ageGroup", "group")
 #: Codes with no records of their own (I1a is I1 against its plan: I1 lists the people).
@@ -269,8 +285,10 @@ def indicator_view(item: dict, language: str, drill: bool = True) -> IndicatorVi
         cells = (item.get("breakdown") or {}).get(dimension) or {}
         if cells:
             rows = [
-                (breakdown_label(dimension, key, language),
-                 _cell(value, language, unit, f"{dimension}:{key}", drill))
+                (
+                    breakdown_label(dimension, key, language),
+                    _cell(value, language, unit, f"{dimension}:{key}", drill),
+                )
                 for key, value in sorted(cells.items(), key=lambda kv: order_of(dimension, kv[0]))
             ]
             view.breakdowns.append((dimension, word(dimension, language), rows))
@@ -340,12 +358,19 @@ def record_rows(
         "indicator.records.read",
         "project",
         project_id,
-        {"code": code, "from": period.first.isoformat(), "to": period.last.isoformat(),
-         **({"cell": ":".join(cell)} if cell else {}),
-         **{k: v for k, v in scope.as_json().items() if v}, "count": len(found)},
+        {
+            "code": code,
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            **({"cell": ":".join(cell)} if cell else {}),
+            **{k: v for k, v in scope.as_json().items() if v},
+            "count": len(found),
+        },
     )
-    titles = {v.xml_form_id: v.name or v.xml_form_id
-              for v in form_reads.list_form_views(session, principal, project_id)}
+    titles = {
+        v.xml_form_id: v.name or v.xml_form_id
+        for v in form_reads.list_form_views(session, principal, project_id)
+    }
     return [
         RecordRow(
             r.get("kind") or "submission",

@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 SUPPRESSED = "<5"
 XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"
 #: The forms whose choice lists give the page its labels: models, sex and client groups
-#: (F1), age bands (F2).
-LABEL_FORMS = ("f1_dang_ky.xlsx", "f2_gap_go.xlsx")
+#: (F1), age bands (F2), services (F3), outcomes (F4), status-change reasons (F7). A list's
+#: first form wins.
+LABEL_FORMS = (
+    "f1_dang_ky.xlsx",
+    "f2_gap_go.xlsx",
+    "f3_chuyen_gui.xlsx",
+    "f4_ket_qua_cg.xlsx",
+    "f7_cap_nhat.xlsx",
+)
 
 _WORDS = {
     "sex": ("Giới tính", "Sex"),
@@ -75,6 +82,13 @@ def choices(list_name: str, language: str) -> list[tuple[str, str]]:
     return [(v, en if language == "en" else vi) for v, vi, en in items]
 
 
+def choice_label(list_name: str, value: str | None, language: str) -> str:
+    """The label of one choice of the forms' list (the code itself when the list lacks it)."""
+    if not value:
+        return ""
+    return dict(choices(list_name, language)).get(value, value)
+
+
 def breakdown_label(dimension: str, key: str, language: str) -> str:
     """The words for a breakdown cell: "Nam" for sex 1, a client group's label, an age band."""
     if key in ("", "unknown", "none", "null"):
@@ -85,8 +99,13 @@ def breakdown_label(dimension: str, key: str, language: str) -> str:
 
 
 #: The engine's age bands -> the age choices of F2 (``nhom_tuoi``), whose labels are shown.
-_AGE_CHOICES = {"<18": "duoi_18", "18-24": "18_24", "25-34": "25_34", "35-49": "35_49",
-                "50+": "tu_50"}
+_AGE_CHOICES = {
+    "<18": "duoi_18",
+    "18-24": "18_24",
+    "25-34": "25_34",
+    "35-49": "35_49",
+    "50+": "tu_50",
+}
 
 
 def order_of(dimension: str, key: str) -> int:

@@ -518,6 +518,19 @@ def _clients(session: Session, project_id: int) -> dict[str, Client]:
 # --- events per indicator ---------------------------------------------------------------
 
 
+#: F4 outcomes that leave a referral open: the client went but was not yet served, or not yet.
+OPEN_OUTCOMES = frozenset({"da_den", "chua_den"})
+
+
+def overdue(due: str | None, outcome, today: str) -> bool:
+    """DQ1's rule for one referral (services/worklists writes the same rule as SQL, with
+    OPEN_OUTCOMES, and tests/worklists compares the two): its
+    F3's ``han`` (ISO text) is before ``today`` (ISO, Asia/Ho_Chi_Minh) and its latest F4
+    (``outcome``, a fact row or None) has not closed it."""
+    still_open = outcome is None or outcome.kq in OPEN_OUTCOMES
+    return still_open and due is not None and due < today
+
+
 def _served(ref: Referral) -> bool:
     return ref.outcome is not None and ref.outcome.kq == "da_nhan"
 
@@ -612,8 +625,7 @@ def build(data: Data) -> dict[str, Series]:
                     positives[person] = min(positives[person], served_on or day)
                 elif hiv == "khong_chia_se":
                     add("I7:not_shared", "people", Ev(day, person, person, f3, kind="referral"))
-        still_open = ref.outcome is None or ref.outcome.kq in ("da_den", "chua_den")
-        if still_open and f3.han is not None and f3.han < today:
+        if overdue(f3.han, ref.outcome, today):
             add("DQ1", "count", Ev(day, f3.submission_id, person, f3, kind="referral"))
     # I7 linked: a positive person of the cohort with ARV started within 30 days
     arv_starts: dict[str, list[date]] = defaultdict(list)

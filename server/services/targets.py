@@ -100,8 +100,12 @@ def planned(
     if where is None:
         return {}
     rows = session.execute(
-        select(PlanTarget.indicator, PlanTarget.period_kind, PlanTarget.period_start,
-               PlanTarget.planned).where(
+        select(
+            PlanTarget.indicator,
+            PlanTarget.period_kind,
+            PlanTarget.period_start,
+            PlanTarget.planned,
+        ).where(
             PlanTarget.project_id == project_id,
             PlanTarget.scope_kind == where[0],
             PlanTarget.scope_value == where[1],
@@ -129,6 +133,7 @@ def planned(
 
 # --- The plan as managers and supervisors write it (web page and PUT /targets) -----------
 
+
 def models() -> dict[str, tuple[str, str]]:
     """The programme models a target or a request can name: the ``mo_hinh`` choices of the
     forms, code -> (Vietnamese label, English label)."""
@@ -154,8 +159,7 @@ def unknown_code(kind: str, value: str) -> str | None:
 
 def check_scope(scope: Scope) -> None:
     """Raise UnexpectedValue when a request's province, ward or model names none."""
-    for kind, value in (("province", scope.province), ("ward", scope.ward),
-                        ("model", scope.model)):
+    for kind, value in (("province", scope.province), ("ward", scope.ward), ("model", scope.model)):
         why = unknown_code(kind, value) if value else None
         if why is not None:
             raise UnexpectedValue(f"The {kind}: {why}.", field=kind)
@@ -172,7 +176,7 @@ _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 
 
 def parse_period(text: object) -> tuple[str, date] | None:
-    """"2026" (a year), "2026-Q1" (a quarter), "2026-03" (a month) -> (kind, first day)."""
+    """ "2026" (a year), "2026-Q1" (a quarter), "2026-03" (a month) -> (kind, first day)."""
     found = _PERIOD.match(text.strip()) if isinstance(text, str) else None
     if found is None or not 2000 <= int(found[1]) <= 2100:
         return None
@@ -221,8 +225,13 @@ class RowProblem:
             isinstance(value, float) and not math.isfinite(value)
         ):
             value = str(value)  # JSON has no NaN: what was sent, as text
-        return {"row": self.row, "field": self.field, "reason": self.reason, "value": value,
-                "message": self.message}
+        return {
+            "row": self.row,
+            "field": self.field,
+            "reason": self.reason,
+            "value": value,
+            "message": self.message,
+        }
 
 
 class InvalidTargets(UnexpectedValue):
@@ -230,8 +239,9 @@ class InvalidTargets(UnexpectedValue):
 
     def __init__(self, problems: list[RowProblem]):
         told = "; ".join(f"row {p.row}: {p.message}" for p in problems)
-        super().__init__(f"The targets were not saved: {told}.",
-                         rows=[p.as_json() for p in problems])
+        super().__init__(
+            f"The targets were not saved: {told}.", rows=[p.as_json() for p in problems]
+        )
         self.problems = problems
 
 
@@ -300,15 +310,31 @@ def check_rows(rows: Sequence[TargetInput]) -> list[tuple[int, Key, float | None
         entry = _check_indicator(n, row, found)
         period = parse_period(row.period)
         if period is None:
-            found.append(RowProblem(n, "period", "bad_period", row.period, (
-                f"{row.period!r} is not a period: write 2026 (a year), 2026-Q1 (a quarter) "
-                "or 2026-03 (a month)")))
+            found.append(
+                RowProblem(
+                    n,
+                    "period",
+                    "bad_period",
+                    row.period,
+                    (
+                        f"{row.period!r} is not a period: write 2026 (a year), 2026-Q1 (a quarter) "
+                        "or 2026-03 (a month)"
+                    ),
+                )
+            )
         planned = _check_planned(n, row.planned, entry, found)
         if not found:
             key = (*scope, entry.code, *period)
             if key in first_at:
-                found.append(RowProblem(n, "row", "duplicate", first_at[key],
-                                        f"it names the same target as row {first_at[key]}"))
+                found.append(
+                    RowProblem(
+                        n,
+                        "row",
+                        "duplicate",
+                        first_at[key],
+                        f"it names the same target as row {first_at[key]}",
+                    )
+                )
             else:
                 first_at[key] = n
                 checked.append((n, key, planned))
@@ -327,14 +353,25 @@ def _check_scope(n: int, row: TargetInput, found: list[RowProblem]) -> tuple[str
     if isinstance(value, str):
         value = value.strip()
     if kind not in SCOPE_KINDS:
-        found.append(RowProblem(n, "scope", "bad_scope_kind", kind,
-                                f"the scope kind {kind!r} is not project, province, ward or model"))
+        found.append(
+            RowProblem(
+                n,
+                "scope",
+                "bad_scope_kind",
+                kind,
+                f"the scope kind {kind!r} is not project, province, ward or model",
+            )
+        )
     elif not isinstance(value, str):
-        found.append(RowProblem(n, "scope", "bad_scope_value", value,
-                                "the scope's value is not a code"))
+        found.append(
+            RowProblem(n, "scope", "bad_scope_value", value, "the scope's value is not a code")
+        )
     elif kind == "project" and value:
-        found.append(RowProblem(n, "scope", "project_value", value,
-                                "the whole project's scope takes no value"))
+        found.append(
+            RowProblem(
+                n, "scope", "project_value", value, "the whole project's scope takes no value"
+            )
+        )
     elif kind != "project" and (why := unknown_code(kind, value)) is not None:
         found.append(RowProblem(n, "scope", f"unknown_{kind}", value, why))
     return str(kind), value if isinstance(value, str) else ""
@@ -348,11 +385,25 @@ def _check_indicator(n: int, row: TargetInput, found: list[RowProblem]):
     code = row.indicator.strip() if isinstance(row.indicator, str) else row.indicator
     entry = indicator_catalogue.BY_CODE.get(code) if isinstance(code, str) else None
     if entry is None:
-        found.append(RowProblem(n, "indicator", "unknown_indicator", code,
-                                f"{code!r} is not an indicator code of docs/indicators.md"))
+        found.append(
+            RowProblem(
+                n,
+                "indicator",
+                "unknown_indicator",
+                code,
+                f"{code!r} is not an indicator code of docs/indicators.md",
+            )
+        )
     elif not entry.targetable:
-        found.append(RowProblem(n, "indicator", "not_targetable", code,
-                                f"{code} is computed from other figures: it has no plan target"))
+        found.append(
+            RowProblem(
+                n,
+                "indicator",
+                "not_targetable",
+                code,
+                f"{code} is computed from other figures: it has no plan target",
+            )
+        )
         return None
     return entry
 
@@ -366,8 +417,11 @@ def _check_planned(n: int, value: object, entry, found: list[RowProblem]) -> flo
     elif isinstance(value, str) and _NUMBER.match(value.strip()):
         number = float(value.strip().replace(",", "."))
     if number is None or not math.isfinite(number):
-        found.append(RowProblem(n, "planned", "not_a_number", value,
-                                f"the planned number {value!r} is not a number"))
+        found.append(
+            RowProblem(
+                n, "planned", "not_a_number", value, f"the planned number {value!r} is not a number"
+            )
+        )
         return None
     reason, told = None, ""
     if number < 0:
@@ -389,18 +443,35 @@ def rows_from_json(body: object) -> list[TargetInput]:
     "indicator", "period", "planned"}. Raises InvalidTargets for a body of another shape
     (row 0 is the body itself); the values are checked by check_rows."""
     if not isinstance(body, list):
-        raise InvalidTargets([RowProblem(0, "row", "not_a_list", None,
-                                         "the body must be a JSON list of targets")])
+        raise InvalidTargets(
+            [RowProblem(0, "row", "not_a_list", None, "the body must be a JSON list of targets")]
+        )
     rows, problems = [], []
     for n, item in enumerate(body, 1):
         scope = item.get("scope") if isinstance(item, dict) else None
         if not isinstance(item, dict) or not isinstance(scope, dict) or "planned" not in item:
-            problems.append(RowProblem(n, "row", "bad_row", None, (
-                'a target is {"scope": {"kind": ..., "value": ...}, "indicator": ..., '
-                '"period": ..., "planned": ...}')))
+            problems.append(
+                RowProblem(
+                    n,
+                    "row",
+                    "bad_row",
+                    None,
+                    (
+                        'a target is {"scope": {"kind": ..., "value": ...}, "indicator": ..., '
+                        '"period": ..., "planned": ...}'
+                    ),
+                )
+            )
             continue
-        rows.append(TargetInput(scope.get("kind"), scope.get("value"), item.get("indicator"),
-                                item.get("period"), item["planned"]))
+        rows.append(
+            TargetInput(
+                scope.get("kind"),
+                scope.get("value"),
+                item.get("indicator"),
+                item.get("period"),
+                item["planned"],
+            )
+        )
     if problems:
         raise InvalidTargets(problems)
     return rows
@@ -422,8 +493,11 @@ def set_targets(
     projects.get_project(session, project_id)
     require(principal, "target.update", project_id)
     checked = check_rows(rows)
-    refused = [(n, key) for n, key, _ in checked
-               if not may_set_target(principal, project_id, key[0], key[1])]
+    refused = [
+        (n, key)
+        for n, key, _ in checked
+        if not may_set_target(principal, project_id, key[0], key[1])
+    ]
     if refused:
         named = ", ".join(f"row {n} ({key[0]} {key[1]})".replace(" )", ")") for n, key in refused)
         raise InsufficientRights(
@@ -459,9 +533,16 @@ def _write(
             session.delete(row)
         return
     if row is None:
-        made = PlanTarget(project_id=project_id, scope_kind=key[0], scope_value=key[1],
-                          indicator=key[2], period_kind=key[3], period_start=key[4],
-                          planned=planned, updated_by_id=principal.actor_id)
+        made = PlanTarget(
+            project_id=project_id,
+            scope_kind=key[0],
+            scope_value=key[1],
+            indicator=key[2],
+            period_kind=key[3],
+            period_start=key[4],
+            planned=planned,
+            updated_by_id=principal.actor_id,
+        )
         try:
             with session.begin_nested():  # the unique key, not the SELECT, decides
                 session.add(made)
@@ -475,17 +556,31 @@ def _write(
         row.planned, row.updated_by_id, row.updated_at = planned, principal.actor_id, utcnow()
 
 
-def _audit(session: Session, principal: Principal, project_id: int, key: Key,
-           row: PlanTarget, old: float | None, new: float | None) -> None:
+def _audit(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    key: Key,
+    row: PlanTarget,
+    old: float | None,
+    new: float | None,
+) -> None:
     action = "target.create" if old is None else "target.delete" if new is None else "target.update"
-    audit.record(session, principal.actor_id, action, "project", project_id, {
-        "targetId": row.id,
-        "scope": {"kind": key[0], "value": key[1]},
-        "indicator": key[2],
-        "period": period_name(key[3], key[4]),
-        "old": None if old is None else number_json(old),
-        "new": None if new is None else number_json(new),
-    })
+    audit.record(
+        session,
+        principal.actor_id,
+        action,
+        "project",
+        project_id,
+        {
+            "targetId": row.id,
+            "scope": {"kind": key[0], "value": key[1]},
+            "indicator": key[2],
+            "period": period_name(key[3], key[4]),
+            "old": None if old is None else number_json(old),
+            "new": None if new is None else number_json(new),
+        },
+    )
 
 
 def list_targets(
@@ -511,22 +606,43 @@ def list_targets(
         if parsed is None:
             raise UnexpectedValue(
                 "period must be a year (2026), a quarter (2026-Q1) or a month (2026-03).",
-                field="period", value=filters.period)
+                field="period",
+                value=filters.period,
+            )
         overlap = (parsed[1], period_end(*parsed))
         # Every period lies inside its year: one that overlaps starts in the same year.
-        query = query.where(PlanTarget.period_start >= date(overlap[0].year, 1, 1),
-                            PlanTarget.period_start <= overlap[1])
+        query = query.where(
+            PlanTarget.period_start >= date(overlap[0].year, 1, 1),
+            PlanTarget.period_start <= overlap[1],
+        )
     order = {code: i for i, code in enumerate(indicator_catalogue.BY_CODE)}
     views = [
-        TargetView(t.scope_kind, t.scope_value, t.indicator, t.period_kind, t.period_start,
-                   t.planned, t.updated_at, t.updated_by_id, name)
+        TargetView(
+            t.scope_kind,
+            t.scope_value,
+            t.indicator,
+            t.period_kind,
+            t.period_start,
+            t.planned,
+            t.updated_at,
+            t.updated_by_id,
+            name,
+        )
         for t, name in session.execute(query)
         if sees_target(principal, project_id, t.scope_kind, t.scope_value)
         and (overlap is None or period_end(t.period_kind, t.period_start) >= overlap[0])
     ]
-    return sorted(views, key=lambda v: (
-        order.get(v.indicator, len(order)), v.indicator, SCOPE_KINDS.index(v.scope_kind),
-        v.scope_value, v.period_start, PERIOD_KINDS.index(v.period_kind)))
+    return sorted(
+        views,
+        key=lambda v: (
+            order.get(v.indicator, len(order)),
+            v.indicator,
+            SCOPE_KINDS.index(v.scope_kind),
+            v.scope_value,
+            v.period_start,
+            PERIOD_KINDS.index(v.period_kind),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

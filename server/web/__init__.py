@@ -138,6 +138,10 @@ def page_globals() -> dict:
             "published": _("The form is published. Phones receive it at their next update."),
             "revoked": _("The phone's access is revoked."),
             "forms": _("The phone's forms are saved. It receives them at its next update."),
+            "places": _(
+                "The phone's communes/wards and facilities are saved. It receives their "
+                "clients and referrals at its next update."
+            ),
             "deleted": _("The submission is deleted. It can be restored here for 30 days."),
             "restored": _("The submission is restored."),
             "user_created": _("The user is added."),

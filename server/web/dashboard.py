@@ -3,12 +3,16 @@ an entity list (the clients or referrals followed, in the caller's wards)."""
 
 from __future__ import annotations
 
-from flask import Response, g, render_template, request
+from flask import Response, g, render_template
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from server.auth.permissions import can
 from server.db import get_db
-from server.services import entity_api, form_reads, projects, submissions
+from server.services import entity_api, entity_views, form_reads, projects, submissions
+from server.services.indicator_views import scope_options
 from server.web import bp
+from server.web.inputs import read_entity_list_query
 
 
 @bp.get("/")
@@ -41,12 +45,22 @@ def show_project(project_id: int) -> Response | str:
 
 @bp.get("/projects/<int:project_id>/lists/<name>")
 def list_entities(project_id: int, name: str) -> str:
-    text = (request.args.get("q") or "").strip()[:200]
-    try:
-        after = int(request.args["after"]) if request.args.get("after") else None
-    except ValueError:
-        after = None
+    """A list as a table (desktop) or compact cards (phone): chosen columns, sort, filters."""
+    fields, kept = read_entity_list_query()
+    language = str(get_locale() or "vi")
     with get_db().transaction() as session:
         project = projects.get_project(session, project_id)
-        page = entity_api.page_entities(session, g.principal, project_id, name, text, after)
-    return render_template("web/entities.html", project=project, page=page, q=text)
+        page = entity_views.readable_page(
+            session, g.principal, project_id, name, entity_views.Query(**fields), language
+        )
+    options = scope_options(g.principal, project_id, language)
+    return render_template(
+        "web/entities.html",
+        project=project,
+        page=page,
+        kept=kept,
+        wards=options.wards,
+        language=language,
+        page_size=entity_views.PAGE,
+        list_title={"clients": _("Clients"), "referrals": _("Referrals")}.get(name, name),
+    )

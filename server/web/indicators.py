@@ -128,7 +128,13 @@ def indicators_xlsx(project_id: int) -> Response:
     with get_db().transaction() as session:
         scope = indicators.scope_from(args)
         book = indicator_report.build(
-            session, g.principal, project_id, period.first, period.last, scope, _language(),
+            session,
+            g.principal,
+            project_id,
+            period.first,
+            period.last,
+            scope,
+            _language(),
             get_settings().timezone,
         )
     return xlsx_response(book)

@@ -181,3 +181,56 @@ class RoleInput(Schema):
     role = fields.String(required=True, validate=validate.Length(min=1, max=32))
     project_id = fields.Integer(load_default=None, allow_none=True)
     wards = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class EntityListInput(Schema):
+    """An entity list page's query string (services/entity_views.Query)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    sort = fields.String(load_default=None, validate=validate.Length(max=64))
+    desc = fields.Boolean(load_default=False)
+    ward = fields.String(load_default=None, validate=validate.Length(max=16))
+    date_field = fields.String(load_default=None, validate=validate.Length(max=64))
+    date_from = fields.Date(load_default=None, data_key="from")
+    date_to = fields.Date(load_default=None, data_key="to")
+    q = fields.String(load_default="", validate=validate.Length(max=200))
+    offset = fields.Integer(load_default=0, strict=False, validate=validate.Range(min=0))
+
+
+FILTER_PREFIX = "f_"  # f_trang_thai=mo: a property's value to filter by
+
+
+def read_entity_list_query() -> tuple[dict, dict]:
+    """(the Query's fields, the values kept for the page) of an entity list's query string:
+    chosen columns (``cols``, repeated), sort, filters ``f_<property>``, a date range."""
+    schema = EntityListInput()
+    raw = {k: v for k, v in request.args.items() if v.strip()}
+    kept: dict = {}
+    for name, item in schema.fields.items():
+        key = item.data_key or name
+        if key in raw:
+            try:
+                kept[name] = schema.load({key: raw[key]})[name]
+            except ValidationError:
+                continue
+    filters = tuple(
+        (k.removeprefix(FILTER_PREFIX)[:64], v.strip()[:64])
+        for k, v in request.args.items()
+        if k.startswith(FILTER_PREFIX) and v.strip()
+    )
+    columns = tuple(c[:64] for c in request.args.getlist("cols") if c.strip())[:20]
+    query = {
+        "columns": columns,
+        "sort": kept.get("sort"),
+        "descending": kept.get("desc", False),
+        "filters": filters,
+        "ward": kept.get("ward"),
+        "date_field": kept.get("date_field"),
+        "date_from": kept.get("date_from"),
+        "date_to": kept.get("date_to"),
+        "text": (kept.get("q") or "").strip(),
+        "offset": kept.get("offset", 0),
+    }
+    return query, {**{k: raw[k] for k in raw}, "cols": list(columns)}

@@ -4,6 +4,8 @@ their sessions, close their account."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import segno
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,6 +15,7 @@ from server.errors import Problem, WeakPassword
 from server.extension import get_settings
 from server.services import (
     app_users,
+    field_users,
     form_reads,
     passwords,
     places,
@@ -65,7 +68,7 @@ def _codes(name: str) -> list[str]:
     ]
 
 
-def _unknown_codes(problem: places.UnknownCode) -> str:
+def unknown_codes(problem: places.UnknownCode) -> str:
     """The sentence for codes no list knows, in the reader's language."""
     codes = ", ".join(problem.unknown)
     if problem.kind == "wards":
@@ -103,7 +106,7 @@ def create_app_user(project_id: int) -> Response | str:
             wards = app_users.wards_by_actor(session, [issued.actor_id]).get(issued.actor_id, [])
             sites = app_users.sites_by_actor(session, [issued.actor_id]).get(issued.actor_id, [])
     except places.UnknownCode as problem:
-        return render_error(400, _unknown_codes(problem))
+        return render_error(400, unknown_codes(problem))
     return _qr_page(project, issued, wards, sites)
 
 
@@ -194,7 +197,7 @@ def create_user() -> Response | str:
                 digest=data["digest"],
             )
     except places.UnknownCode as problem:
-        return _users_page(_unknown_codes(problem))
+        return _users_page(unknown_codes(problem))
     except WeakPassword as e:
         return _users_page(password_sentence(e))
     except Problem as problem:
@@ -220,7 +223,7 @@ def assign_role(actor_id: int) -> Response | str:
                 _codes("wards"),
             )
     except places.UnknownCode as problem:
-        return _users_page(_unknown_codes(problem))
+        return _users_page(unknown_codes(problem))
     except Problem as problem:
         if problem.status == 400:
             return _users_page(problem.message)
@@ -297,3 +300,37 @@ def _users_page(error: str) -> Response:
         error=error,
     )
     return Response(html, status=400, content_type="text/html; charset=utf-8")
+
+
+@bp.get("/projects/<int:project_id>/field-users")
+def list_field_users(project_id: int) -> str:
+    """Each phone's wards and sites, last contact and submissions (read-only for supervisors;
+    a manager changes the wards and sites here)."""
+    settings = get_settings()
+    with get_db().transaction() as session:
+        project = projects.get_project(session, project_id)
+        rows = field_users.activity(
+            session, g.principal, project_id, settings.timezone, datetime.now(UTC)
+        )
+        facilities = places.facilities(session, project_id)
+    return render_template(
+        "web/field_users.html",
+        project=project,
+        rows=rows,
+        ward_places=places.wards(),
+        site_places=facilities,
+        editing=request.args.get("edit", type=int),
+    )
+
+
+@bp.post("/projects/<int:project_id>/app-users/<int:actor_id>/places")
+def set_app_user_places(project_id: int, actor_id: int) -> Response | str:
+    """A phone's wards and sites, as ``flask app-users wards`` / ``sites`` set them."""
+    try:
+        with get_db().transaction() as session:
+            field_users.set_places(
+                session, g.principal, project_id, actor_id, _codes("wards"), _codes("sites")
+            )
+    except places.UnknownCode as problem:
+        return render_error(400, unknown_codes(problem))
+    return redirect(url_for("web.list_field_users", project_id=project_id, done="places"), 303)

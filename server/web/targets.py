@@ -37,8 +37,9 @@ def remove_target(project_id: int) -> Response | str:
 def _write(project_id: int, planned: str | None, done: str) -> Response | str:
     form = request.form
     kind, _sep, value = form.get("scope", "").partition(":")
-    row = targets.TargetInput(kind, value, form.get("indicator", ""), form.get("period", ""),
-                              planned)
+    row = targets.TargetInput(
+        kind, value, form.get("indicator", ""), form.get("period", ""), planned
+    )
     parsed = targets.parse_period(row.period)
     year = parsed[1].year if parsed else _year(form.get("year"))
     try:
@@ -94,7 +95,7 @@ def model_name(code: str) -> str:
 
 
 def scope_name(kind: str, value: str) -> str:
-    """"Phường Bồ Đề (00118)", "Hà Nội (01)", "Mô hình cảnh sát chuyển gửi", "Whole project"."""
+    """ "Phường Bồ Đề (00118)", "Hà Nội (01)", "Mô hình cảnh sát chuyển gửi", "Whole project"."""
     if kind == "ward":
         names = {p.code: p.name for p in places.wards()}
         return f"{names.get(value, value)} ({value})"
@@ -106,12 +107,13 @@ def scope_name(kind: str, value: str) -> str:
 
 
 def period_label(kind: str, start: date) -> str:
-    """"Năm 2026", "Quý 1/2026", "Tháng 3/2026"."""
+    """ "Năm 2026", "Quý 1/2026", "Tháng 3/2026"."""
     if kind == "year":
         return _("Year %(year)s", year=start.year)
     if kind == "quarter":
-        return _("Quarter %(quarter)s/%(year)s", quarter=(start.month - 1) // 3 + 1,
-                 year=start.year)
+        return _(
+            "Quarter %(quarter)s/%(year)s", quarter=(start.month - 1) // 3 + 1, year=start.year
+        )
     return _("Month %(month)s/%(year)s", month=start.month, year=start.year)
 
 

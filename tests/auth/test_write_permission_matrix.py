@@ -369,6 +369,14 @@ WRITES: dict[tuple[str, str], list[Write]] = {
             data={"form_access": "all"},
         )
     ],
+    ("web.set_app_user_places", "POST"): [
+        ward(
+            "app_user.create",
+            "POST",
+            "/projects/{pid}/app-users/{phone}/places",
+            data={"wards": "{ward}"},
+        )
+    ],
     ("web.create_user", "POST"): [
         site(
             "user.update",

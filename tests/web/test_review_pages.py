@@ -404,7 +404,7 @@ def test_a_supervisor_browses_the_clients_of_its_ward_and_the_look_is_audited(
     assert "LAHU1150390" in page
     assert "TRAN1990012" in page
     assert "NGTH2040188" not in page  # another ward's client
-    assert "2026-11-20" in page
+    assert "20/11/2026" in page, page  # a date as Vietnamese write it (issue 13)
     found = ward.get(f"/projects/{project.id}/lists/facilities?q=lahu").text
     assert "LAHU1150390" in found
     assert "TRAN1990012" not in found
