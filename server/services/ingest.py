@@ -36,7 +36,14 @@ from server.errors import (
 )
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, deliveries, entities, indicator_facts, storage
+from server.services import (
+    audit,
+    deliveries,
+    duplicates,
+    entities,
+    indicator_facts,
+    storage,
+)
 from server.services import forms as form_service
 from server.uploads import Part
 
@@ -270,9 +277,10 @@ def ingest_submission(
                     listing,
                 )
                 if result.action is not Action.ADD_ATTACHMENTS and not draft:
-                    entities.process_submission(
+                    entity = entities.process_submission(
                         session, principal, project_id, schema, envelope.root, result.version_id
                     )
+                    duplicates.check_if_client(session, entity)
                 if result.action is not Action.ADD_ATTACHMENTS and facts is not None:
                     indicator_facts.write(
                         session,

@@ -12,7 +12,7 @@ from server.errors import MissingParameter, NotFound
 from server.models.forms import Form, FormVersion
 from server.models.submissions import REVIEW_STATES, Submission, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, deliveries, entities, indicator_facts
+from server.services import audit, deliveries, duplicates, entities, indicator_facts
 from server.services import forms as form_service
 from server.services.submissions import check_scope
 
@@ -86,6 +86,7 @@ def _create_approved_entity(
     form_version = session.get(FormVersion, version.form_version_id)
     schema = form_service.schema_of(session, form_version)
     root = forms.read_instance(version.xml).root
-    entities.process_submission(
+    entity = entities.process_submission(
         session, principal, form.project_id, schema, root, version.id, approved=True
     )
+    duplicates.check_if_client(session, entity)
