@@ -37,6 +37,7 @@ VIEW_MODULES = (
     "server.api.deliveries",
     "server.api.forms",
     "server.api.entities",
+    "server.api.duplicates",
     "server.api.audits",
     "server.api.odata",
     "server.api.targets",
@@ -52,6 +53,7 @@ VIEW_MODULES = (
     "server.web.audits",
     "server.web.targets",
     "server.web.indicators",
+    "server.web.duplicates",
 )
 
 

@@ -475,6 +475,23 @@ def undo(
     return _view(pair, a, b)
 
 
+def forget(session: Session, entity_ids) -> None:
+    """Drop the keys and pairs of clients erased for good (lifecycle.erase_client)."""
+    ids = list(entity_ids)
+    if not ids:
+        return
+    session.execute(delete(DuplicateKey).where(DuplicateKey.entity_id.in_(ids)))
+    session.execute(
+        delete(DuplicatePair).where(
+            or_(
+                DuplicatePair.a_id.in_(ids),
+                DuplicatePair.b_id.in_(ids),
+                DuplicatePair.survivor_id.in_(ids),
+            )
+        )
+    )
+
+
 def survivor_of(session: Session, dataset_id: int, uuid: str) -> str:
     """The client a uuid stands for after merges (gop_vao followed, as the indicators do)."""
     seen = {uuid}

@@ -52,6 +52,16 @@ class ReviewInput(Schema):
     comment = fields.String(load_default="", validate=validate.Length(max=10_000))
 
 
+class DuplicateInput(Schema):
+    """A decision on a suspected duplicate pair (the queue's buttons)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    decision = fields.String(required=True, validate=validate.OneOf(("same", "different", "undo")))
+    keep = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
 class CommentInput(Schema):
     class Meta:
         unknown = EXCLUDE
