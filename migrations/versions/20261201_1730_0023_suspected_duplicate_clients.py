@@ -1,5 +1,6 @@
 """suspected duplicate clients: each open client's blocking keys, the letter/year/ward
-frequencies the matcher weighs by, and the candidate pairs with their decisions
+frequencies the matcher weighs by, and the candidate pairs with their decisions; outbox
+rows for events that are no submission (a merge, its undo)
 
 Revision ID: 0023
 Revises: 0020
@@ -63,7 +64,20 @@ def upgrade() -> None:
 
 
 
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('event', sa.JSON(), nullable=True))
+        batch_op.alter_column('submission_version_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.alter_column('submission_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.alter_column('form_id', existing_type=sa.Integer(), nullable=True)
+
+
 def downgrade() -> None:
+    op.execute("DELETE FROM deliveries WHERE submission_version_id IS NULL")
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.alter_column('form_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.alter_column('submission_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.alter_column('submission_version_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column('event')
     with op.batch_alter_table('duplicate_pairs', schema=None) as batch_op:
         batch_op.drop_index('ix_duplicate_pairs_dataset_state')
 

@@ -9,6 +9,7 @@ from flask import Response, g, jsonify, request
 from server.api import bp
 from server.db import get_db
 from server.errors import UnexpectedValue
+from server.extension import get_target_names
 from server.services import duplicates
 
 PAIRS = "/projects/<int:project_id>/datasets/<name>/duplicates"
@@ -50,7 +51,9 @@ def decide_duplicate(project_id: int, name: str, a: str, b: str) -> Response:
         raise UnexpectedValue("keep must be the uuid of one of the two.", field="keep", value=keep)
     with get_db().transaction() as session:
         if decision == "undo":
-            view = duplicates.undo(session, g.principal, project_id, name, a, b)
+            view = duplicates.undo(session, g.principal, project_id, name, a, b, get_target_names())
         else:
-            view = duplicates.decide(session, g.principal, project_id, name, a, b, decision, keep)
+            view = duplicates.decide(
+                session, g.principal, project_id, name, a, b, decision, keep, get_target_names()
+            )
         return jsonify(pair_json(view))

@@ -12,6 +12,7 @@ integrity answer reports it deleted (entities.is_merged).
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,7 +31,7 @@ from server.models.duplicates import (
 )
 from server.models.entities import Dataset, Entity
 from server.models.types import utcnow
-from server.services import audit, entities, matching
+from server.services import audit, deliveries, entities, matching
 
 #: The list whose entities are people (domain.md 6.1).
 CLIENTS = "clients"
@@ -372,6 +373,7 @@ def decide(
     b_uuid: str,
     decision: str,
     keep: str | None = None,
+    targets: list[str] | tuple[str, ...] = (),
 ) -> PairView:
     """Decide a pair: "same" merges the two (``keep`` names the survivor; by default the
     client registered first), "different" is remembered and never suggested again. The
@@ -422,11 +424,31 @@ def decide(
         )
         session.execute(delete(DuplicateKey).where(DuplicateKey.entity_id == merged.id))
         details.update(survivor=survivor.uuid, merged=merged.uuid)
+        _tell_register(session, targets, "entity.merge", dataset, merged, survivor, principal)
     session.flush()
     audit.record(
         session, principal.actor_id, "duplicate.decide", "entity", merged_or(pair), details
     )
     return _view(pair, a, b)
+
+
+def _tell_register(session, targets, kind, dataset, merged, survivor, principal) -> None:
+    """The register hears of a merge (and of its undo) as an event in its outbox, after the
+    submissions it already has: the merged client's uuid and the survivor's."""
+    deliveries.enqueue_event(
+        session,
+        list(targets),
+        {
+            "id": str(uuidlib.uuid4()),
+            "type": kind,
+            "projectId": dataset.project_id,
+            "dataset": dataset.name,
+            "merged": merged.uuid,
+            "into": survivor.uuid,
+            "at": utcnow().isoformat(),
+            "by": principal.actor_id,
+        },
+    )
 
 
 def merged_or(pair: DuplicatePair) -> int:
@@ -443,6 +465,7 @@ def undo(
     dataset_name: str,
     a_uuid: str,
     b_uuid: str,
+    targets: list[str] | tuple[str, ...] = (),
 ) -> PairView:
     """Take a decision back within UNDO_DAYS: a merge is unmade (the merged client's
     ``gop_vao`` emptied, it returns to its ward's phones) and the pair is open again."""
@@ -466,6 +489,7 @@ def undo(
                 session, principal, dataset, merged, None, {MERGE_PROPERTY: ""}, None
             )
         details.update(survivor=survivor.uuid, merged=merged.uuid)
+        _tell_register(session, targets, "entity.unmerge", dataset, merged, survivor, principal)
     pair.state, pair.survivor_id = OPEN, None
     pair.decided_by_id, pair.decided_at = None, None
     session.flush()

@@ -8,6 +8,7 @@ from flask import Response, g, redirect, render_template, url_for
 from flask_babel import get_locale, lazy_gettext
 
 from server.db import get_db
+from server.extension import get_target_names
 from server.services import duplicate_views, duplicates, indicator_words, projects
 from server.web import bp, render_error
 from server.web.inputs import DuplicateInput, read_form
@@ -76,10 +77,18 @@ def decide_duplicate(project_id: int, name: str, a: str, b: str) -> Response:
         return render_error(400)
     with get_db().transaction() as session:
         if data["decision"] == "undo":
-            duplicates.undo(session, g.principal, project_id, name, a, b)
+            duplicates.undo(session, g.principal, project_id, name, a, b, get_target_names())
         else:
             duplicates.decide(
-                session, g.principal, project_id, name, a, b, data["decision"], data["keep"]
+                session,
+                g.principal,
+                project_id,
+                name,
+                a,
+                b,
+                data["decision"],
+                data["keep"],
+                get_target_names(),
             )
     done = {"same": "merged", "different": "kept_apart", "undo": "undone"}[data["decision"]]
     return redirect(url_for("web.list_duplicates", project_id=project_id, name=name, done=done))
