@@ -26,10 +26,12 @@ SHOWN = (
     ("trang_thai", "status"),
     ("ngay_dk", "date"),
 )
-#: The two names the form does not give: the date of birth read from the UIC, the status.
+#: The names the form does not give (calculated fields have no label): the code, the date of
+#: birth read from the UIC, the year of birth, the status.
 _OWN_NAMES = {
     "uic": ("Mã khách hàng (UIC)", "Client code (UIC)"),
     "ngay_sinh": ("Ngày sinh", "Date of birth"),
+    "nam_sinh": ("Năm sinh", "Year of birth"),
     "trang_thai": ("Trạng thái", "Status"),
 }
 #: trang_thai, which F1 and F7 calculate (no choice list has it).
