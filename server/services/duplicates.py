@@ -58,9 +58,28 @@ def is_open(entity: Entity) -> bool:
 # --- finding -----------------------------------------------------------------------------
 
 
+_COUNTED: dict[tuple[int, object], matching.Frequencies] = {}
+
+
 def frequencies(session: Session, dataset_id: int) -> matching.Frequencies:
-    row = session.get(DuplicateStats, dataset_id)
-    return matching.Frequencies.from_json(row.data) if row is not None else matching.UNIFORM
+    """The list's frequencies as the last nightly run counted them (uniform before any), read
+    once per run: a registration's check does not parse them again."""
+    row = session.execute(
+        select(DuplicateStats.computed_at).where(DuplicateStats.dataset_id == dataset_id)
+    ).first()
+    if row is None:
+        return matching.UNIFORM
+    key = (dataset_id, row.computed_at)
+    counted = _COUNTED.get(key)
+    if counted is None:
+        data = session.scalar(
+            select(DuplicateStats.data).where(DuplicateStats.dataset_id == dataset_id)
+        )
+        counted = matching.Frequencies.from_json(data or {})
+        if len(_COUNTED) > 32:
+            _COUNTED.clear()
+        _COUNTED[key] = counted
+    return counted
 
 
 def _ordered(x: int, y: int) -> tuple[int, int]:
@@ -81,30 +100,26 @@ def check_entity(session: Session, entity: Entity) -> int:
             insert(DuplicateKey),
             [{"dataset_id": entity.dataset_id, "entity_id": entity.id, "key": k} for k in own],
         )
-    others = list(
-        session.scalars(
-            select(Entity).where(
-                Entity.id.in_(
-                    select(DuplicateKey.entity_id).where(
-                        DuplicateKey.dataset_id == entity.dataset_id,
-                        DuplicateKey.key.in_(matching.probe_keys(me)),
-                        DuplicateKey.entity_id != entity.id,
-                    )
-                ),
-                Entity.deleted_at.is_(None),
-            )
+    others = session.execute(  # Core rows: a registration reads a few dozen, never the list
+        select(Entity.id, Entity.uuid, Entity.data).where(
+            Entity.id.in_(
+                select(DuplicateKey.entity_id).where(
+                    DuplicateKey.dataset_id == entity.dataset_id,
+                    DuplicateKey.key.in_(matching.probe_keys(me)),
+                    DuplicateKey.entity_id != entity.id,
+                )
+            ),
+            Entity.deleted_at.is_(None),
         )
-    )
-    if not others:
-        return 0
-    freq = frequencies(session, entity.dataset_id)
+    ).all()
+    freq = frequencies(session, entity.dataset_id) if others else matching.UNIFORM
     found = {}
-    for other in others:
-        if not is_open(other):
+    for other_id, other_uuid, data in others:
+        if (data or {}).get(MERGE_PROPERTY):
             continue
-        match = matching.compare(me, matching.person(other.uuid, other.data or {}), freq)
+        match = matching.compare(me, matching.person(other_uuid, data or {}), freq)
         if match.score >= matching.THRESHOLD:
-            found[_ordered(entity.id, other.id)] = match
+            found[_ordered(entity.id, other_id)] = match
     known = {
         (p.a_id, p.b_id): p
         for p in session.scalars(
