@@ -4,11 +4,13 @@ the last 30 days with their undo."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Response, g, redirect, render_template, url_for
 from flask_babel import get_locale, lazy_gettext
 
 from server.db import get_db
-from server.extension import get_target_names
+from server.extension import get_settings, get_target_names
 from server.services import duplicate_views, duplicates, indicator_words, projects
 from server.web import bp, render_error
 from server.web.inputs import DuplicateInput, read_form
@@ -37,14 +39,21 @@ def _language() -> str:
     return str(get_locale() or "vi")
 
 
+def _day(moment) -> str:
+    """A decision's day as Vietnamese write it, in the programme's time zone."""
+    if moment is None:
+        return ""
+    return indicator_words.day_text(moment.astimezone(ZoneInfo(get_settings().timezone)).date())
+
+
 def _card(view: duplicates.PairView, language: str) -> dict:
     return {
         "view": view,
         "rows": duplicate_views.side_by_side(view.a, view.b, language),
         "reasons": [str(REASONS.get(r, r)) for r in view.reasons],
         "percent": round(view.score * 100),
-        "decided": indicator_words.day_text(view.decided_at.date()) if view.decided_at else "",
-        "undo_until": indicator_words.day_text(view.undo_until.date()) if view.undo_until else "",
+        "decided": _day(view.decided_at),
+        "undo_until": _day(view.undo_until),
         "wards": [
             indicator_words.place_name((c.data or {}).get("ma_xa")) for c in (view.a, view.b)
         ],
