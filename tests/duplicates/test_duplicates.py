@@ -69,6 +69,7 @@ def test_a_registration_is_checked_against_the_list(site, planted):
     assert "initials_swapped" in reasons
     assert "neighbouring_ward" in reasons
     assert z not in (a, b)
+    assert audits(site, "duplicate.list")[-1] == {"state": "open", "count": 1}  # the look
 
 
 def test_the_queue_lists_a_pair_only_to_a_caller_of_both_wards(site, planted):
