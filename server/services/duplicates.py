@@ -12,11 +12,13 @@ integrity answer reports it deleted (entities.is_merged).
 
 from __future__ import annotations
 
+import logging
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require, require_may_decide_duplicates, ward_scope
@@ -32,6 +34,8 @@ from server.models.duplicates import (
 from server.models.entities import Dataset, Entity
 from server.models.types import utcnow
 from server.services import audit, deliveries, entities, matching
+
+log = logging.getLogger(__name__)
 
 #: The list whose entities are people (domain.md 6.1).
 CLIENTS = "clients"
@@ -155,8 +159,13 @@ def check_if_client(session: Session, entity: Entity | None) -> None:
     if entity is None:
         return
     dataset = session.get(Dataset, entity.dataset_id)
-    if dataset is not None and dataset.name == CLIENTS:
-        check_entity(session, entity)
+    if dataset is None or dataset.name != CLIENTS:
+        return
+    try:
+        with session.begin_nested():
+            check_entity(session, entity)
+    except IntegrityError:  # another registration filed the same pair at this moment
+        log.info("duplicate check of entity %s left to the nightly run", entity.id)
 
 
 def scan(session: Session, principal: Principal, dataset_id: int) -> int:
