@@ -38,6 +38,7 @@ VIEW_MODULES = (
     "server.api.forms",
     "server.api.entities",
     "server.api.clients",
+    "server.api.duplicates",
     "server.api.audits",
     "server.api.odata",
     "server.api.targets",
@@ -56,6 +57,7 @@ VIEW_MODULES = (
     "server.web.targets",
     "server.web.indicators",
     "server.web.worklists",
+    "server.web.duplicates",
 )
 
 

@@ -24,6 +24,7 @@ from server.extension import get_blobs, get_settings
 from server.services import (
     app_users,
     drafts,
+    duplicates,
     entities,
     form_reads,
     lifecycle,
@@ -40,7 +41,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def register_cli(app: Flask) -> None:
-    for group in (db_group, forms_group, users_group, app_users_group, data_group):
+    for group in (
+        db_group,
+        forms_group,
+        users_group,
+        app_users_group,
+        data_group,
+        duplicates_group,
+    ):
         app.cli.add_command(group)
     app.cli.add_command(init)
 
@@ -463,3 +471,19 @@ def data_erase_client(entity_id: str, project_id: int, yes: bool) -> None:
     except Problem as e:
         raise click.ClickException(e.message) from None
     click.echo(f"Erased client {entity_id}: {count.as_dict()}")
+
+
+duplicates_group = AppGroup("duplicates", help="Suspected duplicate clients.")
+
+
+@duplicates_group.command(
+    "scan", help="Score every pair of open clients (the nightly run); prints the open pairs."
+)
+@click.option("--project", "project_id", type=int, default=None, help="One project (default: all).")
+def duplicates_scan(project_id: int | None) -> None:
+    with get_db().transaction() as session:
+        found = duplicates.scan_project(session, SYSTEM, project_id)
+    for pid, pairs in sorted(found.items()):
+        click.echo(f"Project {pid}: {pairs} suspected duplicate pairs.")
+    if not found:
+        click.echo("No clients list to scan.")

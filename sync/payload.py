@@ -128,6 +128,36 @@ def build(session: Session, version_id: int, target: TargetConfig, public_url: s
     )
 
 
+#: The "form" an event's object is filed under by the directory and S3 targets
+#: (``<project>/_events/<entity>/<event id>.json``); no XLSForm id starts with "_".
+EVENTS = "_events"
+
+
+def build_event(event: dict) -> Payload:
+    """The document for an event that is no submission (docs/forwarding.md, "Events"): two
+    clients merged as one person (``entity.merge``) or the merge undone
+    (``entity.unmerge``). It carries uuids only, as submissions do."""
+    key = hashlib.sha256(f"donghanh:event:{event['id']}".encode()).hexdigest()
+    document = {
+        "schemaVersion": SCHEMA_VERSION,
+        "idempotencyKey": key,
+        "project": {"id": event["projectId"]},
+        "event": {k: v for k, v in event.items() if k != "projectId"},
+    }
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Payload(
+        body,
+        key,
+        event["projectId"],
+        EVENTS,
+        event["merged"],
+        event["id"],
+        (),
+        True,
+        datetime.fromisoformat(event["at"]),
+    )
+
+
 def _privacy(target: TargetConfig, redactions: dict[str, list[str]], withheld: set[str]):
     def transform(field: forms.Field, value: object) -> object:
         rule = target.rule_for(field.name, field.sensitive)

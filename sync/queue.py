@@ -26,9 +26,10 @@ class Claim:
     id: int
     token: str
     target: str
-    submission_version_id: int
+    submission_version_id: int | None
     attempts: int
     first_attempt_at: datetime | None
+    event: dict | None = None  # an event row (payload.build_event), not a submission version
 
 
 def probe_of(session: Session, target: str) -> int | None:
@@ -60,6 +61,7 @@ def claim_due(
                 Delivery.submission_version_id,
                 Delivery.attempts,
                 Delivery.first_attempt_at,
+                Delivery.event,
             )
             .where(Delivery.target == target, due)
             .order_by(Delivery.next_attempt_at, Delivery.id)
@@ -84,6 +86,7 @@ def claim_due(
                     row.submission_version_id,
                     row.attempts,
                     row.first_attempt_at,
+                    row.event,
                 )
             )
     return claims

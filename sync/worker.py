@@ -18,7 +18,7 @@ from flask import Flask
 
 from server.models.types import utcnow
 from sync import policy, queue
-from sync.payload import Payload, build
+from sync.payload import Payload, build, build_event
 from sync.targets import Target, from_config
 
 log = logging.getLogger("donghanh.sync")
@@ -84,11 +84,15 @@ class Worker:
             for claim in claims:
                 try:
                     with session.begin_nested():
-                        built[claim.id] = build(
-                            session,
-                            claim.submission_version_id,
-                            self.configs[claim.target],
-                            self.settings.public_url,
+                        built[claim.id] = (
+                            build_event(claim.event)
+                            if claim.event is not None
+                            else build(
+                                session,
+                                claim.submission_version_id,
+                                self.configs[claim.target],
+                                self.settings.public_url,
+                            )
                         )
                 except Exception as e:  # a broken row must not stop the queue: retried, logged
                     log.exception("delivery %s: payload could not be built", claim.id)

@@ -36,6 +36,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "indicator.read",
             "indicator.records",
             "target.update",
+            "duplicate.review",
         }
     ),
     "supervisor": frozenset(
@@ -49,6 +50,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "indicator.records",
             "target.update",
             "app_user.activity",  # the phones' places and activity, read-only
+            "duplicate.review",
         }
     ),
     # A viewer reads the indicators with small cells suppressed ("< 5", domain.md 6.3 rule 6)
@@ -242,3 +244,21 @@ def sees_target(principal: Principal, project_id: int, scope_kind: str, scope_va
         return False
     wards = ward_scope(principal, "indicator.read", project_id)
     return wards is None or scope_kind != "ward" or scope_value in wards
+
+
+# --- Suspected duplicate clients ----------------------------------------------------------
+
+
+def require_may_decide_duplicates(
+    principal: Principal, project_id: int, wards: Iterable[str | None]
+) -> None:
+    """The one rule for deciding (and undoing) whether two clients are one person: a
+    supervisor's or manager's ``duplicate.review`` in the project, held for the wards of
+    both clients (a merge changes both wards' lists and phones)."""
+    require_wards(
+        principal,
+        "duplicate.review",
+        project_id,
+        wards,
+        "Deciding on these two clients needs a supervisor or manager of both their wards.",
+    )

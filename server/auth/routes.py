@@ -94,6 +94,8 @@ PERMISSIONS: dict[str, str] = {
     "api.create_entities": "entity.update",
     "api.update_entity": "entity.update",
     "api.delete_entity": "entity.update",
+    "api.list_duplicates": "duplicate.review",  # pairs whose two clients are the caller's
+    "api.decide_duplicate": "duplicate.review",  # both clients' wards: permissions rule
     "api.list_deliveries": "delivery.read",
     "api.delivery_stats": "delivery.read",
     "api.retry_delivery": "delivery.retry",
@@ -168,6 +170,8 @@ PERMISSIONS: dict[str, str] = {
     "web.show_indicators": "indicator.read",
     "web.indicator_records": "indicator.records",
     "web.indicators_xlsx": "indicator.read",
+    "web.list_duplicates": "duplicate.review",  # pairs whose two clients are the caller's
+    "web.decide_duplicate": "duplicate.review",  # both clients' wards: permissions rule
 }
 
 

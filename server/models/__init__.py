@@ -6,6 +6,7 @@ from server.models import (  # noqa: F401
     blobs,
     credentials,
     deliveries,
+    duplicates,
     entities,
     forms,
     indicators,

@@ -1,4 +1,6 @@
-"""Delivery: the outbox row for one submission version to one register target.
+"""Delivery: the outbox row for one submission version to one register target, or for one
+event that is no submission (``event``: two clients merged as one person, or the merge
+undone; services/duplicates.py), which has no submission version.
 
 Written in the same transaction as the version (policy on_receipt) or its approval
 (on_approval); claimed by sync/ workers with a lease and a fencing token.
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -31,9 +33,11 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id"))
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
+    submission_version_id: Mapped[int | None] = mapped_column(ForeignKey("submission_versions.id"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("forms.id"))
+    #: An event row's document (sync/payload.build_event); None for a submission version.
+    event: Mapped[dict | None] = mapped_column(JSON)
     target: Mapped[str] = mapped_column(String(255))
     trigger: Mapped[str] = mapped_column(String(16))  # received | approved | retried
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)

@@ -55,6 +55,25 @@ _ENQUEUE = {
 }
 
 
+def enqueue_event(session: Session, targets: list[str], event: dict) -> None:
+    """One pending row per target for an event that is no submission (a merge of two clients,
+    or its undo): the register hears of it as it hears of submissions, in order."""
+    now = utcnow()
+    for target in targets:
+        session.add(
+            Delivery(
+                target=target,
+                trigger="event",
+                state=DeliveryState.PENDING,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+                event=event,
+            )
+        )
+    session.flush()
+
+
 def cancel_pending(session: Session, submission_id: int) -> int:
     """Cancel what has not gone out yet for a rejected or deleted submission."""
     result = session.execute(

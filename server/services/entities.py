@@ -38,6 +38,7 @@ UUID_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[
 UUID_ANY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 SCOPE_PROPERTY = "ma_xa"  # domain.md: the commune/ward code every client carries
 SITE_PROPERTY = "co_so"  # domain.md: the facility a referral is sent to
+MERGE_PROPERTY = "gop_vao"  # domain.md 6.1: the client a duplicate was merged into
 
 
 class EntityError(ValueError):
@@ -538,6 +539,13 @@ def count_visible(session: Session, principal: Principal, dataset: Dataset) -> i
     return int(session.scalar(query) or 0)
 
 
+def is_merged(entity: Entity) -> bool:
+    """A client merged into another (``gop_vao``: a duplicate, services/duplicates.py or F7
+    trung_ma): it is no longer on any phone, and phones asking about it are told it is
+    deleted."""
+    return bool((entity.data or {}).get(MERGE_PROPERTY))
+
+
 def openrosa_hash(session: Session, principal: Principal, dataset: Dataset) -> str:
     """Changes when the list changes or the principal's wards change (Central hashes the time
     of the last change; we add the scope, since two phones may see different rows)."""
@@ -592,6 +600,8 @@ def csv_lines(
 
     yield line(["name", "label", "__version", *props])
     for entity in visible_entities(session, principal, dataset):
+        if is_merged(entity):
+            continue  # a duplicate merged into another leaves the phones
         yield line(
             [entity.uuid, entity.label, entity.version, *(entity.data.get(p, "") for p in props)]
         )
@@ -638,7 +648,7 @@ def integrity(
         raise NotFound(f"Could not find the entity list '{dataset_name}'.")
     if not ids:
         every = [
-            (e.uuid, e.deleted_at is not None)
+            (e.uuid, e.deleted_at is not None or is_merged(e))
             for e in visible_entities(session, principal, dataset, include_deleted=True)
         ]
         _record_integrity(session, principal, dataset, 0, len(every))
@@ -653,7 +663,12 @@ def integrity(
         )
     }
     answered = [
-        (uuid, entity.deleted_at is not None or not in_scope(entity, dataset, wards, sites))
+        (
+            uuid,
+            entity.deleted_at is not None
+            or is_merged(entity)
+            or not in_scope(entity, dataset, wards, sites),
+        )
         for uuid in wanted
         if (entity := found.get(uuid)) is not None
     ]

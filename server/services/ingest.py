@@ -42,7 +42,14 @@ from server.errors import (
 )
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, deliveries, entities, indicator_facts, storage
+from server.services import (
+    audit,
+    deliveries,
+    duplicates,
+    entities,
+    indicator_facts,
+    storage,
+)
 from server.services import forms as form_service
 from server.uploads import Part
 
@@ -296,8 +303,8 @@ def ingest_submission(
 
 @dataclass(frozen=True, slots=True)
 class _After:
-    """What follows a new version, on either path: the entity its block declares, its
-    indicator facts, its outbox rows."""
+    """What follows a new version, on either path: the entity its block declares (and, for a
+    client, the check for suspected duplicates), its indicator facts, its outbox rows."""
 
     session: Session
     principal: Principal
@@ -312,7 +319,7 @@ class _After:
     def __call__(self, result: IngestResult, instance_id: str) -> None:
         session = self.session
         if not self.draft:
-            entities.process_submission(
+            entity = entities.process_submission(
                 session,
                 self.principal,
                 self.project_id,
@@ -320,6 +327,7 @@ class _After:
                 self.envelope.root,
                 result.version_id,
             )
+            duplicates.check_if_client(session, entity)
         if self.facts is not None:
             indicator_facts.write(
                 session,

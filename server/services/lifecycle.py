@@ -30,7 +30,7 @@ from server.models.submissions import (
     SubmissionVersion,
 )
 from server.models.types import utcnow
-from server.services import audit, deliveries, entities, indicator_facts
+from server.services import audit, deliveries, duplicates, entities, indicator_facts
 from server.services.submissions import check_scope, form_or_404, in_scope_clause
 
 DELETED_RETENTION = timedelta(days=30)  # Central's: a deleted submission can be restored
@@ -230,6 +230,7 @@ def erase_client(
         )
     )
     count = _purge(session, store, sorted(submission_ids))
+    duplicates.forget(session, entity_ids)
     session.execute(delete(EntityVersion).where(EntityVersion.entity_id.in_(entity_ids)))
     session.execute(delete(Entity).where(Entity.id.in_(entity_ids)))
     session.execute(

@@ -17,7 +17,7 @@ from server.models.audits import Audit
 from server.models.forms import Form, FormVersion
 from server.models.submissions import REVIEW_STATES, Submission, SubmissionVersion
 from server.models.types import utcnow
-from server.services import audit, deliveries, entities, indicator_facts
+from server.services import audit, deliveries, duplicates, entities, indicator_facts
 from server.services import forms as form_service
 from server.services.submissions import check_scope, get_submission_id
 
@@ -91,9 +91,10 @@ def _create_approved_entity(
     form_version = session.get(FormVersion, version.form_version_id)
     schema = form_service.schema_of(session, form_version)
     root = forms.read_instance(version.xml).root
-    entities.process_submission(
+    entity = entities.process_submission(
         session, principal, form.project_id, schema, root, version.id, approved=True
     )
+    duplicates.check_if_client(session, entity)
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,6 +154,11 @@ def page_globals() -> dict:
             "password_reset": _("The new password is saved. Log in with it."),
             "two_factor_off": _("The one-time code is off."),
             "digest_saved": _("The ODK Collect (Digest) setting is saved."),
+            "merged": _(
+                "The two records are merged. Phones drop the merged one at their next update."
+            ),
+            "kept_apart": _("Noted: not the same person. This pair is not suggested again."),
+            "undone": _("The decision is undone."),
             "two_factor_removed": _(
                 "The one-time code is taken away. The user sets up a new one at the next log-in."
             ),

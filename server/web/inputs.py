@@ -54,6 +54,16 @@ class ReviewInput(Schema):
     back = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
+class DuplicateInput(Schema):
+    """A decision on a suspected duplicate pair (the queue's buttons)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    decision = fields.String(required=True, validate=validate.OneOf(("same", "different", "undo")))
+    keep = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
 class CommentInput(Schema):
     class Meta:
         unknown = EXCLUDE

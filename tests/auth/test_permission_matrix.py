@@ -140,6 +140,8 @@ def values_for(rule, world) -> dict:
             "name": "clients" if "datasets" in rule.rule else "proof.png",
             "token": "not-a-password-link",
             "code": "I1",  # an indicator code (docs/indicators.md)
+            "a": "12345678-1234-4234-8234-123456789012",  # a suspected duplicate pair
+            "b": "22345678-1234-4234-8234-123456789012",
         }[arg]
     return values
 

@@ -190,6 +190,21 @@ WRITES: dict[tuple[str, str], list[Write]] = {
         ward("entity.update", "PATCH", "/v1/{entity}?force=true", json={"label": "K2"})
     ],
     ("api.delete_entity", "DELETE"): [ward("entity.update", "DELETE", "/v1/{entity}")],
+    # --- REST API: suspected duplicates (both clients' wards: permissions) ----------------
+    ("api.decide_duplicate", "POST"): [
+        ward(
+            "duplicate.review",
+            "POST",
+            "/v1/projects/{pid}/datasets/clients/duplicates/{pair}",
+            json={"decision": "different"},
+        ),
+        ward(
+            "duplicate.review",
+            "POST",
+            "/v1/projects/{pid}/datasets/clients/duplicates/{pair}",
+            json={"decision": "same"},
+        ),
+    ],
     ("api.create_dataset", "POST"): [
         forms_write("form.create", "POST", "/v1/projects/{p}/datasets", json={"name": "d{n}"})
     ],
@@ -327,6 +342,14 @@ WRITES: dict[tuple[str, str], list[Write]] = {
     ],
     ("web.publish_draft", "POST"): [forms_write("form.update", "POST", "/{draft}/draft/publish")],
     ("web.delete_draft", "POST"): [forms_write("form.update", "POST", "/{draft}/draft/delete")],
+    ("web.decide_duplicate", "POST"): [
+        ward(
+            "duplicate.review",
+            "POST",
+            "/projects/{pid}/lists/clients/duplicates/{pair}",
+            data={"decision": "same"},
+        )
+    ],
     ("web.set_target", "POST"): [
         ward("target.update", "POST", "/projects/{pid}/targets", data=plan_form("ward", "{ward}")),
         forms_write(

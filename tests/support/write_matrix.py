@@ -270,8 +270,9 @@ class Targets(dict):
     {sub} / {deleted_sub} a submission's path, {entity} / {entity_id}, {phone} /
     {phone_with_review} (an app user's id), {draft} a new draft's form path, {user} /
     {user_email} a user of the target's project, {enrolled_user} one with a one-time code,
-    {me} the caller's own actor id, {account} the caller's (inside) or another user's
-    (outside), {delivery} a delivery's path and {delivery_id}."""
+    {pair} two clients of the target's ward ("<a>/<b>"), {me} the caller's own actor id,
+    {account} the caller's (inside) or another user's (outside), {delivery} a delivery's path
+    and {delivery_id}."""
 
     def __init__(self, world: World, target: str):
         super().__init__()
@@ -287,6 +288,7 @@ class Targets(dict):
             "sub": lambda: w.sub_path(w.submission(t)),
             "deleted_sub": lambda: w.sub_path(w.submission(t, deleted=True)),
             "entity_id": lambda: w.entity(t),
+            "pair": lambda: f"{w.entity(t)}/{w.entity(t)}",  # two clients of the target's ward
             "entity": lambda: (
                 f"projects/{w.project.id}/datasets/clients/entities/{self['entity_id']}"
             ),
