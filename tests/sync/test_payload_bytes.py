@@ -59,8 +59,12 @@ def versions(app, db, make_form, visit_form, submit, collect):
     """Submissions of every shape, with their times set to fixed values."""
     make_form(SENSITIVE_MD)
     submit(instance("visit", "uuid:p1", ma_kh="LAHU1M1990", gap="co", anh="a.jpg"))
-    submit(instance("visit", "uuid:p2", deprecated_id="uuid:p1", gap="khong", instance_name="Lần 2"))
-    submit(instance("visit", "uuid:p3", gap="co", ho_tro=[{"anh_ht": "x.jpg"}, {"anh_ht": "y.jpg"}]))
+    submit(
+        instance("visit", "uuid:p2", deprecated_id="uuid:p1", gap="khong", instance_name="Lần 2")
+    )
+    submit(
+        instance("visit", "uuid:p3", gap="co", ho_tro=[{"anh_ht": "x.jpg"}, {"anh_ht": "y.jpg"}])
+    )
     submit(
         instance(
             "tham",
@@ -71,7 +75,7 @@ def versions(app, db, make_form, visit_form, submit, collect):
             nhieu="co khong",
             vi_tri="21.0285 105.8542 10 5",
             anh="b.jpg",
-            ghi_chu="Đã gặp, hẹn tuần sau \"ổn\"",
+            ghi_chu='Đã gặp, hẹn tuần sau "ổn"',
         )
     )
     [reply] = collect.submit(
