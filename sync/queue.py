@@ -13,6 +13,7 @@ A target whose last attempt failed is probed: one row at a time, not its whole b
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,15 +23,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TextClause,
     and_,
-    case,
-    cast,
-    column,
-    func,
+    bindparam,
     or_,
     select,
+    text,
     update,
-    values,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -156,55 +155,63 @@ def record(session: Session, results: list[Result]) -> set[int]:
                 r.ended if isinstance(decision, Delivered) else None,
             )
         )
-    v = (
-        values(
-            column("id", Integer),
-            column("token", String),
-            column("counted", Boolean),
-            column("attempts", Integer),
-            column("first_attempt_at", UTCDateTime),
-            column("last_attempt_at", UTCDateTime),
-            column("last_status", Integer),
-            column("last_error", Text),
-            column("state", String),
-            column("next_attempt_at", UTCDateTime),
-            column("delivered_at", UTCDateTime),
-        )
-        .data(rows)
-        .cte("results")
-    )  # a CTE: SQLite names no columns of a VALUES in FROM
-
-    def typed(name: str, type_):  # PostgreSQL types a VALUES column of NULLs as text
-        return cast(v.c[name], type_) if postgres else v.c[name]
-
-    def if_counted(name: str, type_):
-        return case((v.c.counted, typed(name, type_)), else_=getattr(Delivery, name))
-
-    written = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == v.c.id,
-            Delivery.lease_token == v.c.token,
-            Delivery.state == DeliveryState.PENDING,
-        )
-        .values(
-            lease_until=None,
-            lease_token=None,
-            attempts=v.c.attempts,
-            first_attempt_at=typed("first_attempt_at", UTCDateTime),
-            last_attempt_at=if_counted("last_attempt_at", UTCDateTime),
-            last_status=if_counted("last_status", Integer),
-            last_error=if_counted("last_error", Text),
-            state=v.c.state,
-            next_attempt_at=func.coalesce(
-                typed("next_attempt_at", UTCDateTime), Delivery.next_attempt_at
-            ),
-            delivered_at=func.coalesce(typed("delivered_at", UTCDateTime), Delivery.delivered_at),
-        )
-        .returning(Delivery.id)
-        .execution_options(**NO_SYNC)
-    )
+    params = {
+        f"{name}_{i}": value
+        for i, row in enumerate(rows)
+        for name, value in zip(COLUMNS, row, strict=True)
+    }
+    written = session.execute(_record_statement(len(rows), postgres), params)
     return set(written.scalars())
+
+
+COLUMNS = {
+    "id": Integer(),
+    "token": String(),
+    "counted": Boolean(),
+    "attempts": Integer(),
+    "first_attempt_at": UTCDateTime(),
+    "last_attempt_at": UTCDateTime(),
+    "last_status": Integer(),
+    "last_error": Text(),
+    "state": String(),
+    "next_attempt_at": UTCDateTime(),
+    "delivered_at": UTCDateTime(),
+}
+PG_TYPES = {"id": "INTEGER", "counted": "BOOLEAN", "attempts": "INTEGER", "last_status": "INTEGER"}
+PG_TYPES |= {"token": "TEXT", "last_error": "TEXT", "state": "TEXT"}
+
+
+@functools.lru_cache(maxsize=64)
+def _record_statement(n: int, postgres: bool) -> TextClause:
+    """``UPDATE deliveries ... FROM (VALUES ...)`` for ``n`` results, written once per size
+    (a constructed VALUES of a thousand parameters costs more to compile than to run). The
+    VALUES is a CTE because SQLite names no columns of a VALUES in FROM; PostgreSQL is told
+    each parameter's type (a column of NULLs would be text)."""
+
+    def param(name: str, i: int) -> str:
+        if not postgres:
+            return f":{name}_{i}"
+        return f"CAST(:{name}_{i} AS {PG_TYPES.get(name, 'TIMESTAMP WITH TIME ZONE')})"
+
+    rows = ", ".join("(" + ", ".join(param(name, i) for name in COLUMNS) + ")" for i in range(n))
+    counted = "CASE WHEN results.counted THEN results.{0} ELSE deliveries.{0} END"
+    sql = (  # only names and placeholders: every value is a bound parameter
+        f"WITH results({', '.join(COLUMNS)}) AS (VALUES {rows}) "  # noqa: S608
+        "UPDATE deliveries SET lease_until = NULL, lease_token = NULL, "
+        "attempts = results.attempts, first_attempt_at = results.first_attempt_at, "
+        f"last_attempt_at = {counted.format('last_attempt_at')}, "
+        f"last_status = {counted.format('last_status')}, "
+        f"last_error = {counted.format('last_error')}, "
+        "state = results.state, "
+        "next_attempt_at = COALESCE(results.next_attempt_at, deliveries.next_attempt_at), "
+        "delivered_at = COALESCE(results.delivered_at, deliveries.delivered_at) "
+        "FROM results WHERE deliveries.id = results.id "
+        "AND deliveries.lease_token = results.token AND deliveries.state = 'pending' "
+        "RETURNING deliveries.id"
+    )
+    return text(sql).bindparams(
+        *(bindparam(f"{name}_{i}", type_=kind) for i in range(n) for name, kind in COLUMNS.items())
+    )
 
 
 def renew(session: Session, claims: list[Claim], now: datetime, lease_seconds: float) -> set[int]:

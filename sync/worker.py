@@ -28,7 +28,7 @@ from sync.targets import Target, from_config
 log = logging.getLogger("donghanh.sync")
 LEASE_SECONDS = 120.0  # the default of DELIVERY_LEASE_SECONDS
 BATCH = 200  # rows claimed per target and cycle
-SEND_CONCURRENCY = 8  # requests in flight per target, each counted until its result is recorded
+SEND_CONCURRENCY = 8  # requests at once per target (and as many answers being recorded)
 ATTACHMENT_GRACE = timedelta(hours=1)  # wait this long for split uploads to finish
 RENEW_MARGIN_SECONDS = 5.0
 
@@ -62,6 +62,10 @@ class Worker:
     def close(self) -> None:
         for pool in (*self.senders.values(), self.lanes):
             pool.shutdown()
+        for target in self.targets.values():
+            close = getattr(target, "close", None)
+            if close is not None:
+                close()
 
     def cycle(self) -> int:
         """Claim one batch per target and forward it; return how many rows were processed
@@ -114,9 +118,10 @@ class Worker:
     ) -> int:
         """Send one target's share of the batch. The first request goes alone (a register
         that is down fails once and is then probed, queue.py); then up to SEND_CONCURRENCY
-        at once. Whatever has come back is recorded in one statement while the rest are in
-        flight; before each request the lease is checked and, if the request could outlive
-        it, renewed for everything not sent yet."""
+        at once. Whatever has come back is recorded in one statement while the next requests
+        are in flight (so at most 2 x SEND_CONCURRENCY requests are sent and not recorded yet:
+        what a killed worker sends again); before each request the lease is checked and, if
+        the request could outlive it, renewed for everything not sent yet."""
         target, config = self.targets[name], self.configs[name]
         now = self.clock()
         ready: list[tuple[queue.Claim, Payload]] = []
@@ -133,12 +138,19 @@ class Worker:
         done: queues.SimpleQueue[list[tuple[queue.Claim, policy.Outcome, datetime, datetime]]]
         done = queues.SimpleQueue()
         processed, outstanding, failing, first = len(settled), 0, False, True
-        while units or outstanding:
-            while units and not failing and outstanding < (1 if first else SEND_CONCURRENCY):
+
+        def top_up() -> int:
+            nonlocal lease_until
+            sent = 0
+            while units and not failing and outstanding + sent < (1 if first else SEND_CONCURRENCY):
                 lease_until = self.hold(units, lease_until, config.timeout_seconds)
                 if units:
                     self.senders[name].submit(self.send, target, units.popleft(), done)
-                    outstanding += 1
+                    sent += 1
+            return sent
+
+        while True:
+            outstanding += top_up()
             if not outstanding:
                 break
             came = [done.get()]
@@ -153,9 +165,10 @@ class Worker:
                 isinstance(r.decision, policy.Retry) and r.decision.counts_as_failure
                 for r in results
             )
+            first = False
+            outstanding += top_up()  # the next requests go while these results are written
             self.record(results)
             processed += len(results)
-            first = False
         if units:  # the target just failed: the rest waits for the probe (given back)
             with self.db.transaction() as session:
                 queue.release(session, [claim for unit in units for claim, _ in unit])

@@ -49,6 +49,11 @@ class HttpTarget:
         self.single = Endpoint(config.url)
         self.batch = Endpoint(config.batch_url) if config.batch_url else None
 
+    def close(self) -> None:
+        for endpoint in (self.single, self.batch):
+            if endpoint is not None:
+                endpoint.close()
+
     def headers(self, body: bytes) -> dict[str, str]:
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": UA}
         if self.secret:
@@ -119,6 +124,12 @@ class Endpoint:
                 return self.idle.pop(), True
         return self._new(), False
 
+    def close(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.close()
+
     def give_back(self, conn: http.client.HTTPConnection) -> None:
         with self.lock:
             if len(self.idle) < IDLE_CONNECTIONS:
@@ -157,6 +168,7 @@ class Endpoint:
             conn.timeout = remaining
             if conn.sock is None:
                 conn.connect()
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
             if watch.expired:
                 raise Timeout
@@ -182,7 +194,7 @@ class Endpoint:
 class Watch:
     __slots__ = ("at", "conn", "done", "expired")
 
-    def __init__(self, at: float, conn: http.client.HTTPConnection):
+    def __init__(self, at: float, conn: http.client.HTTPConnection | None):
         self.at, self.conn, self.expired, self.done = at, conn, False, False
 
 
@@ -212,6 +224,7 @@ class Watchdog:
     def disarm(self, watch: Watch) -> None:
         with self.wake:
             watch.done = True  # left in the heap; dropped when its time comes
+            watch.conn = None
 
     def loop(self) -> None:
         while True:
@@ -227,7 +240,7 @@ class Watchdog:
                     continue
                 _, _, watch = heapq.heappop(self.heap)
                 watch.expired = True
-                sock = watch.conn.sock
+                sock = watch.conn.sock if watch.conn is not None else None
             if sock is not None:
                 # The plain socket's shutdown, also under TLS: the SSL object is not touched.
                 with contextlib.suppress(OSError):
