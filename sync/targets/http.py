@@ -174,7 +174,10 @@ class Endpoint:
                 raise Timeout
             conn.request("POST", self.path, body, headers)
             response = conn.getresponse()
-            answer = response.read(MAX_ANSWER_BYTES)
+            if response.length is not None and response.length > MAX_ANSWER_BYTES:
+                answer = response.read(MAX_ANSWER_BYTES)  # enough to keep; not reused
+            else:
+                answer = response.read()  # all of it: an answer cut short raises IncompleteRead
             status = response.status
             retry = retry_after(response.getheader("Retry-After"))
             kept = not response.will_close and response.isclosed()
