@@ -7,7 +7,8 @@ server from the standard library) run as `python -m tests.support.register` in i
 process, a fresh one for every run, on one port (the target's name is its URL). The backlog is
 stored once per database through the intake service (server.services.ingest.ingest_submission,
 as the OpenRosa view calls it, so each submission gets its outbox row); before each run every
-delivery is put back as it was enqueued. Only `sync.worker.drain(app)` is timed. A run fails
+delivery is put back as it was enqueued. Only `sync.worker.drain(app)` is timed; the worker
+process's CPU time per delivery is printed too (it says less about the machine's load). A run fails
 unless the register stored exactly N distinct documents, one per submission.
 
     python -m bench.forward [--db sqlite|postgres|both] [--count 10000] [--runs 3]
@@ -131,9 +132,10 @@ def drain_once(app, port: int, count: int, profile: str | None = None) -> tuple[
 
             profiler = Profiler(interval=0.0005)
             profiler.start()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         drain(app)
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         if profiler is not None:
             profiler.stop()
             Path(profile).write_text(profiler.output_html())
@@ -143,7 +145,7 @@ def drain_once(app, port: int, count: int, profile: str | None = None) -> tuple[
         counts = stats(url)
     if counts["stored"] != count or counts["distinct"] != count:
         raise SystemExit(f"FAILED: register {counts}, expected {count} distinct documents")
-    return seconds, counts
+    return seconds, {**counts, "cpu": cpu}
 
 
 def run(kind: str, count: int, runs: int, modes: list[str], profile: str | None) -> None:
@@ -171,16 +173,18 @@ def run(kind: str, count: int, runs: int, modes: list[str], profile: str | None)
             )
         try:
             for mode in modes:
-                rates, requests = [], 0
+                rates, cpus, requests = [], [], 0
                 for _ in range(runs):
                     seconds, counts = drain_once(apps[mode], port, count)
                     rates.append(count / seconds)
+                    cpus.append(counts["cpu"] * 1000 / count)
                     requests = counts["requests"]
                 median = statistics.median(rates)
                 print(
                     f"{kind:8} {mode:6} deliveries={count:<6} median {median:7.1f} deliveries/s"
                     f"  (runs: {', '.join(f'{r:.0f}' for r in rates)}; "
-                    f"{requests} requests, {counts['posts'] - count} resends)",
+                    f"{requests} requests, {counts['posts'] - count} resends; worker CPU "
+                    f"{statistics.median(cpus):.2f} ms/delivery)",
                     flush=True,
                 )
                 if profile:

@@ -27,7 +27,7 @@ from sync.targets import Target, from_config
 
 log = logging.getLogger("donghanh.sync")
 LEASE_SECONDS = 120.0  # the default of DELIVERY_LEASE_SECONDS
-BATCH = 200  # rows claimed per target and cycle
+BATCH = 200  # rows claimed per target and cycle (more for a register that takes batches)
 SEND_CONCURRENCY = 8  # requests at once per target (and as many answers being recorded)
 ATTACHMENT_GRACE = timedelta(hours=1)  # wait this long for split uploads to finish
 RENEW_MARGIN_SECONDS = 5.0
@@ -53,6 +53,9 @@ class Worker:
         self.max_age = timedelta(days=self.settings.delivery_max_age_days)
         self.lease = float(self.settings.delivery_lease_seconds)
         self.margin = min(RENEW_MARGIN_SECONDS, self.lease / 4)
+        # Enough for every sender to carry a full batch, where the register takes batches.
+        largest = max((c.batch_size for c in self.configs.values() if c.batch_url), default=1)
+        self.claim = min(2000, max(BATCH, largest * SEND_CONCURRENCY))
         self.senders = {
             name: ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="donghanh-send")
             for name in self.targets
@@ -73,7 +76,7 @@ class Worker:
         failed). Targets go side by side: a slow register does not hold up another."""
         now = self.clock()
         with self.db.transaction() as session:
-            claims = queue.claim_due(session, list(self.targets), now, self.lease, BATCH)
+            claims = queue.claim_due(session, list(self.targets), now, self.lease, self.claim)
         if not claims:
             return 0
         sources = self.read(claims)
@@ -123,29 +126,35 @@ class Worker:
         what a killed worker sends again); before each request the lease is checked and, if
         the request could outlive it, renewed for everything not sent yet."""
         target, config = self.targets[name], self.configs[name]
-        now = self.clock()
-        ready: list[tuple[queue.Claim, Payload]] = []
-        settled: list[queue.Result] = []
-        for claim in claims:
-            outcome = self.prepare(claim, sources, config, now)
-            if isinstance(outcome, Payload):
-                ready.append((claim, outcome))
-            else:
-                settled.append(self.result(claim, outcome, now, now))
-        self.record(settled)
         size = max(1, getattr(target, "batch_size", 1))
-        units: deque[Unit] = deque(ready[i : i + size] for i in range(0, len(ready), size))
+        waiting: deque[queue.Claim] = deque(claims)  # not sent yet (documents made as they go)
+        settled: list[queue.Result] = []  # build errors and deferrals, written with the next
         done: queues.SimpleQueue[list[tuple[queue.Claim, policy.Outcome, datetime, datetime]]]
         done = queues.SimpleQueue()
-        processed, outstanding, failing, first = len(settled), 0, False, True
+        processed, outstanding, failing, first = 0, 0, False, True
+
+        def next_unit() -> Unit:
+            unit: Unit = []
+            while waiting and len(unit) < size:
+                claim = waiting.popleft()
+                now = self.clock()
+                made = self.prepare(claim, sources, config, now)
+                if isinstance(made, Payload):
+                    unit.append((claim, made))
+                else:
+                    settled.append(self.result(claim, made, now, now))
+            return unit
 
         def top_up() -> int:
             nonlocal lease_until
             sent = 0
-            while units and not failing and outstanding + sent < (1 if first else SEND_CONCURRENCY):
-                lease_until = self.hold(units, lease_until, config.timeout_seconds)
-                if units:
-                    self.senders[name].submit(self.send, target, units.popleft(), done)
+            while (
+                waiting and not failing and outstanding + sent < (1 if first else SEND_CONCURRENCY)
+            ):
+                lease_until = self.hold(waiting, lease_until, config.timeout_seconds)
+                unit = next_unit()
+                if unit:
+                    self.senders[name].submit(self.send, target, unit, done)
                     sent += 1
             return sent
 
@@ -167,11 +176,14 @@ class Worker:
             )
             first = False
             outstanding += top_up()  # the next requests go while these results are written
+            results, settled[:] = settled + results, []
             self.record(results)
             processed += len(results)
-        if units:  # the target just failed: the rest waits for the probe (given back)
+        self.record(settled)
+        processed += len(settled)
+        if waiting:  # the target just failed: the rest waits for the probe (given back)
             with self.db.transaction() as session:
-                queue.release(session, [claim for unit in units for claim, _ in unit])
+                queue.release(session, list(waiting))
         return processed
 
     def prepare(
@@ -196,23 +208,22 @@ class Worker:
             return policy.Outcome(None, retry_after_seconds=60, error="defer")
         return built
 
-    def hold(self, units: deque[Unit], lease_until: datetime, deadline: float) -> datetime:
+    def hold(self, waiting: deque[queue.Claim], lease_until: datetime, deadline: float) -> datetime:
         """Make sure the next request ends inside the lease: if it might not, renew the lease
-        of every row not sent yet, and drop the rows another worker holds now."""
+        of every row not sent yet, and drop the rows another worker holds by now."""
         now = self.clock()
         if now + timedelta(seconds=deadline + self.margin) <= lease_until:
             return lease_until
-        waiting = [claim for unit in units for claim, _ in unit]
         with self.db.transaction() as session:
-            held = queue.renew(session, waiting, now, self.lease)
+            held = queue.renew(session, list(waiting), now, self.lease)
         if len(held) < len(waiting):
             log.warning(
                 "%d deliveries were no longer held: left to the worker that holds them",
                 len(waiting) - len(held),
             )
-            kept = [[(c, p) for c, p in unit if c.id in held] for unit in units]
-            units.clear()
-            units.extend(unit for unit in kept if unit)
+            kept = [claim for claim in waiting if claim.id in held]
+            waiting.clear()
+            waiting.extend(kept)
         return now + timedelta(seconds=self.lease)
 
     def send(self, target: Target, unit: Unit, done: queues.SimpleQueue) -> None:
