@@ -55,6 +55,7 @@ class Register:
         self.abandoned = 0  # answers the client hung up on before they were finished
         self.script: deque[Scripted] = deque()
         self.refuse: dict[str, int] = {}  # instanceID -> status to answer for it
+        self.unanswered: set[str] = set()  # instanceIDs a batch answer leaves out
         self.delay = 0.0
         self.always: Scripted | None = None  # answer every request so (after the script)
         self.in_flight: dict[str, int] = {}
@@ -113,11 +114,12 @@ class Register:
                     continue
                 with self.lock:
                     self.stored.setdefault(key, document)
-                results.append({"idempotencyKey": key, "status": 201})
+                if document["submission"]["versionInstanceId"] not in self.unanswered:
+                    results.append({"idempotencyKey": key, "status": 201})
             if batch:
                 answer = json.dumps({"results": results}).encode()
                 return Reply(200, answer, trickle=scripted.trickle, cut=scripted.cut)
-            [result] = results
+            [result] = results or [{"status": 201}]
             if result["status"] != 201:
                 return Reply(result["status"], result["error"].encode())
             return Reply(201, b'{"ok": true}', trickle=scripted.trickle, cut=scripted.cut)
