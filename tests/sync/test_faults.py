@@ -60,9 +60,9 @@ def submit_many(submit, prefix: str, n: int) -> list[str]:
 def test_a_register_that_trickles_its_answer_is_cut_at_the_total_deadline(
     app, db, register, submit, visit_form
 ):
-    # One byte every 0.3 s: each read comes well inside the 1 s timeout, the whole answer
-    # would take 3.6 s. A per-read timeout lets it through; the deadline does not.
-    register.script.append(Scripted(trickle=0.3))
+    # One byte every 0.5 s: each read comes well inside the 3 s timeout, the whole answer
+    # would take 6 s. A per-read timeout lets it through; the deadline does not.
+    register.script.append(Scripted(trickle=0.5))
     submit(instance("visit", "uuid:slow", gap="co"))
     now = utcnow()
     assert drain(app, now) == 1
@@ -200,13 +200,13 @@ def test_backoff_counts_from_the_end_of_the_send_and_the_times_are_the_sends_own
 def test_after_a_timeout_the_retry_counts_from_the_deadline_not_the_start(
     app, db, register, submit, visit_form
 ):
-    register.script.append(Scripted(delay=3))  # hangs past the 1 s deadline
+    register.script.append(Scripted(delay=5))  # hangs past the 3 s deadline
     submit(instance("visit", "uuid:hang", gap="co"))
     drain(app, utcnow(), rng=NoJitter())
     hang = rows(db)["uuid:hang"]
     assert hang.last_error == "timeout"
-    # One second of the send, then the one second of backoff from its end.
-    assert hang.next_attempt_at >= hang.last_attempt_at + timedelta(seconds=2)
+    # Three seconds of the send, then the one second of backoff from its end.
+    assert hang.next_attempt_at >= hang.last_attempt_at + timedelta(seconds=4)
 
 
 def start_worker(settings, **env) -> subprocess.Popen:

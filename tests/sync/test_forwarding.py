@@ -96,7 +96,7 @@ def test_503_with_retry_after_waits_at_least_that_long(app, db, register, submit
 
 
 def test_a_register_that_hangs_past_the_timeout_is_retried(app, db, register, submit, visit_form):
-    register.script.append(Scripted(200, delay=3))  # timeout is 1 s in these tests
+    register.script.append(Scripted(200, delay=5))  # timeout is 3 s in these tests
     submit()
     now = utcnow()
     drain(app, now)
