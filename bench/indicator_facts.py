@@ -199,7 +199,9 @@ def measure(app, project_id: int, repeat: int) -> list[str]:
                 indicators._CACHE.clear()  # cold: computed from the facts each time
                 t0, c0 = time.perf_counter(), time.process_time()
                 with db.transaction(write=False) as session:
-                    body = indicators.report(session, principal, project_id, first, last, Scope())
+                    body = indicators.report(
+                        session, principal, project_id, first, last, Scope()
+                    )
                 times.append(time.perf_counter() - t0)
                 cpu.append(time.process_time() - c0)
             warm = []
