@@ -4,7 +4,8 @@ A target is named by its URL (without credentials or query). REGISTER_TARGETS_FI
 per-target options as JSON, keyed by that URL:
 
     {"https://register.example/intake": {"identifying": "hash", "special": "drop",
-                                         "fields": {"ghi_chu": "drop"}, "timeout": 20}}
+                                         "fields": {"ghi_chu": "drop"}, "timeout": 20,
+                                         "batch_url": "https://register.example/intake/batch"}}
 
 `identifying` answers (names, phone, ID, GPS, photos) are replaced by a keyed hash by default;
 `special` answers (health, drug use, sex work) are dropped unless a target is allowed them.
@@ -31,7 +32,9 @@ class TargetConfig:
     identifying: str = "hash"
     special: str = "drop"
     fields: dict[str, str] = field(default_factory=dict)
-    timeout_seconds: int = 15
+    timeout_seconds: int = 15  # the total deadline of one request
+    batch_url: str = ""  # where the register takes several records in one request, if it does
+    batch_size: int = 100
     secret: str = ""
     hash_key: bytes = b""
 
@@ -84,6 +87,8 @@ def load_targets(settings: Settings) -> list[TargetConfig]:
             special=opts.get("special", "drop"),
             fields=dict(opts.get("fields", {})),
             timeout_seconds=int(opts.get("timeout", settings.delivery_timeout_seconds)),
+            batch_url=str(opts.get("batch_url", "")),
+            batch_size=int(opts.get("batch_size", 100)),
             secret=opts.get("secret", settings.register_secret),
             hash_key=hmac.new(
                 settings.secret_key.encode(), f"pseudonym:{name}".encode(), hashlib.sha256
@@ -96,5 +101,14 @@ def load_targets(settings: Settings) -> list[TargetConfig]:
         ]
         if bad:
             raise SettingsError(f"{name}: field rules must be one of {', '.join(RULES)}: {bad}")
+        if config.batch_url and not config.batch_url.startswith(("http://", "https://")):
+            raise SettingsError(f"{name}: batch_url must be an http(s) URL")
+        if not 1 <= config.batch_size <= 1000:
+            raise SettingsError(f"{name}: batch_size must be between 1 and 1000")
+        if 2 * config.timeout_seconds > settings.delivery_lease_seconds:
+            raise SettingsError(
+                f"{name}: timeout must be at most half of DELIVERY_LEASE_SECONDS "
+                f"({settings.delivery_lease_seconds})"
+            )
         targets.append(config)
     return targets

@@ -33,6 +33,7 @@ class Settings:
     register_targets_file: str
     delivery_max_age_days: int
     delivery_timeout_seconds: int
+    delivery_lease_seconds: int
     embedded_worker: str
     secret_key: str
     public_url: str
@@ -64,6 +65,7 @@ class Settings:
             "register_targets_file": env.get("REGISTER_TARGETS_FILE", ""),
             "delivery_max_age_days": _int(env, "DELIVERY_MAX_AGE_DAYS", 14),
             "delivery_timeout_seconds": _int(env, "DELIVERY_TIMEOUT_SECONDS", 15),
+            "delivery_lease_seconds": _int(env, "DELIVERY_LEASE_SECONDS", 120),
             "embedded_worker": (env.get("EMBEDDED_WORKER") or "auto").lower(),
             "secret_key": env.get("SECRET_KEY") or "",
             "public_url": (env.get("PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
@@ -104,6 +106,11 @@ class Settings:
             raise SettingsError("EMBEDDED_WORKER must be auto, yes or no")
         if self.delivery_max_age_days < 1 or self.delivery_timeout_seconds < 1:
             raise SettingsError("DELIVERY_MAX_AGE_DAYS and DELIVERY_TIMEOUT_SECONDS must be >= 1")
+        if self.delivery_lease_seconds < 2 * self.delivery_timeout_seconds:
+            raise SettingsError(
+                "DELIVERY_LEASE_SECONDS must be at least twice DELIVERY_TIMEOUT_SECONDS "
+                "(a send must end well inside its lease)"
+            )
         if self.max_submission_bytes < 1024:
             raise SettingsError("MAX_SUBMISSION_BYTES must be at least 1024")
         if self.max_submission_xml_bytes < 1024:
@@ -191,7 +198,8 @@ DOCUMENTED = {
     "REGISTER_SECRET": "HMAC secret for the HTTP register target",
     "REGISTER_TARGETS_FILE": "JSON file of per-target options (field privacy, timeouts)",
     "DELIVERY_MAX_AGE_DAYS": "how long a delivery is retried before it is dead",
-    "DELIVERY_TIMEOUT_SECONDS": "timeout of one request to the register",
+    "DELIVERY_TIMEOUT_SECONDS": "total deadline of one request to the register",
+    "DELIVERY_LEASE_SECONDS": "how long a worker holds the deliveries it claimed (renewed)",
     "EMBEDDED_WORKER": "auto, yes or no: run the forwarding worker inside the web process",
     "SECRET_KEY": "signs sessions and Digest nonces",
     "PUBLIC_URL": "base URL printed in Collect server URLs and QR codes",

@@ -52,62 +52,164 @@ def idempotency_key(project_id: int, xml_form_id: str, instance_id: str) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a version's documents are made of, read once for every target."""
+
+    version_id: int
+    xml: bytes
+    encrypted: bool
+    instance_id: str
+    deprecated_id: str | None
+    instance_name: str | None
+    device_id: str | None
+    created_at: datetime
+    submission_instance_id: str
+    submission_created_at: datetime
+    review_state: str | None
+    project_id: int
+    xml_form_id: str
+    form_version: str
+    title: str
+    schema: forms.FormSchema
+    submitter: tuple[int, str, str] | None  # id, type, display name
+    files: tuple[AttachmentRef, ...]
+
+
+def read(session: Session, version_ids: list[int]) -> dict[int, Source]:
+    """The versions, their submissions, forms, form versions and submitters in one query, and
+    their attachments in a second (a form version's XML is read only when its schema is not
+    cached yet). Missing ids are left out."""
+    if not version_ids:
+        return {}
+    ids = sorted(set(version_ids))
+    files: dict[int, list[AttachmentRef]] = {}
+    for row in session.execute(
+        select(
+            SubmissionAttachment.submission_version_id,
+            SubmissionAttachment.name,
+            Blob.sha256,
+            Blob.md5,
+            Blob.size,
+            Blob.content_type,
+        )
+        .outerjoin(Blob, Blob.id == SubmissionAttachment.blob_id)
+        .where(SubmissionAttachment.submission_version_id.in_(ids))
+        .order_by(SubmissionAttachment.submission_version_id, SubmissionAttachment.index)
+    ):
+        files.setdefault(row[0], []).append(AttachmentRef(*row[1:]))
+    rows = session.execute(
+        select(
+            SubmissionVersion.id,
+            SubmissionVersion.xml,
+            SubmissionVersion.encrypted_key,
+            SubmissionVersion.instance_id,
+            SubmissionVersion.deprecated_id,
+            SubmissionVersion.instance_name,
+            SubmissionVersion.device_id,
+            SubmissionVersion.created_at,
+            Submission.instance_id.label("submission_instance_id"),
+            Submission.created_at.label("submission_created_at"),
+            Submission.review_state,
+            Form.project_id,
+            Form.xml_form_id,
+            FormVersion.id.label("form_version_id"),
+            FormVersion.sha256.label("form_sha256"),
+            FormVersion.version.label("form_version"),
+            FormVersion.title,
+            Actor.id.label("actor_id"),
+            Actor.type.label("actor_type"),
+            Actor.display_name,
+        )
+        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .join(Form, Form.id == SubmissionVersion.form_id)
+        .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
+        .outerjoin(Actor, Actor.id == SubmissionVersion.submitter_id)
+        .where(SubmissionVersion.id.in_(ids))
+    )
+    return {
+        r.id: Source(
+            r.id,
+            r.xml,
+            r.encrypted_key is not None,
+            r.instance_id,
+            r.deprecated_id,
+            r.instance_name,
+            r.device_id,
+            r.created_at,
+            r.submission_instance_id,
+            r.submission_created_at,
+            r.review_state,
+            r.project_id,
+            r.xml_form_id,
+            r.form_version,
+            r.title,
+            form_service.schema_by_id(session, r.form_version_id, r.form_sha256),
+            (r.actor_id, r.actor_type, r.display_name) if r.actor_id is not None else None,
+            tuple(files.get(r.id, ())),
+        )
+        for r in rows
+    }
+
+
 def build(session: Session, version_id: int, target: TargetConfig, public_url: str) -> Payload:
     """Read one version and make its document for ``target``."""
-    version = session.get(SubmissionVersion, version_id)
-    submission = session.get(Submission, version.submission_id)
-    form = session.get(Form, version.form_id)
-    form_version = session.get(FormVersion, version.form_version_id)
-    submitter = session.get(Actor, version.submitter_id) if version.submitter_id else None
-    files = [
-        AttachmentRef(*row)
-        for row in session.execute(
-            select(SubmissionAttachment.name, Blob.sha256, Blob.md5, Blob.size, Blob.content_type)
-            .outerjoin(Blob, Blob.id == SubmissionAttachment.blob_id)
-            .where(SubmissionAttachment.submission_version_id == version.id)
-            .order_by(SubmissionAttachment.index)
-        )
-    ]
-    schema = form_service.schema_of(session, form_version)
+    return render(read(session, [version_id])[version_id], target, public_url)
+
+
+def build_batch(
+    session: Session, items: list[tuple[int, TargetConfig]], public_url: str
+) -> list[Payload]:
+    """The documents for (version, target) pairs, read in two queries for the whole batch."""
+    sources = read(session, [version_id for version_id, _ in items])
+    return [render(sources[version_id], target, public_url) for version_id, target in items]
+
+
+def render(source: Source, target: TargetConfig, public_url: str) -> Payload:
+    """Make the version's document for ``target`` (no database)."""
+    files = source.files
     redactions: dict[str, list[str]] = {"dropped": [], "hashed": []}
     withheld: set[str] = set()  # files answering a dropped or hashed field are not offered
     data = None
-    if version.encrypted_key is None:
-        envelope = forms.read_instance(version.xml)
-        data = answers(schema, envelope.root, _privacy(target, redactions, withheld))
+    if not source.encrypted:
+        envelope = forms.read_instance(source.xml)
+        data = answers(source.schema, envelope.root, _privacy(target, redactions, withheld))
     base = (
-        f"{public_url}/v1/projects/{form.project_id}/forms/{form.xml_form_id}/submissions/"
-        f"{submission.instance_id}/versions/{version.instance_id}/attachments/"
+        f"{public_url}/v1/projects/{source.project_id}/forms/{source.xml_form_id}/submissions/"
+        f"{source.submission_instance_id}/versions/{source.instance_id}/attachments/"
     )
+    submitter = source.submitter
     document = {
         "schemaVersion": SCHEMA_VERSION,
-        "idempotencyKey": idempotency_key(form.project_id, form.xml_form_id, version.instance_id),
-        "supersedes": idempotency_key(form.project_id, form.xml_form_id, version.deprecated_id)
-        if version.deprecated_id
+        "idempotencyKey": idempotency_key(
+            source.project_id, source.xml_form_id, source.instance_id
+        ),
+        "supersedes": idempotency_key(source.project_id, source.xml_form_id, source.deprecated_id)
+        if source.deprecated_id
         else None,
-        "project": {"id": form.project_id},
+        "project": {"id": source.project_id},
         "form": {
-            "xmlFormId": form.xml_form_id,
-            "version": form_version.version,
-            "title": form_version.title,
+            "xmlFormId": source.xml_form_id,
+            "version": source.form_version,
+            "title": source.title,
         },
         "submission": {
-            "instanceId": submission.instance_id,
-            "versionInstanceId": version.instance_id,
-            "deprecatedId": version.deprecated_id,
-            "instanceName": version.instance_name,
+            "instanceId": source.submission_instance_id,
+            "versionInstanceId": source.instance_id,
+            "deprecatedId": source.deprecated_id,
+            "instanceName": source.instance_name,
             "submitter": {
-                "id": submitter.id,
-                "type": submitter.type,
-                "displayName": submitter.display_name,
+                "id": submitter[0],
+                "type": submitter[1],
+                "displayName": submitter[2],
             }
             if submitter
             else None,
-            "deviceId": version.device_id,
-            "createdAt": submission.created_at.isoformat(),
-            "versionCreatedAt": version.created_at.isoformat(),
-            "reviewState": submission.review_state,
-            "encrypted": version.encrypted_key is not None,
+            "deviceId": source.device_id,
+            "createdAt": source.submission_created_at.isoformat(),
+            "versionCreatedAt": source.created_at.isoformat(),
+            "reviewState": source.review_state,
+            "encrypted": source.encrypted,
         },
         "answers": data,
         "attachments": [_attachment(f, base) for f in files if f.name not in withheld],
@@ -118,13 +220,13 @@ def build(session: Session, version_id: int, target: TargetConfig, public_url: s
     return Payload(
         body,
         document["idempotencyKey"],
-        form.project_id,
-        form.xml_form_id,
-        submission.instance_id,
-        version.instance_id,
+        source.project_id,
+        source.xml_form_id,
+        source.submission_instance_id,
+        source.instance_id,
         offered,
         all(f.sha256 for f in files),
-        version.created_at,
+        source.created_at,
     )
 
 

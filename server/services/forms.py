@@ -363,6 +363,15 @@ def schema_of(session: Session, form_version: FormVersion) -> forms.FormSchema:
     return cached
 
 
+def schema_by_id(session: Session, form_version_id: int, sha256: str) -> forms.FormSchema:
+    """The same, when only the version's id and sha256 are at hand: its XML is read from the
+    database only the first time."""
+    cached = _SCHEMAS.get(sha256)
+    if cached is None:
+        cached = schema_of(session, session.get(FormVersion, form_version_id))
+    return cached
+
+
 # Form versions are immutable and few (tens per server), so this cache stays small.
 _SCHEMAS: dict[str, forms.FormSchema] = {}
 

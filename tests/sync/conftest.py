@@ -27,7 +27,7 @@ def register():
 @pytest.fixture
 def settings(settings, register):
     return settings.replace(
-        register_target=register.url, register_secret=SECRET, delivery_timeout_seconds=1
+        register_target=register.url, register_secret=SECRET, delivery_timeout_seconds=3
     )
 
 

@@ -74,8 +74,8 @@ def test_worker_killed_mid_batch_loses_nothing_and_duplicates_are_dropped_by_key
     assert delivered_count(db) == 40
     assert len(register.stored) == 40
     assert set(register.posts) == set(register.stored)  # every resend was one the key dropped
-    # At most the sends that were in flight when it died went twice.
-    assert len(register.posts) - len(register.stored) <= SEND_CONCURRENCY
+    # At most the sends that were in flight or not recorded yet when it died went twice.
+    assert len(register.posts) - len(register.stored) <= 2 * SEND_CONCURRENCY
 
 
 @pytest.mark.postgres_only
