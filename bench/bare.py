@@ -12,7 +12,7 @@ deduplication rule beyond the unique index: it is a ceiling, not a competitor.
 Run by bench/ingest under the same gunicorn settings as the server (gthread, 4 threads):
 ``python -m gunicorn --config python:bench.bare 'bench.bare:make_app()'`` with
 ``BARE_DATABASE_URL`` set to a SQLAlchemy style URL (``sqlite:///...`` or
-``postgresql+psycopg://...``); the table is made on start.
+``postgresql+psycopg://...``); bench/ingest makes the table first (``prepare``).
 """
 
 from __future__ import annotations
@@ -78,8 +78,6 @@ class _Store:
         self.url = url
         self.sqlite = url.startswith("sqlite")
         self.local = threading.local()
-        with self._connect() as conn:
-            self._create(conn)
 
     def _connect(self):
         if self.sqlite:
@@ -90,6 +88,12 @@ class _Store:
         import psycopg
 
         return _Closing(psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql")))
+
+    def create(self) -> None:
+        """Make the table (once, before the workers start: two workers making it at once
+        collide in PostgreSQL's catalogue)."""
+        with self._connect() as conn:
+            self._create(conn)
 
     def _create(self, conn) -> None:
         cur = conn.raw.cursor()
@@ -131,6 +135,11 @@ class _Closing:
 
     def __exit__(self, *exc):
         self.raw.close()
+
+
+def prepare(url: str) -> None:
+    """Make the reference's table in the database at ``url``."""
+    _Store(url).create()
 
 
 def make_app(url: str | None = None):

@@ -38,6 +38,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import bare
 from bench.common import (
     QUESTIONS,
     gunicorn,
@@ -240,6 +241,7 @@ def reference(
 
     with tempfile.TemporaryDirectory(prefix="bench-bare-") as folder:
         url = reset_database(kind, Path(folder))
+        bare.prepare(url)
         env = {"BARE_DATABASE_URL": url}
         with gunicorn(env, workers, "bench.bare:make_app()", "python:bench.bare") as (base, pid):
             warm, measured, _peak = _measure(
