@@ -18,11 +18,10 @@ import random
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.common import reset_database
+from bench.common import programme_app
 from bench.indicator_facts import WARDS, seed
 
 PASSWORD = "correct horse battery staple"
@@ -96,22 +95,9 @@ def measure(app, project_id: int, repeat: int, rng: random.Random) -> list[str]:
 
 def run(kind: str, clients: int, submissions: int, repeat: int) -> list[str]:
     """Seed a fresh database of ``kind`` and time the cases; the lines printed."""
-    from server.app import create_app
-    from server.settings import Settings
 
     with tempfile.TemporaryDirectory() as folder:
-        url = reset_database(kind, Path(folder))
-        settings = Settings.from_env(
-            {
-                "INSTANCE_PATH": f"{folder}/instance",
-                "DATABASE_URL": url,
-                "BLOB_STORE": f"file:{folder}/blobs",
-                "SECRET_KEY": "bench-secret-key-not-for-production",
-                "PUBLIC_URL": "https://bench.example.org",
-            }
-        )
-        app = create_app(settings)
-        assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+        app = programme_app(kind, folder)
         t0 = time.perf_counter()
         project_id = seed(app, clients, submissions, random.Random(12))
         lines = [

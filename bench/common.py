@@ -266,6 +266,27 @@ def instance(
             ext.db.dispose()
 
 
+def programme_app(kind: str, folder: str):
+    """A fresh instance in ``folder`` (its database of ``kind`` emptied) with `flask init`'s
+    programme forms published: the benches that seed a programme year write into it."""
+    from server.app import create_app
+    from server.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "INSTANCE_PATH": f"{folder}/instance",
+            "DATABASE_URL": reset_database(kind, Path(folder)),
+            "BLOB_STORE": f"file:{folder}/blobs",
+            "SECRET_KEY": "bench-secret-key-not-for-production",
+            "PUBLIC_URL": "https://bench.example.org",
+        }
+    )
+    app = create_app(settings)
+    if app.test_cli_runner().invoke(args=["init"]).exit_code != 0:
+        raise SystemExit("flask init failed")
+    return app
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

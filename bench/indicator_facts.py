@@ -23,11 +23,10 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from bench.common import reset_database
+from bench.common import programme_app
 
 WARDS = [f"{n:05d}" for n in range(4, 4 + 40 * 7, 7)]
 MIX = [  # (form, share of the submissions)
@@ -220,22 +219,9 @@ def measure(app, project_id: int, repeat: int) -> list[str]:
 
 
 def run(kind: str, clients: int, submissions: int, repeat: int) -> None:
-    from server.app import create_app
-    from server.settings import Settings
 
     with tempfile.TemporaryDirectory() as folder:
-        url = reset_database(kind, Path(folder))
-        settings = Settings.from_env(
-            {
-                "INSTANCE_PATH": f"{folder}/instance",
-                "DATABASE_URL": url,
-                "BLOB_STORE": f"file:{folder}/blobs",
-                "SECRET_KEY": "bench-secret-key-not-for-production",
-                "PUBLIC_URL": "https://bench.example.org",
-            }
-        )
-        app = create_app(settings)
-        assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+        app = programme_app(kind, folder)
         t0 = time.perf_counter()
         project_id = seed(app, clients, submissions, random.Random(12))
         print(

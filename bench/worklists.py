@@ -25,11 +25,10 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from bench.common import reset_database, terminate_on_sigterm
+from bench.common import programme_app, terminate_on_sigterm
 
 WARD = "00004"
 OTHER = "00008"  # a few clients elsewhere, which the ward's pages must not show
@@ -237,23 +236,10 @@ def time_cases(client, project_id: int, requests: int) -> list[str]:
 
 
 def run(kind: str, clients: int, requests: int) -> list[str]:
-    from server.app import create_app
     from server.services import worklists
-    from server.settings import Settings
 
     with tempfile.TemporaryDirectory() as folder:
-        url = reset_database(kind, Path(folder))
-        settings = Settings.from_env(
-            {
-                "INSTANCE_PATH": f"{folder}/instance",
-                "DATABASE_URL": url,
-                "BLOB_STORE": f"file:{folder}/blobs",
-                "SECRET_KEY": "bench-secret-key-not-for-production",
-                "PUBLIC_URL": "https://bench.example.org",
-            }
-        )
-        app = create_app(settings)
-        assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+        app = programme_app(kind, folder)
         t0 = time.perf_counter()
         project_id = seed(app, clients, random.Random(13), worklists.local_today())
         _versions(app)

@@ -18,6 +18,7 @@ from server.models.forms import Form, FormVersion
 from server.models.indicators import PROGRAMME_FORMS
 from server.services import forms as form_service
 from server.services import places
+from server.services.indicator_words import STATUS_WORDS
 from server.services.submissions import pick_label
 
 #: Where a property's question is asked first: the registration, then the forms that update.
@@ -40,19 +41,7 @@ _PROPERTY_WORDS = {
 }
 _REFERRAL_WORDS = {"trang_thai": ("Tình trạng chuyển gửi", "Referral status")}
 #: The values of calculated statuses (domain.md 6.1): a client's, then a referral's.
-_STATUS_WORDS = {
-    "clients": {
-        "mo": ("Đang theo dõi", "Open"),
-        "tam_dung": ("Tạm dừng", "Paused"),
-        "dong": ("Đã đóng", "Closed"),
-    },
-    "referrals": {
-        "da_chuyen": ("Đã chuyển gửi", "Referred"),
-        "cho": ("Đang chờ kết quả", "Waiting for the outcome"),
-        "hoan_thanh": ("Đã nhận dịch vụ", "Service received"),
-        "dong": ("Đã đóng", "Closed"),
-    },
-}
+_STATUS_WORDS = STATUS_WORDS
 
 
 def day_text(value: date | str | None) -> str:

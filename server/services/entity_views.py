@@ -47,19 +47,7 @@ CALCULATED = {
     "gop_vao": ("Gộp vào hồ sơ", "Merged into"),
 }
 #: The status values of each list (calculated by the forms: no choice list).
-STATUS = {
-    "clients": {
-        "mo": ("Đang theo dõi", "Open"),
-        "tam_dung": ("Tạm dừng", "Paused"),
-        "dong": ("Đã đóng", "Closed"),
-    },
-    "referrals": {
-        "da_chuyen": ("Đã chuyển gửi", "Referred"),
-        "cho": ("Chờ kết quả", "Waiting for the outcome"),
-        "hoan_thanh": ("Đã nhận dịch vụ", "Served"),
-        "dong": ("Đã đóng", "Closed"),
-    },
-}
+STATUS = words.STATUS_WORDS
 #: The columns shown when none are chosen, and the filters and date a list offers.
 DEFAULT_COLUMNS = {
     "clients": ("ma_xa", "gioi", "nam_sinh", "mo_hinh", "trang_thai", "ngay_tiep_xuc_cuoi"),

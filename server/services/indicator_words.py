@@ -174,3 +174,20 @@ def day_text(day: date | str | None) -> str:
     if isinstance(day, str):
         day = date.fromisoformat(day[:10])
     return day.strftime("%d/%m/%Y")
+
+
+#: The values of the lists' calculated statuses (domain.md 6.1; no choice list names them),
+#: for the client pages and the entity lists alike.
+STATUS_WORDS = {
+    "clients": {
+        "mo": ("Đang theo dõi", "Open"),
+        "tam_dung": ("Tạm dừng", "Paused"),
+        "dong": ("Đã đóng", "Closed"),
+    },
+    "referrals": {
+        "da_chuyen": ("Đã chuyển gửi", "Referred"),
+        "cho": ("Đang chờ kết quả", "Waiting for the outcome"),
+        "hoan_thanh": ("Đã nhận dịch vụ", "Service received"),
+        "dong": ("Đã đóng", "Closed"),
+    },
+}
