@@ -163,7 +163,7 @@ def worklist(
         query, make = plan
         total = _count(session, query)
         rows = [make(r) for r in session.execute(query.offset(offset).limit(limit)).all()]
-    rows = _labelled(session, project_id, rows)
+    rows = _labelled(session, project_id, rows, where.wards)
     audit.record(
         session,
         principal.actor_id,
@@ -220,23 +220,29 @@ def _clients_query(session: Session, project_id: int, where: Where, *conditions)
     return query
 
 
-def _labelled(session: Session, project_id: int, rows: list[WorkRow]) -> list[WorkRow]:
+def _labelled(
+    session: Session, project_id: int, rows: list[WorkRow], wards: frozenset[str] | None
+) -> list[WorkRow]:
     """The page's rows with their clients after merges (gop_vao, followed) and the clients'
-    labels: read for the page only."""
+    labels: read for the page only. A client who is now in a ward outside ``wards`` (merged
+    into another ward's record, or moved) is named by neither uuid nor label: the row says
+    only that the client is in another ward."""
     dataset_id = _dataset_id(session, project_id, "clients")
     known: dict[str, tuple[str, str | None]] = {}
+    ward_of: dict[str, str | None] = {}
     wanted = {r.client for r in rows if r.client}
     for _ in range(5):  # a merge chain is short; a loop in it stops here
         wanted -= set(known)
         if not wanted:
             break
-        for uuid, label, merged in session.execute(
-            select(Entity.uuid, Entity.label, _prop("gop_vao")).where(
+        for uuid, label, merged, ward in session.execute(
+            select(Entity.uuid, Entity.label, _prop("gop_vao"), _prop("ma_xa")).where(
                 Entity.dataset_id == dataset_id, Entity.uuid.in_(sorted(wanted))
             )
         ):
             merged = str(merged).lower() if merged else None
             known[uuid] = (label, merged)
+            ward_of[uuid] = ward
         wanted = {m for _, m in known.values() if m and m not in known}
 
     def survivor(uuid: str) -> str:
@@ -250,7 +256,10 @@ def _labelled(session: Session, project_id: int, rows: list[WorkRow]) -> list[Wo
     for r in rows:
         if r.client:
             client = survivor(r.client)
-            r = replace(r, client=client, client_label=known.get(client, (None, None))[0])
+            if wards is not None and ward_of.get(client) not in wards:
+                r = replace(r, client=None, client_label=None, extra={**r.extra, "elsewhere": True})
+            else:
+                r = replace(r, client=client, client_label=known.get(client, (None, None))[0])
         out.append(r)
     return out
 
@@ -515,6 +524,7 @@ def describe(name: str, row: WorkRow, language: str, today: date) -> dict:
     return {
         "client": row.client,
         "clientLabel": row.client_label,
+        "clientElsewhere": bool(row.extra.get("elsewhere")),  # now in a ward not the caller's
         "ward": row.ward,
         "wardName": words.place_name(row.ward) if row.ward else None,
         "day": row.day.isoformat() if row.day else None,
