@@ -345,18 +345,30 @@ def list_pairs(
     return out
 
 
-def _two(session: Session, principal: Principal, dataset: Dataset, a_uuid: str, b_uuid: str):
+def _two(
+    session: Session,
+    principal: Principal,
+    dataset: Dataset,
+    a_uuid: str,
+    b_uuid: str,
+    lock: bool = False,
+):
     """The two clients named, in the caller's wards (else NotFound, as for one client of
-    another ward), and their pair row if there is one."""
+    another ward), and their pair row if there is one. With ``lock`` (a decision or its
+    undo) both clients' rows are locked, in id order, before anything is checked: two
+    supervisors deciding about the same client at once take turns, and the second sees what
+    the first wrote (PostgreSQL; SQLite's writers take turns anyway)."""
     names = [entities.entity_name(a_uuid), entities.entity_name(b_uuid)]
     if names[0] == names[1]:
         raise UnexpectedValue("A client cannot be a duplicate of itself.", field="b", value=b_uuid)
-    found = {
-        e.uuid: e
-        for e in session.scalars(
-            select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid.in_(names))
-        )
-    }
+    query = (
+        select(Entity)
+        .where(Entity.dataset_id == dataset.id, Entity.uuid.in_(names))
+        .order_by(Entity.id)
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    found = {e.uuid: e for e in session.scalars(query)}
     wards = ward_scope(principal, "duplicate.review", dataset.project_id)
     clients = [found.get(n) for n in names]
     if any(c is None for c in clients) or not _sees(principal, dataset, wards, *clients):
@@ -409,7 +421,7 @@ def decide(
         )
     require(principal, "duplicate.review", project_id)
     dataset = _dataset(session, project_id, dataset_name)
-    a, b, pair = _two(session, principal, dataset, a_uuid, b_uuid)
+    a, b, pair = _two(session, principal, dataset, a_uuid, b_uuid, lock=True)
     require_may_decide_duplicates(
         principal, project_id, [entities.entity_ward(dataset, c.data or {}) for c in (a, b)]
     )
@@ -495,7 +507,7 @@ def undo(
     ``gop_vao`` emptied, it returns to its ward's phones) and the pair is open again."""
     require(principal, "duplicate.review", project_id)
     dataset = _dataset(session, project_id, dataset_name)
-    a, b, pair = _two(session, principal, dataset, a_uuid, b_uuid)
+    a, b, pair = _two(session, principal, dataset, a_uuid, b_uuid, lock=True)
     require_may_decide_duplicates(
         principal, project_id, [entities.entity_ward(dataset, c.data or {}) for c in (a, b)]
     )

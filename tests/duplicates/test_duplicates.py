@@ -6,6 +6,7 @@ same person" never suggested again; every decision audited; bad input refused wh
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -201,3 +202,32 @@ def test_bad_decisions_are_refused_and_nothing_is_written(site, planted):
     decide(site, "supervisor", x, z, "same")  # a pair nobody suggested may be decided
     with pytest.raises(PairDecided):  # z is merged: it can be nobody else's duplicate
         decide(site, "supervisor", y, z, "same")
+
+
+def test_two_supervisors_deciding_the_same_pair_at_once_take_turns(site, planted):
+    """One keeps X, the other Y, at the same moment: the second waits for the first (the two
+    clients' rows are locked before anything is checked) and is told it was decided, so the
+    two never end up merged into each other."""
+    x, y, _ = planted
+    second: list = []
+
+    def other_supervisor() -> None:
+        try:
+            decide(site, "both_wards", x, y, "same", keep=y)
+            second.append("merged")
+        except PairDecided:
+            second.append("refused")
+
+    with site.db.transaction() as session:
+        duplicates.decide(
+            session, site.principal("both_wards"), site.project_id, "clients", x, y, "same", x
+        )
+        thread = threading.Thread(target=other_supervisor)
+        thread.start()
+        thread.join(0.5)  # give it the chance to read before this commits (it must wait)
+    thread.join(60)
+    assert second == ["refused"]
+    merged = (entity(site, x).data or {}).get("gop_vao"), (entity(site, y).data or {}).get(
+        "gop_vao"
+    )
+    assert merged == (None, x) or merged == ("", x)
