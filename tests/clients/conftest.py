@@ -4,11 +4,9 @@ one set of people sent through it once per module."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pytest
-import requests
 
 from tests.indicators import programme as p
 from tests.indicators.conftest import site  # noqa: F401  (the module's programme site)
@@ -44,23 +42,3 @@ def people(site) -> People:  # noqa: F811
     ):
         site.submit(xml)
     return People(A, B, C, R1)
-
-
-def web_session(site, who: str) -> requests.Session:  # noqa: F811
-    """A browser-like HTTP session logged in through the login page as ``who@example.org``."""
-    browser = requests.Session()
-    page = browser.get(f"{site.url}/login", timeout=10)
-    nonce = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    reply = browser.post(
-        f"{site.url}/login",
-        data={
-            "csrf_token": nonce,
-            "email": f"{who}@example.org",
-            "password": "correct horse battery",
-            "next": "/",
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert reply.status_code in (302, 303), reply.text
-    return browser

@@ -11,7 +11,6 @@ import requests
 from sqlalchemy import select
 
 from server.models.audits import Audit
-from tests.clients.conftest import web_session
 
 SUBMISSIONS = "/projects/{p}/forms/{f}/submissions"
 
@@ -44,7 +43,7 @@ def test_the_history_api_is_the_page_in_json_scoped_and_audited(site, people):
 
 
 def test_the_client_page_shows_labels_and_links_each_row_to_its_submission(site, people):
-    browser = web_session(site, "supervisor")
+    browser = site.web("supervisor")
     page = browser.get(f"{site.url}/projects/{site.project_id}/clients/{people.a}", timeout=30)
     assert page.status_code == 200
     html = page.text
@@ -59,7 +58,7 @@ def test_the_client_page_shows_labels_and_links_each_row_to_its_submission(site,
     assert "19/03/2026" in html  # the outcome's due date, as Vietnamese write it
     assert ">xn_hiv<" not in html
     assert ">tam_dung<" not in html
-    english = web_session(site, "supervisor")
+    english = site.web("supervisor")
     english.cookies.set("dh_lang", "en")
     text = english.get(f"{site.url}/projects/{site.project_id}/clients/{people.a}").text
     assert "Home visit" in text
@@ -67,7 +66,7 @@ def test_the_client_page_shows_labels_and_links_each_row_to_its_submission(site,
 
 
 def test_another_wards_client_and_referral_pages_are_not_found(site, people):
-    browser = web_session(site, "ward_supervisor")
+    browser = site.web("ward_supervisor")
     base = f"{site.url}/projects/{site.project_id}"
     assert browser.get(f"{base}/clients/{people.a}", timeout=30).status_code == 404
     assert browser.get(f"{base}/referrals/{people.referral}", timeout=30).status_code == 404
@@ -76,7 +75,7 @@ def test_another_wards_client_and_referral_pages_are_not_found(site, people):
 
 def test_a_merged_clients_page_says_where_it_went(site, people):
     html = (
-        web_session(site, "manager")
+        site.web("manager")
         .get(f"{site.url}/projects/{site.project_id}/clients/{people.b}", timeout=30)
         .text
     )
@@ -85,7 +84,7 @@ def test_a_merged_clients_page_says_where_it_went(site, people):
 
 
 def test_the_referral_page_shows_service_dates_outcomes_and_its_client(site, people):
-    browser = web_session(site, "supervisor")
+    browser = site.web("supervisor")
     html = browser.get(f"{site.url}/projects/{site.project_id}/referrals/uuid:a-f3").text
     assert "19/03/2026" in html
     assert "05/03/2026" in html
@@ -96,7 +95,7 @@ def test_the_referral_page_shows_service_dates_outcomes_and_its_client(site, peo
 
 
 def test_submission_list_rows_and_pages_link_to_the_client_and_the_referral(site, people):
-    browser = web_session(site, "supervisor")
+    browser = site.web("supervisor")
     base = f"{site.url}{SUBMISSIONS.format(p=site.project_id, f='f3_chuyen_gui')}"
     listing = browser.get(base, timeout=30).text
     assert f"/clients/{people.a}" in listing
@@ -112,7 +111,7 @@ def test_submission_list_rows_and_pages_link_to_the_client_and_the_referral(site
 
 
 def test_the_review_comes_after_the_answers_and_returns_to_the_filtered_list(site, people):
-    browser = web_session(site, "supervisor")
+    browser = site.web("supervisor")
     base = f"{site.url}{SUBMISSIONS.format(p=site.project_id, f='f4_ket_qua_cg')}"
     listing = browser.get(f"{base}?review=received", timeout=30).text
     assert 'uuid:a-f4b?review=received"' in listing

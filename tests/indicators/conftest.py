@@ -5,6 +5,7 @@ each test reads its own wards or months, so that tests do not see each other's r
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from werkzeug.serving import make_server
 
 from server.auth.permissions import SYSTEM
 from server.services import app_users, projects, users
+from server.web import LANG_COOKIE
 from tests.conftest import empty_all_tables
 from tests.support.collect import Collect
 from tests.support.programme_app import programme_app
@@ -45,6 +47,24 @@ class Site:
             headers={"Authorization": f"Bearer {self.tokens[who]}"},
             timeout=60,
         )
+
+    def web(self, who: str, language: str = "vi") -> requests.Session:
+        """A browser-like HTTP session logged in through the login page as
+        ``who@example.org`` (with ``language`` "en", the English pages)."""
+        web = requests.Session()
+        page = web.get(f"{self.url}/login", timeout=10)
+        nonce = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        reply = web.post(
+            f"{self.url}/login",
+            data={"csrf_token": nonce, "email": f"{who}@example.org", "password": PASSWORD,
+                  "next": "/"},
+            allow_redirects=False,
+            timeout=10,
+        )  # fmt: skip
+        assert reply.status_code in (302, 303), reply.text
+        if language == "en":
+            web.cookies.set(LANG_COOKIE, "en")
+        return web
 
     def report(self, who: str = "manager", **params) -> dict[str, dict]:
         """code -> the indicator's JSON (a 200 answer is asserted)."""

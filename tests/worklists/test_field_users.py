@@ -12,7 +12,6 @@ from server.auth.permissions import SYSTEM
 from server.models.audits import Audit
 from server.services import app_users, worklists
 from tests.indicators import programme as p
-from tests.worklists.test_pages import browser
 
 FAR_WARD = "00199"  # Phường Láng: no test user holds it
 
@@ -38,7 +37,7 @@ def row_of(page: str, actor_id: int) -> str:
 
 def test_a_supervisor_sees_the_phones_of_its_wards_read_only(site, phones):
     lan, far = phones
-    web = browser(site, "ward_supervisor")
+    web = site.web("ward_supervisor")
     page = web.get(f"{site.url}/projects/{site.project_id}/field-users", timeout=10)
     assert page.status_code == 200
     row = row_of(page.text, lan)
@@ -64,7 +63,7 @@ def test_a_supervisor_sees_the_phones_of_its_wards_read_only(site, phones):
 
 def test_a_manager_changes_a_phones_wards_and_sites(site, phones):
     _lan, far = phones
-    web = browser(site, "manager")
+    web = site.web("manager")
     page = web.get(f"{site.url}/projects/{site.project_id}/field-users?edit={far}", timeout=10)
     assert 'id="places-form"' in page.text
     assert "Phường Láng" in row_of(page.text, far)

@@ -5,7 +5,6 @@ another commune/ward", with neither uuid nor label."""
 from __future__ import annotations
 
 from tests.indicators import programme as p
-from tests.worklists.test_pages import browser
 from tests.worklists.test_worklists import OTHER, WARD, ago, refer, register, rows
 
 
@@ -26,7 +25,7 @@ def test_a_client_merged_into_another_wards_record_is_not_named_to_a_ward_superv
     assert managed[referral]["client"] == there  # every ward: the survivor, named
     assert managed[referral]["clientElsewhere"] is False
 
-    web = browser(site, "ward_supervisor")
+    web = site.web("ward_supervisor")
     page = web.get(f"{site.url}/projects/{site.project_id}/worklists/overdue_referrals", timeout=10)
     assert page.status_code == 200
     assert "Khách hàng nay thuộc xã/phường khác" in page.text

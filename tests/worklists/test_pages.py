@@ -8,13 +8,10 @@ import re
 from datetime import timedelta
 
 import pytest
-import requests
 
 from forms import answers
 from server.services import places, worklists
-from server.web import LANG_COOKIE
 from tests.indicators import programme as p
-from tests.worklists.conftest import PASSWORD
 
 WARD, OTHER = "00004", "00008"
 TODAY = worklists.local_today()
@@ -22,27 +19,6 @@ TODAY = worklists.local_today()
 
 def ago(days: int) -> str:
     return (TODAY - timedelta(days=days)).isoformat()
-
-
-def browser(site, who: str, language: str = "vi") -> requests.Session:
-    web = requests.Session()
-    page = web.get(f"{site.url}/login", timeout=10)
-    nonce = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    reply = web.post(
-        f"{site.url}/login",
-        data={
-            "csrf_token": nonce,
-            "email": f"{who}@example.org",
-            "password": PASSWORD,
-            "next": "/",
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert reply.status_code == 302, reply.text
-    if language == "en":
-        web.cookies.set(LANG_COOKIE, "en")
-    return web
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +33,7 @@ def seeded(site):
 
 def test_the_work_lists_page_counts_and_the_list_links_to_the_client(site, seeded):
     mine, far, referral = seeded
-    web = browser(site, "ward_supervisor")
+    web = site.web("ward_supervisor")
     page = web.get(f"{site.url}/projects/{site.project_id}/worklists", timeout=10)
     assert page.status_code == 200
     assert "Chuyển gửi quá hạn xác nhận" in page.text
@@ -82,7 +58,7 @@ def test_the_work_lists_page_counts_and_the_list_links_to_the_client(site, seede
 
 
 def test_the_pages_in_english(site, seeded):
-    web = browser(site, "ward_supervisor", "en")
+    web = site.web("ward_supervisor", "en")
     page = web.get(f"{site.url}/projects/{site.project_id}/worklists/overdue_referrals", timeout=10)
     assert "Referrals past their due date" in page.text
     assert "Opioid agonist therapy" in page.text or "opioid" in page.text.lower()
@@ -91,7 +67,7 @@ def test_the_pages_in_english(site, seeded):
 
 def test_the_clients_list_reads_as_labels_with_filters_and_sort(site, seeded):
     mine, _far, _ = seeded
-    web = browser(site, "ward_supervisor")
+    web = site.web("ward_supervisor")
     url = f"{site.url}/projects/{site.project_id}/lists/clients"
     page = web.get(url, timeout=10)
     assert page.status_code == 200
@@ -127,13 +103,13 @@ def test_the_clients_list_reads_as_labels_with_filters_and_sort(site, seeded):
 
 
 def test_the_manager_sees_every_ward_and_the_project_page_counts(site, seeded):
-    web = browser(site, "manager")
+    web = site.web("manager")
     page = web.get(f"{site.url}/projects/{site.project_id}/lists/clients", timeout=10)
     assert "TRAN2000085" in page.text
     assert "NGVA1000090" in page.text
     project = web.get(f"{site.url}/projects/{site.project_id}", timeout=10)
     assert 'id="worklists-link"' in project.text
-    ward_page = browser(site, "ward_supervisor").get(
+    ward_page = site.web("ward_supervisor").get(
         f"{site.url}/projects/{site.project_id}", timeout=10
     )
     mine = re.search(r'lists/clients">clients</a></h3>\s*<p>(\d+)', ward_page.text)
