@@ -23,7 +23,7 @@ from forms import answers
 from server.auth.permissions import Principal, require
 from server.errors import UnexpectedValue
 from server.models.entities import Dataset, Entity
-from server.services import audit, entities, entity_api, places
+from server.services import audit, entities, entity_api, paging, places
 from server.services import indicator_words as words
 
 PAGE = 50
@@ -202,6 +202,7 @@ def readable_page(
     """One page of the list, filtered and sorted by the database in the caller's wards, with
     labels; the look is audited (as the bare list's was)."""
     require(principal, "entity.read", project_id)
+    paging.check(query.offset, "offset")
     dataset = entity_api.get_dataset(session, principal, project_id, name)
     names = entities.properties_of(session, dataset.id)
     every = properties(name, names)
@@ -227,7 +228,7 @@ def readable_page(
         select(Entity.uuid, Entity.label, Entity.data)
         .where(*where)
         .order_by(*order)
-        .offset(max(0, query.offset))
+        .offset(query.offset)
         .limit(page_size)
     ).all()
     sites = {p.code: p.name for p in places.facilities(session, project_id)}

@@ -28,12 +28,12 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from server.auth.permissions import Principal, require, ward_scope
-from server.errors import InsufficientRights, NotFound, UnexpectedValue
+from server.errors import InsufficientRights, NotFound
 from server.models.entities import Dataset, Entity
 from server.models.forms import Form, FormVersion
 from server.models.indicators import IndicatorFact
 from server.models.submissions import Submission, SubmissionVersion
-from server.services import audit, indicators, places
+from server.services import audit, indicators, paging, places
 from server.services import indicator_words as words
 
 NAMES = (
@@ -154,8 +154,8 @@ def worklist(
     counted and paged by the database; the look is audited."""
     if name not in NAMES:
         raise NotFound(f"There is no work list '{name}'.")
-    if offset < 0 or limit < 1:
-        raise UnexpectedValue("offset and limit must be positive numbers.", field="offset")
+    paging.check(offset, "offset")
+    paging.check(limit, "limit", least=1)
     plan = _PLANS[name](session, project_id, where, today)
     if isinstance(plan, list):  # a list read whole (few rows), paged here
         total, rows = len(plan), plan[offset : offset + limit]
