@@ -33,7 +33,7 @@ from server.models.entities import Dataset, Entity
 from server.models.forms import Form, FormVersion
 from server.models.indicators import IndicatorFact
 from server.models.submissions import Submission, SubmissionVersion
-from server.services import audit, indicators, paging, places
+from server.services import audit, entity_views, indicators, paging, places
 from server.services import indicator_words as words
 
 NAMES = (
@@ -510,8 +510,10 @@ def title(name: str, language: str) -> str:
 def describe(name: str, row: WorkRow, language: str, today: date) -> dict:
     """A row in the reader's words: labels from the forms' choices, ward names, dd/mm/yyyy;
     the codes and ISO dates beside them for the API."""
-    if name == "overdue_referrals":
+    sensitive = None
+    if name == "overdue_referrals":  # the service is special (F3 marks it): folded on the page
         what = words.choice_label("dich_vu", row.what, language)
+        sensitive = entity_views.sensitivity("referrals", "dich_vu")
     elif name == "paused_or_lost":
         vi, en = _STATUS[row.what]
         reason = words.choice_label("ly_do_cn", row.extra.get("reason"), language)
@@ -525,6 +527,7 @@ def describe(name: str, row: WorkRow, language: str, today: date) -> dict:
         "client": row.client,
         "clientLabel": row.client_label,
         "clientElsewhere": bool(row.extra.get("elsewhere")),  # now in a ward not the caller's
+        "whatSensitive": sensitive,
         "ward": row.ward,
         "wardName": words.place_name(row.ward) if row.ward else None,
         "day": row.day.isoformat() if row.day else None,
