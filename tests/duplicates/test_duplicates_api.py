@@ -7,8 +7,12 @@ from __future__ import annotations
 import json
 
 import requests
+from sqlalchemy import select
 
-from server.services import sessions
+from server.auth.permissions import SYSTEM
+from server.models.audits import Audit
+from server.models.entities import Dataset, Entity
+from server.services import entities, sessions
 from sync.worker import drain
 from tests.duplicates.conftest import PASSWORD, WARD_A, WARD_B
 
@@ -97,3 +101,29 @@ def test_bad_bodies_are_json_problems_and_change_nothing(site):
     assert unknown.status_code == 404
     [pair] = requests.get(url(site), headers=headers, timeout=30).json()
     assert {pair["a"], pair["b"]} == {x, y}  # still open: nothing was decided
+
+
+def test_an_undo_tells_the_register_only_of_a_merge_it_really_unmade(site, tmp_path):
+    """After the merge, the merged client's gop_vao was changed elsewhere (here cleared, as a
+    manager's edit would): the undo reopens the pair but unmakes nothing, so the register
+    hears no entity.unmerge, and the audit row says nothing was unmerged."""
+    x = site.register(WARD_A, "NGTH1000085", 1985)
+    y = site.register(WARD_B, "NGTH1000085", 1985)
+    everyone = bearer(site, "supervisor")
+    merged = requests.post(
+        url(site, x, y), json={"decision": "same", "keep": x}, headers=everyone, timeout=30
+    )
+    assert merged.status_code == 200, merged.text
+    with site.db.transaction() as session:
+        dataset = session.scalar(select(Dataset).where(Dataset.name == "clients"))
+        merged_one = session.scalar(select(Entity).where(Entity.uuid == y))
+        entities.update_entity(session, SYSTEM, dataset, merged_one, None, {"gop_vao": ""}, None)
+    undone = requests.post(url(site, x, y), json={"decision": "undo"}, headers=everyone, timeout=30)
+    assert undone.status_code == 200, undone.text
+    drain(site.app)
+    assert [e["type"] for e in events(tmp_path, site.project_id)] == ["entity.merge"]
+    with site.db.transaction(write=False) as session:
+        [details] = [
+            a.details for a in session.scalars(select(Audit).where(Audit.action == "duplicate.undo"))
+        ]
+    assert details["unmerged"] is False
