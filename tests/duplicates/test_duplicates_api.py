@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from server.auth.permissions import SYSTEM
 from server.models.audits import Audit
+from server.models.deliveries import Delivery
 from server.models.entities import Dataset, Entity
-from server.services import entities, sessions
+from server.services import entities, lifecycle, sessions
 from sync.worker import drain
 from tests.duplicates.conftest import PASSWORD, WARD_A, WARD_B
 
@@ -127,3 +128,33 @@ def test_an_undo_tells_the_register_only_of_a_merge_it_really_unmade(site, tmp_p
             a.details for a in session.scalars(select(Audit).where(Audit.action == "duplicate.undo"))
         ]
     assert details["unmerged"] is False
+
+
+def test_erasing_a_client_leaves_no_merge_event_naming_it(site, tmp_path):
+    """A merge waiting in the outbox names both clients: erasing one on request removes
+    the event too, so the register never hears of an erased person's uuid."""
+    x = site.register(WARD_A, "NGTH1000085", 1985)
+    y = site.register(WARD_B, "NGTH1000085", 1985)
+    merged = requests.post(
+        url(site, x, y), json={"decision": "same", "keep": x},
+        headers=bearer(site, "supervisor"), timeout=30,
+    )  # fmt: skip
+    assert merged.status_code == 200, merged.text
+
+    def naming(uuid: str) -> list:
+        with site.db.transaction(write=False) as session:
+            rows = session.scalars(select(Delivery.event).where(Delivery.event.is_not(None)))
+            return [e for e in rows if uuid in (e.get("merged"), e.get("into"))]
+
+    assert naming(y)  # pending, not yet sent
+    with site.db.transaction() as session:
+        lifecycle.erase_client(session, site.app.extensions["donghanh"].blobs, SYSTEM,
+                               site.project_id, y)  # fmt: skip
+    assert naming(y) == []
+    drain(site.app)
+    assert events(tmp_path, site.project_id) == []
+    with site.db.transaction(write=False) as session:
+        [details] = [
+            a.details for a in session.scalars(select(Audit).where(Audit.action == "client.erase"))
+        ]
+    assert details["events"] == 1
