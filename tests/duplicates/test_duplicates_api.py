@@ -13,7 +13,9 @@ from server.auth.permissions import SYSTEM
 from server.models.audits import Audit
 from server.models.deliveries import Delivery
 from server.models.entities import Dataset, Entity
+from server.models.types import utcnow
 from server.services import entities, lifecycle, sessions
+from sync import queue
 from sync.worker import drain
 from tests.duplicates.conftest import PASSWORD, WARD_A, WARD_B
 
@@ -158,3 +160,30 @@ def test_erasing_a_client_leaves_no_merge_event_naming_it(site, tmp_path):
             a.details for a in session.scalars(select(Audit).where(Audit.action == "client.erase"))
         ]
     assert details["events"] == 1
+
+
+def test_a_merge_event_waits_for_the_submissions_queued_before_it(site, tmp_path):
+    """Several senders run at once, so without a rule the merge could reach the register
+    before the merged client's F1. A claim never takes an event while a row of its target
+    queued before it is still to go; once they are delivered, it goes."""
+    x = site.register(WARD_A, "NGTH1000085", 1985)
+    y = site.register(WARD_B, "NGTH1000085", 1985)
+    merged = requests.post(
+        url(site, x, y), json={"decision": "same", "keep": x},
+        headers=bearer(site, "supervisor"), timeout=30,
+    )  # fmt: skip
+    assert merged.status_code == 200, merged.text
+    with site.db.transaction() as session:
+        rows = session.execute(select(Delivery.id, Delivery.target, Delivery.event)).all()
+        targets = sorted({r.target for r in rows})
+        event_ids = {r.id for r in rows if r.event}
+        assert event_ids
+        assert len(rows) > len(event_ids)  # the two F1s are queued before the event
+        claimed = {c.id for c in queue.claim_due(session, targets, utcnow(), 60, 100)}
+        session.rollback()  # leave the rows unleased for the drain below
+    assert claimed == {r.id for r in rows} - event_ids
+    drain(site.app)
+    assert [e["type"] for e in events(tmp_path, site.project_id)] == ["entity.merge"]
+    with site.db.transaction(write=False) as session:
+        states = set(session.scalars(select(Delivery.state)))
+    assert states == {"delivered"}
