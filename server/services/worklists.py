@@ -206,6 +206,30 @@ def _dataset_id(session: Session, project_id: int, name: str) -> int | None:
     )
 
 
+def _merged_into(session: Session, project_id: int) -> dict[str, str]:
+    """merged client uuid -> the uuid it was merged into (gop_vao), for every merged client
+    of the project: few, read in one query."""
+    merged = _prop("gop_vao")
+    return {
+        uuid: str(into).lower()
+        for uuid, into in session.execute(
+            select(Entity.uuid, merged).where(
+                Entity.dataset_id == _dataset_id(session, project_id, "clients"),
+                func.coalesce(merged, "") != "",
+            )
+        )
+    }
+
+
+def _survivor(merged: dict[str, str], uuid: str) -> str:
+    """The record ``uuid`` stands for after merges (a loop in the chain stops after 5)."""
+    for _ in range(5):
+        if uuid not in merged:
+            break
+        uuid = merged[uuid]
+    return uuid
+
+
 def _clients_query(session: Session, project_id: int, where: Where, *conditions) -> Select:
     """Live, unmerged clients in the ward(s) of ``where``, as (uuid, ward, ...)."""
     query = select(Entity.uuid, _prop("ma_xa").label("ward")).where(
@@ -349,23 +373,26 @@ def _post_rehab_unvisited(session: Session, project_id: int, where: Where, today
         ).add_columns(_prop("qlsc_bat_dau").label("started"))
     ).all()
     fact = IndicatorFact
-    met = dict(
-        session.execute(
-            select(fact.client, func.max(fact.day))
-            .where(
-                fact.project_id == project_id,
-                fact.form == indicators.F5,
-                fact.live.is_(True),
-                fact.gap == "co",
-                fact.client.is_not(None),
-            )
-            .group_by(fact.client)
-        ).all()
-    )
+    merged = _merged_into(session, project_id)
+    met: dict[str, date] = {}  # by the client after merges: a visit to a merged record counts
+    for client, day in session.execute(
+        select(fact.client, func.max(fact.day))
+        .where(
+            fact.project_id == project_id,
+            fact.form == indicators.F5,
+            fact.live.is_(True),
+            fact.gap == "co",
+            fact.client.is_not(None),
+        )
+        .group_by(fact.client)
+    ):
+        key, day = _survivor(merged, client), _day(day)
+        if day is not None and (key not in met or day > met[key]):
+            met[key] = day
     limit = today - timedelta(days=UNVISITED_DAYS)
     rows = []
     for r in clients:
-        last = _day(met.get(r.uuid))
+        last = met.get(r.uuid)
         if last is not None and last >= limit:
             continue
         begin = last or _day(r.started)
