@@ -302,9 +302,15 @@ _FIRST_DAY = date(1, 1, 1)  # an undated F4 or F7 sorts first, as the engine sor
 
 
 def _overdue_referrals(session: Session, project_id: int, where: Where, today: date):
-    f3, f4 = aliased(IndicatorFact), aliased(IndicatorFact)
+    f3, f4, first = aliased(IndicatorFact), aliased(IndicatorFact), aliased(IndicatorFact)
     outcomes = (f4.project_id == project_id, f4.form == indicators.F4, f4.live.is_(True),
                 f4.referral == f3.referral)  # fmt: skip
+    # a referral sent twice (two F3s naming one referral) is listed once, by the F3 received
+    # first, the one the indicators read as its header
+    earlier = exists().where(
+        first.project_id == project_id, first.form == indicators.F3, first.live.is_(True),
+        first.referral == f3.referral, first.submission_id < f3.submission_id,
+    )  # fmt: skip
     latest = (
         select(f4.kq)
         .where(*outcomes)
@@ -331,6 +337,7 @@ def _overdue_referrals(session: Session, project_id: int, where: Where, today: d
             f3.live.is_(True),
             f3.referral.is_not(None),
             f3.han < today,
+            ~earlier,
             or_(~exists().where(*outcomes), latest.in_(sorted(indicators.OPEN_OUTCOMES))),
         )
         .order_by(f3.han, f3.day, f3.referral)

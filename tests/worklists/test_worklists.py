@@ -100,6 +100,16 @@ def test_overdue_referrals_follow_dq1(site, seeded):
     assert row["wardName"] != WARD
 
 
+def test_a_referral_sent_twice_is_listed_once(site, seeded):
+    """Two F3 submissions naming one referral (sent again from another phone, or re-entered):
+    one row, dated by the F3 received first."""
+    client = register(site)
+    referral = refer(site, client, 9)
+    site.submit(p.f3(p.new_id(), referral, client, "xn_hiv", ago(20), WARD, ago(4)))
+    listed = [r for r in rows(site, "overdue_referrals", ward=WARD) if r["referral"] == referral]
+    assert [r["day"] for r in listed] == [ago(9)]
+
+
 def test_another_wards_rows_are_never_listed(site, seeded):
     c, refs = seeded
     for name in worklists.NAMES:
