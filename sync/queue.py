@@ -80,6 +80,16 @@ def claim_due(
             .subquery()
         )
         probe = select(last.c.id).where(last.c.state == DeliveryState.PENDING).scalar_subquery()
+        ahead = aliased(Delivery)  # an event waits for every row of its target queued before it
+        before = (
+            select(ahead.id)
+            .where(
+                ahead.target == target,
+                ahead.id < due.id,
+                ahead.state == DeliveryState.PENDING,
+            )
+            .exists()
+        )
         picked = (
             select(due.id)
             .where(
@@ -88,6 +98,9 @@ def claim_due(
                 due.next_attempt_at <= now,
                 or_(due.lease_until.is_(None), due.lease_until < now),
                 or_(probe.is_(None), due.id == probe),
+                # a merge event goes out after the submissions that made its clients (several
+                # senders run at once) and after an earlier merge or its undo
+                or_(due.submission_version_id.is_not(None), ~before),
             )
             .order_by(due.next_attempt_at, due.id)
             .limit(limit)

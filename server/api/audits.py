@@ -10,7 +10,7 @@ from flask import Response, g, jsonify, request, stream_with_context
 from server.api import bp
 from server.db import get_db
 from server.errors import MissingParameter
-from server.services import audit
+from server.services import audit, paging
 
 
 def filters_from_args(args) -> audit.AuditFilters:
@@ -22,7 +22,7 @@ def filters_from_args(args) -> audit.AuditFilters:
             return None
         if not raw.isdigit():
             raise MissingParameter(f"{name} must be a whole number.")
-        return int(raw)
+        return paging.check(int(raw), name)
 
     def moment(name: str) -> datetime | None:
         raw = args.get(name)

@@ -59,6 +59,10 @@ def _pick(words: tuple[str, str], language: str) -> str:
     return words[1] if language == "en" else words[0]
 
 
+#: What a page says for a client it names but the caller may not open (another ward's).
+_UNSEEN = ("một hồ sơ bạn không được xem", "a record you cannot open")
+
+
 @dataclass(frozen=True, slots=True)
 class ShownProperty:
     """One property of a client or referral as a page shows it."""
@@ -153,14 +157,13 @@ class Vocabulary:
                     words.get(name) or _PROPERTY_WORDS.get(name, (name, name)), self.language
                 )
             link = raw if name in ("kh_id", "gop_vao") else None
+            if link and link not in linked:  # another ward's client: named by no one here
+                value, raw, link = _pick(_UNSEEN, self.language), "", None
+            else:
+                value = self._value(dataset, name, raw, field, linked)
             out.append(
                 ShownProperty(
-                    name,
-                    label,
-                    self._value(dataset, name, raw, field, linked),
-                    raw,
-                    field.sensitive if field is not None else None,
-                    link,
+                    name, label, value, raw, field.sensitive if field is not None else None, link
                 )
             )
         return out

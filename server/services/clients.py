@@ -30,7 +30,7 @@ class Linked:
     """Another client or referral a page names: its uuid, and its label when the caller may
     open it (None: outside the caller's wards, or gone)."""
 
-    uuid: str
+    uuid: str | None  # None with the label: the caller is not told which record it is
     label: str | None
 
 
@@ -115,8 +115,8 @@ def client_history(
         ),
         history=history,
         hidden=hidden,
-        merged_into=Linked(merged_into, linked.get(merged_into)) if merged_into else None,
-        merged_from=[Linked(c, from_labels.get(c)) for c in merged_from if c],
+        merged_into=_link(merged_into, linked) if merged_into else None,
+        merged_from=[_link(c, from_labels) for c in merged_from if c],
     )
 
 
@@ -178,7 +178,7 @@ def referral_detail(
         project_id=project_id,
         uuid=entity.uuid,
         label=entity.label,
-        client=Linked(client, linked.get(client)) if client else None,
+        client=_link(client, linked) if client else None,
         service=service.value if service else "",
         service_sensitive=service.sensitive if service else None,
         facility=by_name["co_so"].value if "co_so" in by_name else "",
@@ -252,7 +252,7 @@ def submission_links(
         parts = [p for p in (label, service, day_text(fact.day)) if p]
         out[fact.submission_id] = SubmissionLink(
             " · ".join(parts) if label or fact.day else None,
-            Linked(client, label) if client else None,
+            Linked(client if label is not None else None, label) if client else None,
             fact.referral if fact.form in (F3, F4) else None,
         )
     return out
@@ -359,6 +359,12 @@ def _uuids_named(data: dict[str, str], rows: list) -> list[str]:
     return [u for u in named if u]
 
 
+def _link(uuid: str, labels: dict[str, str]) -> Linked:
+    """A named client as the caller may know it: uuid and label, or neither."""
+    label = labels.get(uuid)
+    return Linked(uuid if label is not None else None, label)
+
+
 def _labels(
     session: Session, principal: Principal, project_id: int, uuids: list[str]
 ) -> dict[str, str]:
@@ -425,6 +431,6 @@ def _row(words: Vocabulary, fact, name: str | None, state: str | None, linked) -
         due=fact.han if form == F3 else None,
         attendees=fact.n_tham_gia if form == F6 else None,
         merged_into=(
-            Linked(fact.gop_vao, linked.get(fact.gop_vao)) if form == F7 and fact.gop_vao else None
+            _link(fact.gop_vao, linked) if form == F7 and fact.gop_vao else None
         ),
     )

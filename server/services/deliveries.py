@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,29 @@ def enqueue_event(session: Session, targets: list[str], event: dict) -> None:
             )
         )
     session.flush()
+
+
+def forget_events(session: Session, project_id: int, uuids: list[str]) -> int:
+    """Remove the event rows (sent or not) that name any of ``uuids``: a client erased on
+    request leaves no merge event behind, pending or kept. Events are few (one per merge
+    decision), so they are read and matched here rather than by each database's JSON."""
+    names = set(uuids)
+    if not names:
+        return 0
+    doomed = [
+        row_id
+        for row_id, event in session.execute(
+            select(Delivery.id, Delivery.event).where(
+                Delivery.event.is_not(None), Delivery.submission_version_id.is_(None)
+            )
+        )
+        if event
+        and event.get("projectId") == project_id
+        and names & {event.get("merged"), event.get("into")}
+    ]
+    if doomed:
+        session.execute(delete(Delivery).where(Delivery.id.in_(doomed)))
+    return len(doomed)
 
 
 def cancel_pending(session: Session, submission_id: int) -> int:

@@ -520,12 +520,17 @@ def undo(
     if pair.state == SAME:
         survivor = a if pair.survivor_id == a.id else b
         merged = b if survivor is a else a
-        if (merged.data or {}).get(MERGE_PROPERTY) == survivor.uuid:
+        unmerged = (merged.data or {}).get(MERGE_PROPERTY) == survivor.uuid
+        if unmerged:
             entities.update_entity(
                 session, principal, dataset, merged, None, {MERGE_PROPERTY: ""}, None
             )
-        details.update(survivor=survivor.uuid, merged=merged.uuid)
-        _tell_register(session, targets, "entity.unmerge", dataset, merged, survivor, principal)
+            # only a merge really unmade is told: gop_vao changed since (an F7, a later
+            # decision) means the register's record already says something else
+            _tell_register(
+                session, targets, "entity.unmerge", dataset, merged, survivor, principal
+            )
+        details.update(survivor=survivor.uuid, merged=merged.uuid, unmerged=unmerged)
     pair.state, pair.survivor_id = OPEN, None
     pair.decided_by_id, pair.decided_at = None, None
     session.flush()

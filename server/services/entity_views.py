@@ -12,7 +12,7 @@ words here.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from openpyxl import load_workbook
@@ -23,7 +23,7 @@ from forms import answers
 from server.auth.permissions import Principal, require
 from server.errors import UnexpectedValue
 from server.models.entities import Dataset, Entity
-from server.services import audit, entities, entity_api, places
+from server.services import audit, entities, entity_api, paging, places
 from server.services import indicator_words as words
 
 PAGE = 50
@@ -71,6 +71,7 @@ class Property:
     en: str
     choices: str | None  # the choice list, "wards", "facilities", "clients", or None
     kind: str  # "one" | "multiple" | "date" | "text"
+    sensitive: str | None = None  # the saving field's dh:sensitive; "special" is folded
 
     def label(self, language: str) -> str:
         return self.en if language == "en" else self.vi
@@ -86,6 +87,7 @@ def _survey_properties(dataset: str) -> dict[str, Property]:
         at = {h: i for i, h in enumerate(header)}
         vi = next(i for h, i in at.items() if h.startswith("label") and "(vi)" in h)
         en = next(i for h, i in at.items() if h.startswith("label") and "(en)" in h)
+        marked = at.get("bind::dh:sensitive")
         for row in rows:
             saved = row[at["save_to"]] if row and len(row) > at["save_to"] else None
             if not saved or saved in found:
@@ -101,14 +103,24 @@ def _survey_properties(dataset: str) -> dict[str, Property]:
             label_vi, label_en = row[vi], row[en]
             if not label_vi or saved in CALCULATED:
                 label_vi, label_en = CALCULATED.get(saved, (saved, saved))
-            found[saved] = Property(saved, str(label_vi), str(label_en or label_vi), choices, kind)
+            sensitive = row[marked] if marked is not None and len(row) > marked else None
+            found[saved] = Property(
+                saved, str(label_vi), str(label_en or label_vi), choices, kind,
+                str(sensitive).strip().lower() if sensitive else None,
+            )  # fmt: skip
         book.close()
     for name in ("ngay_chuyen", "ngay_tiep_xuc_cuoi", "ngay_tham_cuoi"):
         if name in found:
-            found[name] = Property(name, found[name].vi, found[name].en, None, "date")
+            found[name] = replace(found[name], choices=None, kind="date")
     if "trang_thai" in found:
         found["trang_thai"] = Property("trang_thai", *CALCULATED["trang_thai"], "status", "one")
     return found
+
+
+def sensitivity(dataset: str, name: str) -> str | None:
+    """How sensitive a list's property is (its saving field's dh:sensitive)."""
+    found = _survey_properties(dataset).get(name)
+    return found.sensitive if found else None
 
 
 def properties(dataset: str, names: list[str]) -> list[Property]:
@@ -202,6 +214,7 @@ def readable_page(
     """One page of the list, filtered and sorted by the database in the caller's wards, with
     labels; the look is audited (as the bare list's was)."""
     require(principal, "entity.read", project_id)
+    paging.check(query.offset, "offset")
     dataset = entity_api.get_dataset(session, principal, project_id, name)
     names = entities.properties_of(session, dataset.id)
     every = properties(name, names)
@@ -227,7 +240,7 @@ def readable_page(
         select(Entity.uuid, Entity.label, Entity.data)
         .where(*where)
         .order_by(*order)
-        .offset(max(0, query.offset))
+        .offset(query.offset)
         .limit(page_size)
     ).all()
     sites = {p.code: p.name for p in places.facilities(session, project_id)}

@@ -34,6 +34,7 @@ class FieldUser:
     week: int  # submissions received since Monday (local time)
     month: int  # since the first of the month
     editable: bool  # the caller may change its wards and sites
+    other_wards: int = 0  # its wards outside a ward-scoped caller's, counted, not named
 
 
 def _aware(value) -> datetime | None:
@@ -52,7 +53,9 @@ def activity(
     session: Session, principal: Principal, project_id: int, timezone: str, now: datetime
 ) -> list[FieldUser]:
     """The project's phones the caller may see (a ward-scoped caller: the phones working in
-    one of its wards), with their places and activity, in name order."""
+    one of its wards), with their places and activity, in name order. A ward-scoped caller
+    sees of each phone only its own wards (the others counted) and only the submissions it
+    sent in them: a phone shared with another ward tells nothing of that ward's work."""
     require(principal, VERB, project_id)
     # list_app_users asks for app_user.list, which supervisors do not hold; activity's own
     # verb was checked above, so the listing is read as the command line reads it
@@ -81,6 +84,7 @@ def activity(
                 Submission.submitter_id.in_(ids),
                 Submission.draft.is_(False),
                 Submission.deleted_at.is_(None),
+                *([] if mine is None else [Submission.ward.in_(sorted(mine))]),
             )
             .group_by(Submission.submitter_id)
         )
@@ -104,18 +108,21 @@ def activity(
     for a in ids:
         r = by_id[a]
         last, w, m = sent.get(a, (None, 0, 0))
+        codes = wards.get(a, [])
+        shown = codes if mine is None else [c for c in codes if c in mine]
         out.append(
             FieldUser(
                 a,
                 r.display_name,
                 r.revoked_at is not None,
-                [ward_names.get(c) or places.Place(c, c, "") for c in wards.get(a, [])],
+                [ward_names.get(c) or places.Place(c, c, "") for c in shown],
                 [site_names.get(c) or places.Place(c, c, "") for c in sites.get(a, [])],
                 _aware(seen.get(a)),
                 _aware(last),
                 w,
                 m,
                 a in editable,
+                len(codes) - len(shown),
             )
         )
     audit.record(session, principal.actor_id, "app_user.activity.read", "project", project_id,

@@ -231,6 +231,7 @@ def erase_client(
     )
     count = _purge(session, store, sorted(submission_ids))
     duplicates.forget(session, entity_ids)
+    events = deliveries.forget_events(session, project_id, [e.uuid for e in named])
     session.execute(delete(EntityVersion).where(EntityVersion.entity_id.in_(entity_ids)))
     session.execute(delete(Entity).where(Entity.id.in_(entity_ids)))
     session.execute(
@@ -245,7 +246,7 @@ def erase_client(
         "client.erase",
         "project",
         project_id,
-        {"entityId": entity_uuid, **result.as_dict()},
+        {"entityId": entity_uuid, **result.as_dict(), "events": events},
     )
     return result
 

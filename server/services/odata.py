@@ -21,7 +21,7 @@ from server.models.actors import Actor
 from server.models.entities import Entity
 from server.models.forms import FormVersion
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
-from server.services import audit, entities, entity_api
+from server.services import audit, entities, entity_api, paging
 from server.services import forms as form_service
 from server.services.submissions import form_or_404, live_in_scope, version_count
 
@@ -248,8 +248,10 @@ def _add_next_link(out: dict, base_url: str, name: str, query: Query, total: int
 
 
 def _check_paging(query: Query) -> None:
-    if (query.top is not None and not 0 <= query.top <= MAX_TOP) or query.skip < 0:
-        raise BadQuery(f"$top is between 0 and {MAX_TOP}, $skip at least 0.")
+    if (query.top is not None and not 0 <= query.top <= MAX_TOP) or not (
+        0 <= query.skip <= paging.MAX_NUMBER
+    ):
+        raise BadQuery(f"$top is between 0 and {MAX_TOP}, $skip between 0 and {paging.MAX_NUMBER}.")
 
 
 def _base_query(where: list):

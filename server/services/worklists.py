@@ -28,12 +28,12 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from server.auth.permissions import Principal, require, ward_scope
-from server.errors import InsufficientRights, NotFound, UnexpectedValue
+from server.errors import InsufficientRights, NotFound
 from server.models.entities import Dataset, Entity
 from server.models.forms import Form, FormVersion
 from server.models.indicators import IndicatorFact
 from server.models.submissions import Submission, SubmissionVersion
-from server.services import audit, indicators, places
+from server.services import audit, entity_views, indicators, paging, places
 from server.services import indicator_words as words
 
 NAMES = (
@@ -154,8 +154,8 @@ def worklist(
     counted and paged by the database; the look is audited."""
     if name not in NAMES:
         raise NotFound(f"There is no work list '{name}'.")
-    if offset < 0 or limit < 1:
-        raise UnexpectedValue("offset and limit must be positive numbers.", field="offset")
+    paging.check(offset, "offset")
+    paging.check(limit, "limit", least=1)
     plan = _PLANS[name](session, project_id, where, today)
     if isinstance(plan, list):  # a list read whole (few rows), paged here
         total, rows = len(plan), plan[offset : offset + limit]
@@ -204,6 +204,30 @@ def _dataset_id(session: Session, project_id: int, name: str) -> int | None:
     return session.scalar(
         select(Dataset.id).where(Dataset.project_id == project_id, Dataset.name == name)
     )
+
+
+def _merged_into(session: Session, project_id: int) -> dict[str, str]:
+    """merged client uuid -> the uuid it was merged into (gop_vao), for every merged client
+    of the project: few, read in one query."""
+    merged = _prop("gop_vao")
+    return {
+        uuid: str(into).lower()
+        for uuid, into in session.execute(
+            select(Entity.uuid, merged).where(
+                Entity.dataset_id == _dataset_id(session, project_id, "clients"),
+                func.coalesce(merged, "") != "",
+            )
+        )
+    }
+
+
+def _survivor(merged: dict[str, str], uuid: str) -> str:
+    """The record ``uuid`` stands for after merges (a loop in the chain stops after 5)."""
+    for _ in range(5):
+        if uuid not in merged:
+            break
+        uuid = merged[uuid]
+    return uuid
 
 
 def _clients_query(session: Session, project_id: int, where: Where, *conditions) -> Select:
@@ -278,9 +302,15 @@ _FIRST_DAY = date(1, 1, 1)  # an undated F4 or F7 sorts first, as the engine sor
 
 
 def _overdue_referrals(session: Session, project_id: int, where: Where, today: date):
-    f3, f4 = aliased(IndicatorFact), aliased(IndicatorFact)
+    f3, f4, first = aliased(IndicatorFact), aliased(IndicatorFact), aliased(IndicatorFact)
     outcomes = (f4.project_id == project_id, f4.form == indicators.F4, f4.live.is_(True),
                 f4.referral == f3.referral)  # fmt: skip
+    # a referral sent twice (two F3s naming one referral) is listed once, by the F3 received
+    # first, the one the indicators read as its header
+    earlier = exists().where(
+        first.project_id == project_id, first.form == indicators.F3, first.live.is_(True),
+        first.referral == f3.referral, first.submission_id < f3.submission_id,
+    )  # fmt: skip
     latest = (
         select(f4.kq)
         .where(*outcomes)
@@ -307,6 +337,7 @@ def _overdue_referrals(session: Session, project_id: int, where: Where, today: d
             f3.live.is_(True),
             f3.referral.is_not(None),
             f3.han < today,
+            ~earlier,
             or_(~exists().where(*outcomes), latest.in_(sorted(indicators.OPEN_OUTCOMES))),
         )
         .order_by(f3.han, f3.day, f3.referral)
@@ -349,23 +380,26 @@ def _post_rehab_unvisited(session: Session, project_id: int, where: Where, today
         ).add_columns(_prop("qlsc_bat_dau").label("started"))
     ).all()
     fact = IndicatorFact
-    met = dict(
-        session.execute(
-            select(fact.client, func.max(fact.day))
-            .where(
-                fact.project_id == project_id,
-                fact.form == indicators.F5,
-                fact.live.is_(True),
-                fact.gap == "co",
-                fact.client.is_not(None),
-            )
-            .group_by(fact.client)
-        ).all()
-    )
+    merged = _merged_into(session, project_id)
+    met: dict[str, date] = {}  # by the client after merges: a visit to a merged record counts
+    for client, day in session.execute(
+        select(fact.client, func.max(fact.day))
+        .where(
+            fact.project_id == project_id,
+            fact.form == indicators.F5,
+            fact.live.is_(True),
+            fact.gap == "co",
+            fact.client.is_not(None),
+        )
+        .group_by(fact.client)
+    ):
+        key, day = _survivor(merged, client), _day(day)
+        if day is not None and (key not in met or day > met[key]):
+            met[key] = day
     limit = today - timedelta(days=UNVISITED_DAYS)
     rows = []
     for r in clients:
-        last = _day(met.get(r.uuid))
+        last = met.get(r.uuid)
         if last is not None and last >= limit:
             continue
         begin = last or _day(r.started)
@@ -510,8 +544,10 @@ def title(name: str, language: str) -> str:
 def describe(name: str, row: WorkRow, language: str, today: date) -> dict:
     """A row in the reader's words: labels from the forms' choices, ward names, dd/mm/yyyy;
     the codes and ISO dates beside them for the API."""
-    if name == "overdue_referrals":
+    sensitive = None
+    if name == "overdue_referrals":  # the service is special (F3 marks it): folded on the page
         what = words.choice_label("dich_vu", row.what, language)
+        sensitive = entity_views.sensitivity("referrals", "dich_vu")
     elif name == "paused_or_lost":
         vi, en = _STATUS[row.what]
         reason = words.choice_label("ly_do_cn", row.extra.get("reason"), language)
@@ -525,6 +561,7 @@ def describe(name: str, row: WorkRow, language: str, today: date) -> dict:
         "client": row.client,
         "clientLabel": row.client_label,
         "clientElsewhere": bool(row.extra.get("elsewhere")),  # now in a ward not the caller's
+        "whatSensitive": sensitive,
         "ward": row.ward,
         "wardName": words.place_name(row.ward) if row.ward else None,
         "day": row.day.isoformat() if row.day else None,

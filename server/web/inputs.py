@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from server.services import paging
 from server.services.audit import AuditFilters
 from server.services.submissions import (
     DELIVERY_FILTERS,
@@ -206,7 +207,9 @@ class EntityListInput(Schema):
     date_from = fields.Date(load_default=None, data_key="from")
     date_to = fields.Date(load_default=None, data_key="to")
     q = fields.String(load_default="", validate=validate.Length(max=200))
-    offset = fields.Integer(load_default=0, strict=False, validate=validate.Range(min=0))
+    offset = fields.Integer(
+        load_default=0, strict=False, validate=validate.Range(min=0, max=paging.MAX_NUMBER)
+    )
 
 
 FILTER_PREFIX = "f_"  # f_trang_thai=mo: a property's value to filter by

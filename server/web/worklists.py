@@ -8,7 +8,7 @@ from flask_babel import get_locale
 
 from server.db import get_db
 from server.errors import UnexpectedValue
-from server.services import places, projects, worklists
+from server.services import paging, places, projects, worklists
 from server.services.indicator_views import scope_options
 from server.web import bp
 from server.web.people import unknown_codes
@@ -59,9 +59,9 @@ def show_worklists(project_id: int) -> Response | str:
 @bp.get("/projects/<int:project_id>/worklists/<name>")
 def show_worklist(project_id: int, name: str) -> Response | str:
     ward, site = _choice()
-    try:
-        offset = max(0, int(request.args.get("offset") or 0))
-    except ValueError:
+    try:  # a page number out of range shows the first page, as the entity lists do
+        offset = paging.check(int(request.args.get("offset") or 0), "offset")
+    except (ValueError, UnexpectedValue):
         offset = 0
     today = worklists.local_today()
     language = str(get_locale() or "vi")

@@ -69,6 +69,10 @@ def test_api_searches_by_action_actor_record_and_time(app, db, make_user, histor
     bad = client.get("/v1/audits?start=yesterday", headers=headers)
     assert bad.status_code == 400
     assert "ISO 8601" in bad.json["message"]
+    for name in ("actorId", "subjectId"):  # beyond any column: a 400, not the database's 500
+        huge = client.get(f"/v1/audits?{name}={10**19}", headers=headers)
+        assert huge.status_code == 400, (name, huge.json)
+        assert name in huge.json["message"]
 
 
 def test_api_pages_newest_first(app, db, make_user, history):

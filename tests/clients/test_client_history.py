@@ -95,9 +95,12 @@ def test_a_ward_supervisor_sees_only_the_rows_of_their_ward(site, people):
         "f7_cap_nhat",
     ]
     assert everything.hidden == 0
-    assert view.merged_into is not None
-    assert view.merged_into.uuid == people.a
-    assert view.merged_into.label is None  # A is in 00118: named, not opened
+    assert view.merged_into is not None  # told it was merged, not into which record:
+    assert view.merged_into.uuid is None  # A lives in 00118, outside this supervisor's ward
+    assert view.merged_into.label is None
+    assert view.history[-1].merged_into.uuid is None
+    merged = {p.name: p for p in view.properties}["gop_vao"]
+    assert (merged.value, merged.raw, merged.link) == ("một hồ sơ bạn không được xem", "", None)
 
 
 def test_a_merged_record_says_where_it_went_and_the_survivor_lists_it(site, people):

@@ -37,6 +37,11 @@ def test_the_history_api_is_the_page_in_json_scoped_and_audited(site, people):
     assert refused.status_code == 404
     assert refused.json()["code"] == "404.1"
     assert api(site, "collector", f"/clients/{people.a}/history").status_code == 403
+    # B (00004) was merged into A (00118): B's ward supervisor is told so, never which record
+    merged = api(site, "ward_supervisor", f"/clients/{people.b}/history")
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["mergedInto"] == {"uuid": None, "label": None}
+    assert people.a not in merged.text
     with site.db.transaction(write=False) as session:
         rows = session.scalars(select(Audit).where(Audit.action == "client.read")).all()
     assert any(r.details["uuid"] == people.a for r in rows)

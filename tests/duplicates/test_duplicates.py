@@ -10,7 +10,7 @@ import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, text, update
 
 from server.auth.permissions import SYSTEM
 from server.errors import InsufficientRights, NotFound, UnexpectedValue
@@ -124,6 +124,59 @@ def test_a_merged_person_is_counted_once(site, planted):
     assert registered() == 2
     undo(site, "supervisor", x, y)
     assert registered() == 3
+
+
+def blocked_on_the_pair(site, thread) -> None:
+    """Wait until the deciding transaction waits for a lock (PostgreSQL: the row the other
+    transaction filed), so the test does not depend on how fast the machine is; SQLite's
+    writers take turns on the database, so there the decision simply comes second."""
+    if site.db.engine.dialect.name != "postgresql":
+        thread.join(0.5)
+        return
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(1200):
+        with site.db.engine.connect() as connection:
+            if connection.scalar(waiting):
+                return
+        thread.join(0.05)
+    raise AssertionError("the decision never reached the pair's row")
+
+
+def test_a_pair_filed_by_a_registration_while_it_is_decided_is_decided_once(site, planted):
+    """A supervisor decides a pair nobody suggested while a registration's check files the
+    same pair (held open here in another transaction): the decision waits for it (filing a
+    pair locks both clients' rows for their keys, which the decision locks for update) and
+    decides the row it filed, never a 500 for the unique pair."""
+    x, _, z = planted
+    ids = sorted((entity(site, x).id, entity(site, z).id))
+    outcome: list = []
+
+    def supervisor() -> None:
+        try:
+            outcome.append(decide(site, "supervisor", x, z, "different").state)
+        except Exception as error:  # the failure itself is what is asserted
+            outcome.append(repr(error))
+
+    with site.db.transaction() as session:  # the registration's check, not yet committed
+        dataset_id = entity(site, x).dataset_id
+        session.execute(
+            insert(DuplicatePair).values(
+                dataset_id=dataset_id, a_id=ids[0], b_id=ids[1], score=0.91, reasons=["uic"]
+            )
+        )
+        thread = threading.Thread(target=supervisor)
+        thread.start()
+        blocked_on_the_pair(site, thread)  # it has reached the pair's row: now commit
+    thread.join(60)
+    assert outcome == ["different"]
+    with site.db.transaction(write=False) as session:
+        rows = session.scalars(
+            select(DuplicatePair).where(DuplicatePair.a_id == ids[0], DuplicatePair.b_id == ids[1])
+        ).all()
+    assert [r.state for r in rows] == ["different"]
 
 
 def test_undo_brings_the_merged_one_back_within_30_days(site, planted):

@@ -7,8 +7,15 @@ from __future__ import annotations
 import json
 
 import requests
+from sqlalchemy import select
 
-from server.services import sessions
+from server.auth.permissions import SYSTEM
+from server.models.audits import Audit
+from server.models.deliveries import Delivery
+from server.models.entities import Dataset, Entity
+from server.models.types import utcnow
+from server.services import entities, lifecycle, sessions
+from sync import queue
 from sync.worker import drain
 from tests.duplicates.conftest import PASSWORD, WARD_A, WARD_B
 
@@ -97,3 +104,86 @@ def test_bad_bodies_are_json_problems_and_change_nothing(site):
     assert unknown.status_code == 404
     [pair] = requests.get(url(site), headers=headers, timeout=30).json()
     assert {pair["a"], pair["b"]} == {x, y}  # still open: nothing was decided
+
+
+def test_an_undo_tells_the_register_only_of_a_merge_it_really_unmade(site, tmp_path):
+    """After the merge, the merged client's gop_vao was changed elsewhere (here cleared, as a
+    manager's edit would): the undo reopens the pair but unmakes nothing, so the register
+    hears no entity.unmerge, and the audit row says nothing was unmerged."""
+    x = site.register(WARD_A, "NGTH1000085", 1985)
+    y = site.register(WARD_B, "NGTH1000085", 1985)
+    everyone = bearer(site, "supervisor")
+    merged = requests.post(
+        url(site, x, y), json={"decision": "same", "keep": x}, headers=everyone, timeout=30
+    )
+    assert merged.status_code == 200, merged.text
+    with site.db.transaction() as session:
+        dataset = session.scalar(select(Dataset).where(Dataset.name == "clients"))
+        merged_one = session.scalar(select(Entity).where(Entity.uuid == y))
+        entities.update_entity(session, SYSTEM, dataset, merged_one, None, {"gop_vao": ""}, None)
+    undone = requests.post(url(site, x, y), json={"decision": "undo"}, headers=everyone, timeout=30)
+    assert undone.status_code == 200, undone.text
+    drain(site.app)
+    assert [e["type"] for e in events(tmp_path, site.project_id)] == ["entity.merge"]
+    with site.db.transaction(write=False) as session:
+        [details] = [
+            a.details for a in session.scalars(select(Audit).where(Audit.action == "duplicate.undo"))
+        ]
+    assert details["unmerged"] is False
+
+
+def test_erasing_a_client_leaves_no_merge_event_naming_it(site, tmp_path):
+    """A merge waiting in the outbox names both clients: erasing one on request removes
+    the event too, so the register never hears of an erased person's uuid."""
+    x = site.register(WARD_A, "NGTH1000085", 1985)
+    y = site.register(WARD_B, "NGTH1000085", 1985)
+    merged = requests.post(
+        url(site, x, y), json={"decision": "same", "keep": x},
+        headers=bearer(site, "supervisor"), timeout=30,
+    )  # fmt: skip
+    assert merged.status_code == 200, merged.text
+
+    def naming(uuid: str) -> list:
+        with site.db.transaction(write=False) as session:
+            rows = session.scalars(select(Delivery.event).where(Delivery.event.is_not(None)))
+            return [e for e in rows if uuid in (e.get("merged"), e.get("into"))]
+
+    assert naming(y)  # pending, not yet sent
+    with site.db.transaction() as session:
+        lifecycle.erase_client(session, site.app.extensions["donghanh"].blobs, SYSTEM,
+                               site.project_id, y)  # fmt: skip
+    assert naming(y) == []
+    drain(site.app)
+    assert events(tmp_path, site.project_id) == []
+    with site.db.transaction(write=False) as session:
+        [details] = [
+            a.details for a in session.scalars(select(Audit).where(Audit.action == "client.erase"))
+        ]
+    assert details["events"] == 1
+
+
+def test_a_merge_event_waits_for_the_submissions_queued_before_it(site, tmp_path):
+    """Several senders run at once, so without a rule the merge could reach the register
+    before the merged client's F1. A claim never takes an event while a row of its target
+    queued before it is still to go; once they are delivered, it goes."""
+    x = site.register(WARD_A, "NGTH1000085", 1985)
+    y = site.register(WARD_B, "NGTH1000085", 1985)
+    merged = requests.post(
+        url(site, x, y), json={"decision": "same", "keep": x},
+        headers=bearer(site, "supervisor"), timeout=30,
+    )  # fmt: skip
+    assert merged.status_code == 200, merged.text
+    with site.db.transaction() as session:
+        rows = session.execute(select(Delivery.id, Delivery.target, Delivery.event)).all()
+        targets = sorted({r.target for r in rows})
+        event_ids = {r.id for r in rows if r.event}
+        assert event_ids
+        assert len(rows) > len(event_ids)  # the two F1s are queued before the event
+        claimed = {c.id for c in queue.claim_due(session, targets, utcnow(), 60, 100)}
+        session.rollback()  # leave the rows unleased for the drain below
+    assert claimed == {r.id for r in rows} - event_ids
+    drain(site.app)
+    assert [e["type"] for e in events(tmp_path, site.project_id)] == ["entity.merge"]
+    with site.db.transaction(write=False) as session:
+        states = set(session.scalars(select(Delivery.state)))
+    assert states == {"delivered"}

@@ -28,6 +28,7 @@ def phones(site):
     today = worklists.local_today().isoformat()
     for _ in range(2):
         site.submit(p.f1(p.new_id(), p.new_id(), today, ward="00004"))
+    site.submit(p.f1(p.new_id(), p.new_id(), today, ward="00118"))  # another ward of Lan's
     return lan, far.actor_id
 
 
@@ -42,8 +43,11 @@ def test_a_supervisor_sees_the_phones_of_its_wards_read_only(site, phones):
     assert page.status_code == 200
     row = row_of(page.text, lan)
     assert "Phường Ba Đình" in row  # the ward's name, not 00004
+    # of a phone shared with other wards: only this ward's work, the other wards counted
     assert re.search(r'class="num week">(\d+)<', row).group(1) == "2"
     assert re.search(r'class="num month">(\d+)<', row).group(1) == "2"
+    assert "Bồ Đề" not in row  # 00118, another of Lan's wards
+    assert "và 15 xã/phường khác" in row
     assert "never" not in row
     assert "<time" in row
     assert f'id="u-{far}"' not in page.text  # a phone of another ward
@@ -62,10 +66,14 @@ def test_a_supervisor_sees_the_phones_of_its_wards_read_only(site, phones):
 
 
 def test_a_manager_changes_a_phones_wards_and_sites(site, phones):
-    _lan, far = phones
+    lan, far = phones
     web = site.web("manager")
     page = web.get(f"{site.url}/projects/{site.project_id}/field-users?edit={far}", timeout=10)
     assert 'id="places-form"' in page.text
+    everything = row_of(page.text, lan)  # a project-wide manager: every ward, every count
+    assert "Bồ Đề" in everything
+    assert re.search(r'class="num week">(\d+)<', everything).group(1) == "3"
+    assert "other-wards" not in everything
     assert "Phường Láng" in row_of(page.text, far)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     done = web.post(

@@ -45,6 +45,11 @@ def test_the_work_lists_page_counts_and_the_list_links_to_the_client(site, seede
     assert f'href="/projects/{site.project_id}/clients/{mine}"' in listing.text
     assert f"/projects/{site.project_id}/referrals/{referral}" in listing.text
     assert "Điều trị thay thế" in listing.text  # mmt's label, never the code
+    # the service is special (F3's dh:sensitive): folded, a tap away, as on the client page
+    assert re.search(
+        r'<details class="reveal"><summary>[^<]+</summary><a href="[^"]+">Điều trị thay thế',
+        listing.text,
+    ), listing.text
     assert (TODAY - timedelta(days=6)).strftime("%d/%m/%Y") in listing.text
     assert far not in listing.text
     refused = web.get(
@@ -115,3 +120,20 @@ def test_the_manager_sees_every_ward_and_the_project_page_counts(site, seeded):
     mine = re.search(r'lists/clients">clients</a></h3>\s*<p>(\d+)', ward_page.text)
     every = re.search(r'lists/clients">clients</a></h3>\s*<p>(\d+)', project.text)
     assert int(mine.group(1)) < int(every.group(1))
+
+
+def test_the_referrals_list_folds_the_service(site, seeded):
+    """The referrals list shows the service by default (a special answer): folded, so a
+    phone shown around a ward office does not show who was referred to methadone."""
+    _mine, _far, referral = seeded
+    web = site.web("ward_supervisor")
+    page = web.get(f"{site.url}/projects/{site.project_id}/lists/referrals", timeout=10)
+    assert page.status_code == 200
+    row = re.search(rf'<tr data-uuid="{referral}">(.*?)</tr>', page.text, re.S)
+    assert row, page.text
+    cell = re.search(r'<td data-label="[^"]*" class="[^"]*sensitive-special">(.*?)</td>', row[1])
+    assert cell, row[1]
+    assert cell[1].startswith('<details class="reveal">')
+    assert "Điều trị thay thế" in cell[1]
+    reply = site.get("/worklists/overdue_referrals", "ward_supervisor")
+    assert {r["whatSensitive"] for r in reply.json()["rows"]} == {"special"}
