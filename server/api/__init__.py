@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 
 from server.auth import routes
 from server.db import get_db
-from server.errors import AuthenticationFailed, Problem
+from server.errors import AuthenticationFailed, Problem, problem_json
 from server.extension import get_settings, login_limits
 from server.http.caller import resolve_principal_throttled
 
@@ -31,9 +31,7 @@ def is_true(value: str | None) -> bool:
 
 
 def render_problem(problem: Problem) -> Response:
-    response = jsonify(
-        {"message": problem.message, "code": problem.code, "details": problem.details}
-    )
+    response = jsonify(problem_json(problem))
     response.status_code = problem.status
     return response
 

@@ -21,7 +21,7 @@ FORM = "/projects/<int:project_id>/forms/<xml_form_id>"
 
 
 class UnsupportedRole(Problem):
-    code, status = "400.90", 400
+    code, status = "400.92", 400
     message = "Only the app-user role (id 2, system name 'app-user') is assigned on forms here."
 
 

@@ -122,7 +122,7 @@ def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
     ):
         response = analyst.get(base, params=params)
         assert response.status_code == 400, params
-        assert response.json()["code"] == "400.91", params
+        assert response.json()["code"] == 400.91, params
     assert analyst.get(f"projects/{project.id}/forms/review.svc/Nope").status_code == 404
 
 
@@ -135,7 +135,7 @@ def test_a_filter_nested_500_deep_is_a_clean_400_on_the_submissions_feed(analyst
     )
     assert response.status_code == 400
     problem = response.json()
-    assert problem["code"] == "400.91"
+    assert problem["code"] == 400.91
     assert "32 deep" in problem["message"]
 
 
@@ -253,7 +253,7 @@ def test_a_filter_nested_500_deep_is_a_clean_400_on_the_entity_feed(manager, pro
     )
     assert response.status_code == 400
     problem = response.json()
-    assert problem["code"] == "400.91"
+    assert problem["code"] == 400.91
     assert "32 deep" in problem["message"]
 
 
