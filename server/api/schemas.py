@@ -48,6 +48,18 @@ class SubmissionOutput(Schema):
     deleted_at = fields.DateTime(data_key="deletedAt", allow_none=True)
 
 
+class SubmissionVersionOutput(Schema):
+    """Central's Submission.Def as the API reads it (lib/model/frames/submission.js)."""
+
+    instance_id = fields.String(data_key="instanceId")
+    instance_name = fields.String(data_key="instanceName", allow_none=True)
+    submitter_id = fields.Integer(data_key="submitterId", allow_none=True)
+    device_id = fields.String(data_key="deviceId", allow_none=True)
+    user_agent = fields.String(data_key="userAgent", allow_none=True)
+    current = fields.Boolean()
+    created_at = fields.DateTime(data_key="createdAt")
+
+
 class DeliveryOutput(Schema):
     id = fields.Integer()
     target = fields.String()

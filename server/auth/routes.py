@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, str] = {
     # --- REST API (Central's shapes) ---------------------------------------------------
     "api.create_session": OPEN,
     "api.end_session": SIGNED_IN,
+    "api.end_session_by_token": SIGNED_IN,  # one's own, or an admin: permissions rule
     "api.current_user": SIGNED_IN,
     "api.change_password": SIGNED_IN,  # one's own; another user's needs user.update (service)
     "api.initiate_reset": "user.update",  # no email: the link is answered to the administrator
@@ -74,6 +75,9 @@ PERMISSIONS: dict[str, str] = {
     "api.upload_submission_attachment": "submission.update",
     "api.get_submission": "submission.read",
     "api.submission_xml": "submission.read",
+    "api.list_submission_versions": "submission.read",
+    "api.get_submission_version": "submission.read",
+    "api.submission_version_xml": "submission.read",
     "api.list_submission_attachments": "submission.read",
     "api.list_comments": "submission.read",
     "api.add_comment": "submission.update",
