@@ -186,6 +186,15 @@ def require(
         raise InsufficientRights()
 
 
+def require_may_end_session(principal: Principal, owner_actor_id: int | None) -> None:
+    """Central's session.end: one's own session, or anyone's for a site-wide user.update
+    (an administrator). An unknown token is refused the same way (403.1, no leak)."""
+    if owner_actor_id is None or principal.actor_id is None:
+        raise InsufficientRights()
+    if owner_actor_id != principal.actor_id and not can(principal, "user.update", None):
+        raise InsufficientRights()
+
+
 #: The roles that see every number of the indicators; anyone else sees a count of fewer than
 #: five people as "< 5" (domain.md 6.3 rule 6).
 UNSUPPRESSED_ROLES = frozenset({"admin", "manager", "supervisor"})

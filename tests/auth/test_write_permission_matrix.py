@@ -30,6 +30,7 @@ from tests.support.write_matrix import (
     confirm_own_code,
     disable_own_code,
     draft_submission,
+    end_named_session,
     enter_held_code,
     post_edit,
     post_entity_update,
@@ -277,6 +278,10 @@ WRITES: dict[tuple[str, str], list[Write]] = {
     ("api.create_session", "POST"): [site(OPEN, "POST", "/v1/sessions", json=LOGIN)],
     ("api.end_session", "DELETE"): [
         Write(SIGNED_IN, SCOPE_SITE, "DELETE", "/v1/sessions/current", fresh_session=True)
+    ],
+    # Central's logout by token: one's own session, or anyone's for an administrator.
+    ("api.end_session_by_token", "DELETE"): [
+        Write("user.update", SCOPE_SELF, build=end_named_session)
     ],
     ("api.retry_delivery", "POST"): [
         site("delivery.retry", "POST", "/v1/deliveries/{delivery_id}/retry")

@@ -18,7 +18,7 @@ import forms
 from server.auth import tokens, totp
 from server.auth.permissions import SYSTEM
 from server.errors import ResetLinkInvalid
-from server.models.actors import WebSession
+from server.models.actors import User, WebSession
 from server.models.credentials import RecoveryCode, TotpFactor
 from server.models.deliveries import Delivery
 from server.models.entities import Entity
@@ -442,3 +442,27 @@ def reset_through_link(w: World, target: str) -> Req:
         cookies={"dh_reset": "n"},
         probe=lambda: "kept" if w.is_reset_live(token) else None,
     )
+
+
+def end_named_session(w: World, target: str) -> Req:
+    """DELETE /v1/sessions/{token} (Central's logout by token): inside, a new session of the
+    caller's own (a web user's; a phone has none, so it names another's); outside, another
+    user's. The probe says "kept" when the session still opens."""
+    with w.db.transaction() as session:
+        if target == IN and w.caller_is_user:
+            email = session.scalar(select(User.email).where(User.actor_id == w.caller_id))
+        else:
+            email = None
+    if email is None:
+        _, email = w.user(target)
+    with w.db.transaction() as session:
+        token = sessions.log_in(session, email, PASSWORD, None, "bearer").issued.token
+
+    def probe() -> str | None:
+        with w.db.transaction(write=False) as session:
+            row = session.scalar(
+                select(WebSession.id).where(WebSession.token_sha256 == tokens.token_sha256(token))
+            )
+        return None if row is None else "kept"
+
+    return Req("DELETE", f"/v1/sessions/{token}", probe=probe)
