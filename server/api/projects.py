@@ -57,6 +57,7 @@ def list_app_users(project_id: int) -> Response:
                     "id": r.id,
                     "display_name": r.display_name,
                     "created_at": r.created_at,
+                    "token": app_users.listed_token(r.token_sha256, r.revoked_at is not None),
                 }
                 for r in rows
             ]

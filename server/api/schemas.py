@@ -135,7 +135,8 @@ class AppUserInput(Schema):
 
 
 class AppUserOutput(Schema):
-    """Central's ProjectAppUser; ``token`` only in the answer that creates it."""
+    """Central's ProjectAppUser; ``token`` is the key only in the answer that creates it (a
+    listing shows a marker that is not a key: app_users.listed_token)."""
 
     project_id = fields.Integer(data_key="projectId")
     id = fields.Integer()
