@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from server.models.forms import FORM_STATES, FORWARD_POLICIES
 from server.models.submissions import REVIEW_STATES
@@ -119,8 +119,20 @@ class ProjectOutput(Schema):
     archived = fields.Boolean()
     key_id = fields.Constant(None, data_key="keyId")
     created_at = fields.DateTime(data_key="createdAt")
-    updated_at = fields.Constant(None, data_key="updatedAt")
-    deleted_at = fields.Constant(None, data_key="deletedAt")
+    updated_at = fields.DateTime(data_key="updatedAt", allow_none=True)
+    deleted_at = fields.DateTime(data_key="deletedAt", allow_none=True)
+
+
+class ProjectInput(Schema):
+    """Central's Project.fromApi: its writable fields (name, description, archived); others
+    are dropped as Central drops them."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(validate=validate.Length(min=1, max=255))
+    description = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+    archived = fields.Boolean(allow_none=True)
 
 
 class AppUserInput(Schema):

@@ -18,6 +18,8 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
     "manager": frozenset(
         {
             "project.read",
+            "project.update",  # rename, describe, archive (Central's project manager)
+            "project.delete",
             "form.read",
             "form.update",
             "form.create",
@@ -92,7 +94,7 @@ SYSTEM = Principal(None, "system", "command line", frozenset({("admin", None)}))
 
 #: Verbs that only a role held for the whole project (or site-wide) grants: a form and its
 #: state reach every ward's phones and records at once, so a ward-scoped role cannot hold them.
-PROJECT_WIDE_VERBS = frozenset({"form.create", "form.update"})
+PROJECT_WIDE_VERBS = frozenset({"form.create", "form.update", "project.update", "project.delete"})
 
 
 def _grants(role: str, verb: str) -> bool:

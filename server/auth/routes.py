@@ -40,6 +40,9 @@ PERMISSIONS: dict[str, str] = {
     "api.initiate_reset": "user.update",  # no email: the link is answered to the administrator
     "api.list_projects": SIGNED_IN,  # lists only the projects the caller holds a role in
     "api.get_project": "project.read",
+    "api.create_project": "project.create",  # site-wide: an administrator
+    "api.update_project": "project.update",  # name, description, archived
+    "api.delete_project": "project.delete",  # soft: the project then answers 404
     "api.indicators_xlsx": "indicator.read",  # the indicators report as a workbook
     "api.list_app_users": "app_user.list",
     "api.create_app_user": "app_user.create",
@@ -129,6 +132,7 @@ PERMISSIONS: dict[str, str] = {
     "web.confirm_two_factor": SIGNED_IN,
     "web.disable_two_factor": SIGNED_IN,
     "web.show_project": "project.read",
+    "web.create_project": "project.create",  # an administrator, as in Central
     "web.list_entities": "entity.read",
     "web.show_client": "entity.read",  # and submission.read (services/clients.py)
     "web.show_referral": "entity.read",

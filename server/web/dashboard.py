@@ -3,7 +3,7 @@ an entity list (the clients or referrals followed, in the caller's wards)."""
 
 from __future__ import annotations
 
-from flask import Response, g, render_template
+from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -16,11 +16,30 @@ from server.web.inputs import read_entity_list_query
 
 
 @bp.get("/")
-def home() -> str:
+def home(error: str | None = None) -> str:
     with get_db().transaction(write=False) as session:
         visible = projects.list_visible_projects(session, g.principal)
         summary = [(p, form_reads.list_form_views(session, g.principal, p.id)) for p in visible]
-    return render_template("web/home.html", projects=summary)
+    return render_template(
+        "web/home.html",
+        projects=summary,
+        may_create=can(g.principal, "project.create", None),
+        error=error,
+    )
+
+
+@bp.post("/projects")
+def create_project() -> Response | str:
+    """A new project (a programme): an administrator's, as in Central."""
+    name = (request.form.get("name") or "").strip()
+    if not name:
+        return home(_("Enter the project's name."))
+    with get_db().transaction() as session:
+        project = projects.create_project_as(
+            session, g.principal, name, request.form.get("description")
+        )
+        project_id = project.id
+    return redirect(url_for("web.show_project", project_id=project_id), 303)
 
 
 @bp.get("/projects/<int:project_id>")

@@ -46,8 +46,8 @@ ROLE = {
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 
 
-#: Tried last, since they end the caller's session.
-LAST = ("api.end_session", "web.log_out", "web.log_out_everywhere")
+#: Tried last, since they end the caller's session (or, deleting the project, the world).
+LAST = ("api.end_session", "web.log_out", "web.log_out_everywhere", "api.delete_project")
 
 
 def all_routes(app) -> list[tuple[str, str, object]]:

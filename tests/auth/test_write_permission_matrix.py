@@ -279,6 +279,20 @@ WRITES: dict[tuple[str, str], list[Write]] = {
     ("api.end_session", "DELETE"): [
         Write(SIGNED_IN, SCOPE_SITE, "DELETE", "/v1/sessions/current", fresh_session=True)
     ],
+    # Projects as in Central: an administrator creates one; a project-wide manager renames,
+    # archives and deletes it (deleting runs last: the world's projects are gone after it).
+    ("api.create_project", "POST"): [
+        site("project.create", "POST", "/v1/projects", json={"name": "Đắk Lắk"})
+    ],
+    ("web.create_project", "POST"): [
+        site("project.create", "POST", "/projects", data={"name": "Đắk Lắk"})
+    ],
+    ("api.update_project", "PATCH"): [
+        forms_write("project.update", "PATCH", "/v1/projects/{pid}", json={"archived": False})
+    ],
+    ("api.delete_project", "DELETE"): [
+        forms_write("project.delete", "DELETE", "/v1/projects/{pid}")
+    ],
     # Central's logout by token: one's own session, or anyone's for an administrator.
     ("api.end_session_by_token", "DELETE"): [
         Write("user.update", SCOPE_SELF, build=end_named_session)
@@ -471,6 +485,10 @@ WRITES: dict[tuple[str, str], list[Write]] = {
 }
 
 
+#: Writes that leave the world unusable for the writes after them: they run last.
+DESTRUCTIVE = ("api.delete_project",)
+
+
 def state_changing_routes(app) -> set[tuple[str, str]]:
     return {
         (rule.endpoint, method)
@@ -653,7 +671,10 @@ def test_every_write_answers_each_caller_as_the_rules_say(caller, app, db, proje
     world = World(app, db, project)
     creds = make_caller(world, make_user, caller)
     wrong = []
-    ordered = sorted(WRITES.items(), key=lambda item: any(w.fresh_session for w in item[1]))
+    ordered = sorted(
+        WRITES.items(),
+        key=lambda item: (item[0][0] in DESTRUCTIVE, any(w.fresh_session for w in item[1])),
+    )
     for (endpoint, method), writes in ordered:
         for index, write in enumerate(writes):
             for target in (IN, OUT):
