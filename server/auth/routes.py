@@ -101,6 +101,8 @@ PERMISSIONS: dict[str, str] = {
     "api.create_entities": "entity.update",
     "api.update_entity": "entity.update",
     "api.delete_entity": "entity.update",
+    "api.restore_entity": "entity.update",  # and the entity's ward (services/entity_api)
+    "api.entity_versions": "entity.read",  # in the caller's wards
     "api.list_duplicates": "duplicate.review",  # pairs whose two clients are the caller's
     "api.decide_duplicate": "duplicate.review",  # both clients' wards: permissions rule
     "api.list_deliveries": "delivery.read",
