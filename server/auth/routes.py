@@ -136,6 +136,7 @@ PERMISSIONS: dict[str, str] = {
     "web.show_project": "project.read",
     "web.create_project": "project.create",  # an administrator, as in Central
     "web.list_entities": "entity.read",
+    "web.resolve_entity_conflict": "entity.update",  # and the entity's ward (entity_api)
     "web.show_client": "entity.read",  # and submission.read (services/clients.py)
     "web.show_referral": "entity.read",
     "web.show_worklists": "entity.read",

@@ -82,4 +82,25 @@ def list_entities(project_id: int, name: str) -> str:
         language=language,
         page_size=entity_views.PAGE,
         list_title={"clients": _("Clients"), "referrals": _("Referrals")}.get(name, name),
+        may_resolve=can(g.principal, "entity.update", project_id),
     )
+
+
+@bp.post("/projects/<int:project_id>/lists/<name>/<entity_id>/resolve")
+def resolve_entity_conflict(project_id: int, name: str, entity_id: str) -> Response:
+    """Mark an entity's conflict settled from the list page (Central's ?resolve=true), for
+    the version the page showed: a newer one since is refused (409.15) and shown as such."""
+    base = request.form.get("base_version", "")
+    with get_db().transaction() as session:
+        entity_api.update_entity(
+            session,
+            g.principal,
+            project_id,
+            name,
+            entity_id,
+            {},
+            int(base) if base.isdigit() else None,
+            False,
+            resolve=True,
+        )
+    return redirect(url_for("web.list_entities", project_id=project_id, name=name), 303)

@@ -188,7 +188,20 @@ WRITES: dict[tuple[str, str], list[Write]] = {
         )
     ],
     ("api.update_entity", "PATCH"): [
-        ward("entity.update", "PATCH", "/v1/{entity}?force=true", json={"label": "K2"})
+        ward("entity.update", "PATCH", "/v1/{entity}?force=true", json={"label": "K2"}),
+        ward(  # Central's conflict resolution: the same rule
+            "entity.update",
+            "PATCH",
+            "/v1/projects/{pid}/datasets/clients/entities/{conflicted_entity}?resolve=true&force=true",
+            json={},
+        ),
+    ],
+    ("api.restore_entity", "POST"): [
+        ward(
+            "entity.update",
+            "POST",
+            "/v1/projects/{pid}/datasets/clients/entities/{deleted_entity}/restore",
+        )
     ],
     ("api.delete_entity", "DELETE"): [ward("entity.update", "DELETE", "/v1/{entity}")],
     # --- REST API: suspected duplicates (both clients' wards: permissions) ----------------

@@ -18,6 +18,7 @@ from tests.entities.test_follow_up import (  # noqa: F401  (fixtures)
     ward_phone,
 )
 from tests.support.central_client import central_client
+from tests.web.conftest import login_as  # noqa: F401  (a fixture)
 
 CSV = "label,uic,ma_xa\nLAHU1M1990 - 00118,LAHU1M1990,00118\nNGVA2F1985 - 00007,NGVA2F1985,00007\n"
 
@@ -84,3 +85,29 @@ def test_a_conflict_is_resolved_as_in_central(manager, ward_phone, project, db):
     assert (resolved.json()["conflict"], resolved.json()["currentVersion"]["version"]) == (None, 3)
     again = manager.patch(f"{path}?resolve=true&baseVersion=3", json={})
     assert (again.status_code, again.json()["code"]) == (400, 400.32)
+
+
+def test_the_list_page_resolves_a_conflict_for_its_manager_only(
+    forms_published,  # noqa: F811
+    ward_phone,  # noqa: F811
+    project,
+    login_as,  # noqa: F811
+):
+    client = str(uuid.uuid4())
+    ward_phone.submit(registration("uuid:r", client, "LAHU1M1990", "00118"))
+    ward_phone.submit(visit("uuid:v1", client, 1, "2026-12-01"))
+    ward_phone.submit(visit("uuid:v2", client, 1, "2026-12-05"))
+    page = f"/projects/{project.id}/lists/clients"
+    viewer = login_as("viewer")
+    assert "Cập nhật xung đột" in viewer.get(page).text
+    assert "Đánh dấu đã giải quyết" not in viewer.get(page).text
+    assert viewer.post(f"{page}/{client}/resolve", {"base_version": "3"}).status_code == 403
+
+    manager = login_as("manager")
+    listed = manager.get(page).text
+    assert 'name="base_version" value="3"' in listed
+    stale = manager.post(f"{page}/{client}/resolve", {"base_version": "2"})
+    assert stale.status_code == 409
+    done = manager.post(f"{page}/{client}/resolve", {"base_version": "3"})
+    assert done.status_code == 303
+    assert "Cập nhật xung đột" not in manager.get(page).text

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 import forms
 from server.auth import tokens, totp
@@ -147,6 +147,21 @@ class World:
                 [{"label": "K", "data": {"uic": f"U{self.n()}", "ma_xa": WARD[target]}}],
             )
             return made.uuid
+
+    def deleted_entity(self, target: str) -> str:
+        """A client of the target's ward, deleted (for Central's restore)."""
+        made = self.entity(target)
+        with self.db.transaction() as session:
+            entity_api.delete_entity(session, SYSTEM, self.project.id, "clients", made)
+        return made
+
+    def conflicted_entity(self, target: str) -> str:
+        """A client of the target's ward with a conflict to resolve (set-up: the conflict
+        itself comes from offline visits, tests/entities/test_follow_up.py)."""
+        made = self.entity(target)
+        with self.db.transaction() as session:
+            session.execute(update(Entity).where(Entity.uuid == made).values(conflict="soft"))
+        return made
 
     def entity_version(self, uuid: str) -> int:
         with self.db.transaction(write=False) as session:
@@ -288,6 +303,8 @@ class Targets(dict):
             "sub": lambda: w.sub_path(w.submission(t)),
             "deleted_sub": lambda: w.sub_path(w.submission(t, deleted=True)),
             "entity_id": lambda: w.entity(t),
+            "deleted_entity": lambda: w.deleted_entity(t),
+            "conflicted_entity": lambda: w.conflicted_entity(t),
             "pair": lambda: f"{w.entity(t)}/{w.entity(t)}",  # two clients of the target's ward
             "entity": lambda: (
                 f"projects/{w.project.id}/datasets/clients/entities/{self['entity_id']}"
