@@ -101,6 +101,47 @@ def columns(schema: FormSchema, table: Table) -> list[str]:
     return [*names, _parent_key(table.parent)]
 
 
+def select_paths(schema: FormSchema, table: Table) -> set[str]:
+    """Every path $select may name in a table, as Central allows: a top-level property, a
+    group or a field inside groups (``meta/instanceID``, ``grp/sub/field``) and, in the
+    Submissions table, ``__system/<field>``."""
+    layout = _Layout(schema)
+    paths = set(columns(schema, table))
+
+    def walk(path: str, prefix: str) -> None:
+        for field in layout.children.get(path, ()):
+            if field.type == "group":
+                name = f"{prefix}{odata_name(field.name)}"
+                paths.add(name)
+                walk(field.path, f"{name}/")
+            elif field.type != "repeat" and prefix:
+                paths.add(f"{prefix}{odata_name(field.name)}")
+
+    walk(table.path, "")
+    if table.parent is None:
+        paths.update(f"__system/{name}" for name, _type in SYSTEM_FIELDS)
+    return paths
+
+
+def select_row(row: dict, paths: list[str]) -> dict:
+    """The parts of a row that $select's paths name (``__id`` is always kept), nested as in
+    the row: ``meta/instanceID`` gives ``{"meta": {"instanceID": ...}}``. A repeat's
+    navigation link is kept with its name."""
+    return {"__id": row.get("__id"), **_pick(row, paths)}
+
+
+def _pick(values: dict, paths: list[str]) -> dict:
+    out: dict = {}
+    for path in paths:
+        head, _, rest = path.partition("/")
+        if not rest:
+            out.update({k: v for k, v in values.items() if k.split("@", 1)[0] == head})
+        elif isinstance(values.get(head), dict):
+            inner = out.setdefault(head, {})
+            inner.update(_pick(values[head], [rest]))
+    return out
+
+
 def _parent_key(parent_table: str) -> str:
     return "__Submissions-id" if parent_table == SUBMISSIONS else f"__{parent_table}-id"
 

@@ -174,7 +174,7 @@ def plan_table(
         raise NotFound(f"The form '{xml_form_id}' has no table '{name}'.")
     _check_paging(query)
     if query.select:
-        _check_select(query.select, odata.columns(schema, wanted))
+        _check_select(query.select, odata.select_paths(schema, wanted))
     where = live_in_scope(principal, project_id, form)
     if query.filter:
         where.append(filter_clause(query.filter, SUBMISSION_FIELDS))
@@ -217,7 +217,7 @@ def table_rows(session: Session, plan: TablePlan) -> Iterator[dict]:
     plan.total = seen
 
 
-def _check_select(select_text: str, columns: list[str]) -> None:
+def _check_select(select_text: str, columns) -> None:
     names = {n.strip() for n in select_text.split(",") if n.strip()}
     unknown = sorted(names - set(columns))
     if unknown:
@@ -225,11 +225,10 @@ def _check_select(select_text: str, columns: list[str]) -> None:
 
 
 def _selected(row: dict, select_text: str | None) -> dict:
-    """Only the properties $select names (top level; __id is always kept)."""
+    """Only the properties $select names, top-level or nested (__id is always kept)."""
     if not select_text:
         return row
-    names = {n.strip() for n in select_text.split(",") if n.strip()}
-    return {k: v for k, v in row.items() if k == "__id" or k.split("@", 1)[0] in names}
+    return odata.select_row(row, [n.strip() for n in select_text.split(",") if n.strip()])
 
 
 def _add_next_link(out: dict, base_url: str, name: str, query: Query, total: int) -> None:

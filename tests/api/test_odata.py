@@ -108,6 +108,15 @@ def test_top_skip_filter_select_and_wkt(analyst, sent):
     assert wkt["value"][0]["vi_tri"] == "POINT (105.8542 21.0285 12.0)"
 
 
+def test_select_reaches_into_groups_and_system_fields_as_in_central(analyst, sent):
+    picked = analyst.submissions.get_table(
+        form_id="review", select="meta/instanceID,__system/reviewState,gap", top=1
+    )
+    assert picked["value"] == [
+        {"__id": A3, "meta": {"instanceID": A3}, "__system": {"reviewState": None}, "gap": "co"}
+    ]
+
+
 def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
     base = f"projects/{project.id}/forms/review.svc/Submissions"
     for params in (
@@ -118,6 +127,8 @@ def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
         {"$top": "-1"},
         {"$top": "many"},
         {"$select": "no_such_field"},
+        {"$select": "meta/no_such_field"},
+        {"$select": "__system/no_such_field"},
         {"$expand": "*"},
     ):
         response = analyst.get(base, params=params)
