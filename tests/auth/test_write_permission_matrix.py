@@ -301,10 +301,11 @@ WRITES: dict[tuple[str, str], list[Write]] = {
         site("project.create", "POST", "/projects", data={"name": "Đắk Lắk"})
     ],
     ("api.update_project", "PATCH"): [
-        forms_write("project.update", "PATCH", "/v1/projects/{pid}", json={"archived": False})
+        forms_write("project.update", "PATCH", "/v1/projects/{p}", json={"archived": False})
     ],
     ("api.delete_project", "DELETE"): [
-        forms_write("project.delete", "DELETE", "/v1/projects/{pid}")
+        # (last of all, so after the writes that end the caller's other sessions: its own)
+        forms_write("project.delete", "DELETE", "/v1/projects/{p}", fresh_session=True)
     ],
     # Central's logout by token: one's own session, or anyone's for an administrator.
     ("api.end_session_by_token", "DELETE"): [
