@@ -313,6 +313,8 @@ MAX_FILTER_COMPARISONS = 100
 
 
 _OPS = ("eq", "ne", "gt", "ge", "lt", "le")
+#: Central's $filter functions (lib/data/odata-filter.js): a date part of a field, and now().
+FUNCTIONS = ("year", "month", "day", "hour", "minute", "second", "now")
 _FLIP = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -406,22 +408,50 @@ class _FilterParser:
         self.comparisons += 1
         if self.comparisons > MAX_FILTER_COMPARISONS:
             raise FilterError(f"$filter has more than {MAX_FILTER_COMPARISONS} comparisons.")
-        if len(tokens) < 3:
+        left, tokens = self.operand(tokens)
+        if not tokens:
             raise FilterError("$filter ends before its comparison does.")
-        left, (kind, op), right = tokens[0], tokens[1], tokens[2]
+        kind, op = tokens[0]
         if kind != "word" or op not in _OPS:
             raise FilterError(f"'{op}' is not a comparison ({', '.join(_OPS)}).")
-        left_field, right_field = self.field(left), self.field(right)
-        if left_field and not right_field:
-            return ("cmp", op, left_field, _literal(right)), tokens[3:]
-        if right_field and not left_field:
-            return ("cmp", _FLIP[op], right_field, _literal(left)), tokens[3:]
-        raise FilterError("Each comparison in $filter needs one field and one value.")
+        right, tokens = self.operand(tokens[1:])
+        if left[0] == "field" and right[0] == "value":
+            field, value = left, right
+        elif right[0] == "field" and left[0] == "value":
+            field, value, op = right, left, _FLIP[op]
+        else:
+            raise FilterError("Each comparison in $filter needs one field and one value.")
+        tree = ("cmp", op, field[1], value[1])
+        return (*tree, field[2]) if field[2] else tree, tokens
+
+    def operand(self, tokens):
+        """A field, a function of one (Central's year, month, day, hour, minute, second),
+        now(), or a value."""
+        if not tokens:
+            raise FilterError("$filter ends before its comparison does.")
+        kind, text = tokens[0]
+        if kind == "word" and text in FUNCTIONS and tokens[1:2] == [("paren", "(")]:
+            if text == "now":
+                if tokens[2:3] != [("paren", ")")]:
+                    raise FilterError("now() takes nothing.")
+                return ("value", Literal("now", "now()")), tokens[3:]
+            name = self.field(tokens[2]) if len(tokens) > 2 else None
+            if name is None or tokens[3:4] != [("paren", ")")]:
+                raise FilterError(f"{text}() takes one field.")
+            return ("field", name, text), tokens[4:]
+        name = self.field(tokens[0])
+        if name is not None:
+            return ("field", name, None), tokens[1:]
+        return ("value", _literal(tokens[0])), tokens[1:]
 
     def field(self, token) -> str | None:
         kind, text = token
         if kind != "word" or text in ("null", "true", "false"):
             return None
+        if text in ("__id", "$root/Submissions/__id", "$root/Entities/__id") and (
+            "__id" in self.fields
+        ):
+            return "__id"
         name = text.rsplit("__system/", 1)[-1]
         prefix = text[: len(text) - len(name)]
         if name not in self.fields or prefix not in (
@@ -429,10 +459,8 @@ class _FilterParser:
             "$root/Submissions/__system/",
             "$root/Entities/__system/",
         ):
-            raise FilterError(
-                f"$filter can compare {', '.join('__system/' + f for f in self.fields)}, "
-                f"not '{text}'."
-            )
+            named = (f if f == "__id" else f"__system/{f}" for f in self.fields)
+            raise FilterError(f"$filter can compare {', '.join(named)}, not '{text}'.")
         return name
 
 

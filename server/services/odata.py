@@ -21,6 +21,7 @@ from server.models.actors import Actor
 from server.models.entities import Entity
 from server.models.forms import FormVersion
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
+from server.models.types import utcnow
 from server.services import audit, entities, entity_api
 from server.services import forms as form_service
 from server.services.submissions import form_or_404, live_in_scope, version_count
@@ -65,6 +66,7 @@ def metadata(session: Session, principal: Principal, project_id: int, xml_form_i
 
 #: What each filterable __system field is in the database, and how its values are read.
 SUBMISSION_FIELDS = {
+    "__id": (Submission.instance_id, "text"),
     "submissionDate": (Submission.created_at, "date"),
     "updatedAt": (Submission.updated_at, "date"),
     "submitterId": (Submission.submitter_id, "number"),
@@ -72,6 +74,7 @@ SUBMISSION_FIELDS = {
     "deviceId": (Submission.device_id, "text"),
 }
 ENTITY_FIELDS = {
+    "__id": (Entity.uuid, "text"),
     "createdAt": (Entity.created_at, "date"),
     "updatedAt": (Entity.updated_at, "date"),
     "creatorId": (Entity.creator_id, "number"),
@@ -112,9 +115,15 @@ def _clause(tree, fields: dict):
         return or_(_clause(tree[1], fields), _clause(tree[2], fields))
     if kind == "not":
         return not_(_clause(tree[1], fields))
-    _cmp, op, name, literal = tree
+    _cmp, op, name, literal, *part = tree
     column, value_kind = fields[name]
-    value = _value(name, value_kind, literal)
+    if part:  # year(...), month(...): a number taken from a date (UTC, as Central's)
+        if value_kind != "date":
+            raise BadQuery(f"{part[0]}() takes a date, not __system/{name}.")
+        column, value_kind = func.extract(part[0], column), "number"
+    if literal.kind == "now" and value_kind != "date":
+        raise BadQuery(f"now() is a moment; __system/{name} is not.")
+    value = utcnow() if literal.kind == "now" else _value(name, value_kind, literal)
     if value is None:
         if op not in ("eq", "ne"):
             raise BadQuery("null is compared only with eq or ne.")

@@ -4,6 +4,7 @@ $count, $filter on __system fields, $select, $wkt; only the caller's wards; each
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,26 @@ def test_select_reaches_into_groups_and_system_fields_as_in_central(analyst, sen
     ]
 
 
+def test_filter_on_id_and_with_centrals_date_functions(analyst, sent):
+    def ids(text: str) -> list[str]:
+        return [r["__id"] for r in analyst.submissions.get_table(form_id="review", filter=text)["value"]]
+
+    assert ids(f"__id eq '{A2}'") == [A2]
+    assert ids(f"$root/Submissions/__id ne '{A2}'") == [A3, A1]
+    year = datetime.now(UTC).year  # the rows were sent during this test
+    assert ids(f"year(__system/submissionDate) eq {year}") == [A3, A2, A1]
+    assert ids(f"year(__system/submissionDate) lt {year}") == []
+    assert ids("month(__system/submissionDate) ge 1 and day(__system/submissionDate) le 31") == [
+        A3,
+        A2,
+        A1,
+    ]
+    assert ids("__system/submissionDate le now()") == [A3, A2, A1]
+    assert ids("__system/submissionDate gt now()") == []
+    for text in ("hour(__system/submissionDate) ge 0", "minute(__system/submissionDate) lt 60"):
+        assert len(ids(text)) == 3, text
+
+
 def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
     base = f"projects/{project.id}/forms/review.svc/Submissions"
     for params in (
@@ -127,6 +148,9 @@ def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
         {"$top": "-1"},
         {"$top": "many"},
         {"$select": "no_such_field"},
+        {"$filter": "year(__system/reviewState) eq 2026"},
+        {"$filter": "__system/reviewState eq now()"},
+        {"$filter": "year() eq 2026"},
         {"$select": "meta/no_such_field"},
         {"$select": "__system/no_such_field"},
         {"$expand": "*"},
