@@ -122,7 +122,8 @@ def _query() -> Query:
         filter=args.get("$filter") or None,
         wkt=is_true(args.get("$wkt")),
         select=args.get("$select") or None,
+        orderby=args.get("$orderby") or None,
     )
 
 
-_KNOWN = {"$top", "$skip", "$count", "$filter", "$wkt", "$select", "$format"}
+_KNOWN = {"$top", "$skip", "$count", "$filter", "$wkt", "$select", "$format", "$orderby"}

@@ -42,6 +42,44 @@ class Query:
     filter: str | None = None
     wkt: bool = False
     select: str | None = None
+    orderby: str | None = None
+
+
+#: What $orderby may name on submissions, as Central's (lib/data/submission.js), with or
+#: without $root/Submissions/.
+ORDERABLE = {
+    "__id": Submission.instance_id,
+    "__system/submissionDate": Submission.created_at,
+    "__system/updatedAt": Submission.updated_at,
+    "__system/submitterId": Submission.submitter_id,
+    "__system/reviewState": Submission.review_state,
+}
+
+
+def order_clauses(text: str | None) -> list:
+    """$orderby as SQL: ascending puts nulls first, descending last, and the submission's id
+    follows in the first clause's direction (Central's stable order); newest first when
+    there is none. BadQuery for a field or direction Central would not take."""
+    if not text:
+        return [Submission.id.desc()]
+    clauses, first = [], None
+    for part in text.split(","):
+        words = part.split()
+        if not words or len(words) > 2:
+            raise BadQuery(f"$orderby cannot be read at '{part.strip()}'.")
+        name = words[0].removeprefix("$root/Submissions/")
+        direction = words[1].lower() if len(words) == 2 else "asc"
+        if name not in ORDERABLE or direction not in ("asc", "desc"):
+            raise BadQuery(
+                f"$orderby takes {', '.join(ORDERABLE)} with asc or desc, not '{part.strip()}'."
+            )
+        column = ORDERABLE[name]
+        clauses.append(
+            column.desc().nulls_last() if direction == "desc" else column.asc().nulls_first()
+        )
+        first = first or direction
+    clauses.append(Submission.id.desc() if first == "desc" else Submission.id.asc())
+    return clauses
 
 
 def _schema(session: Session, principal: Principal, project_id: int, xml_form_id: str):
@@ -182,6 +220,7 @@ def plan_table(
     if wanted is None:
         raise NotFound(f"The form '{xml_form_id}' has no table '{name}'.")
     _check_paging(query)
+    order_clauses(query.orderby)  # refused now, before the answer starts
     if query.select:
         _check_select(query.select, odata.select_paths(schema, wanted))
     where = live_in_scope(principal, project_id, form)
@@ -207,7 +246,7 @@ def table_rows(session: Session, plan: TablePlan) -> Iterator[dict]:
     """The rows of the planned read, newest submission first, a batch of 500 at a time."""
     query = plan.query
     if not plan.repeat:
-        statement = _base_query(plan.where).offset(query.skip)
+        statement = _base_query(plan.where, query.orderby).offset(query.skip)
         if query.top is not None:
             statement = statement.limit(query.top)
         for batch in session.execute(statement.execution_options(yield_per=500)).partitions(500):
@@ -216,7 +255,7 @@ def table_rows(session: Session, plan: TablePlan) -> Iterator[dict]:
         return
     end = None if query.top is None else query.skip + query.top
     seen = 0
-    statement = _base_query(plan.where).execution_options(yield_per=500)
+    statement = _base_query(plan.where, query.orderby).execution_options(yield_per=500)
     for batch in session.execute(statement).partitions(500):
         for tables in _rows_of(session, plan.schema, batch, query.wkt):
             for row in tables.get(plan.name, []):
@@ -245,7 +284,11 @@ def _add_next_link(out: dict, base_url: str, name: str, query: Query, total: int
     if query.top is None or query.skip + query.top >= total:
         return
     params: dict = {"$top": query.top, "$skip": query.skip + query.top}
-    for key, value in (("$filter", query.filter), ("$select", query.select)):
+    for key, value in (
+        ("$filter", query.filter),
+        ("$select", query.select),
+        ("$orderby", query.orderby),
+    ):
         if value:
             params[key] = value
     if query.count:
@@ -260,7 +303,7 @@ def _check_paging(query: Query) -> None:
         raise BadQuery(f"$top is between 0 and {MAX_TOP}, $skip at least 0.")
 
 
-def _base_query(where: list):
+def _base_query(where: list, orderby: str | None = None):
     versions = version_count()
     return (
         select(
@@ -279,7 +322,7 @@ def _base_query(where: list):
         .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
         .outerjoin(Actor, Actor.id == Submission.submitter_id)
         .where(*where)
-        .order_by(Submission.id.desc())
+        .order_by(*order_clauses(orderby))
     )
 
 
@@ -368,6 +411,8 @@ def entity_table(
     require(principal, "entity.read", project_id)
     dataset = entity_api.get_dataset(session, principal, project_id, dataset_name)
     _check_paging(query)
+    if query.orderby:
+        raise BadQuery("$orderby is served on submissions, not on entity lists, here.")
     where = (filter_clause(query.filter, ENTITY_FIELDS),) if query.filter else ()
     props = entities.properties_of(session, dataset.id)
     if query.select:

@@ -138,6 +138,17 @@ def test_filter_on_id_and_with_centrals_date_functions(analyst, sent):
         assert len(ids(text)) == 3, text
 
 
+def test_orderby_as_central_takes_it(analyst, sent, project):
+    base = f"projects/{project.id}/forms/review.svc/Submissions"
+    got = analyst.get(base, params={"$orderby": "__id desc", "$top": "2"}).json()
+    assert [r["__id"] for r in got["value"]] == [A3, A2]
+    assert "orderby" in got["@odata.nextLink"]
+    ascending = analyst.get(
+        base, params={"$orderby": "$root/Submissions/__system/reviewState asc,__id"}
+    ).json()
+    assert [r["__id"] for r in ascending["value"]] == [A1, A3, A2]  # nulls first, then by id
+
+
 def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
     base = f"projects/{project.id}/forms/review.svc/Submissions"
     for params in (
@@ -151,6 +162,8 @@ def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
         {"$filter": "year(__system/reviewState) eq 2026"},
         {"$filter": "__system/reviewState eq now()"},
         {"$filter": "year() eq 2026"},
+        {"$orderby": "ma_xa"},
+        {"$orderby": "__id sideways"},
         {"$select": "meta/no_such_field"},
         {"$select": "__system/no_such_field"},
         {"$expand": "*"},
