@@ -90,6 +90,7 @@ class _Layout:
         for field in schema.fields:
             self.children.setdefault(_parent(field.path), []).append(field)
         self.tables = {t.path: t for t in tables(schema)}
+        self.expand = False  # $expand=*: repeats inline too (explode)
 
 
 def columns(schema: FormSchema, table: Table) -> list[str]:
@@ -147,10 +148,17 @@ def _parent_key(parent_table: str) -> str:
 
 
 def explode(
-    schema: FormSchema, root: etree._Element, instance_id: str, wkt: bool = False
+    schema: FormSchema,
+    root: etree._Element,
+    instance_id: str,
+    wkt: bool = False,
+    expand: bool = False,
 ) -> dict[str, list[dict]]:
-    """Every row this submission puts in every table (without ``__system``)."""
+    """Every row this submission puts in every table (without ``__system``). With
+    ``expand`` ($expand=*) each repeat's rows are also inline in their parent row, beside
+    its navigation link and without the parent's id, as Central writes them."""
     layout = _Layout(schema)
+    layout.expand = expand
     out: dict[str, list[dict]] = {t.name: [] for t in layout.tables.values()}
     link = f"{SUBMISSIONS}('{quote(instance_id, safe='')}')"
     row = {"__id": instance_id}
@@ -179,6 +187,8 @@ def _level(node, path, layout, link, row_id, out, wkt) -> dict:
                 child_link = f"{link}/{key}('{child_id}')"
                 child = {"__id": child_id}
                 child.update(_level(element, field.path, layout, child_link, child_id, out, wkt))
+                if layout.expand:
+                    values.setdefault(key, []).append(dict(child))
                 child[parent_key] = row_id
                 out[table.name].append(child)
         elif field.type == "group":

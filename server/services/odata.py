@@ -43,6 +43,7 @@ class Query:
     wkt: bool = False
     select: str | None = None
     orderby: str | None = None
+    expand: bool = False  # $expand=*: each repeat's rows inline in their parent's
 
 
 #: What $orderby may name on submissions, as Central's (lib/data/submission.js), with or
@@ -250,14 +251,14 @@ def table_rows(session: Session, plan: TablePlan) -> Iterator[dict]:
         if query.top is not None:
             statement = statement.limit(query.top)
         for batch in session.execute(statement.execution_options(yield_per=500)).partitions(500):
-            for tables in _rows_of(session, plan.schema, batch, query.wkt):
+            for tables in _rows_of(session, plan.schema, batch, query.wkt, query.expand):
                 yield _selected(tables[odata.SUBMISSIONS][0], query.select)
         return
     end = None if query.top is None else query.skip + query.top
     seen = 0
     statement = _base_query(plan.where, query.orderby).execution_options(yield_per=500)
     for batch in session.execute(statement).partitions(500):
-        for tables in _rows_of(session, plan.schema, batch, query.wkt):
+        for tables in _rows_of(session, plan.schema, batch, query.wkt, query.expand):
             for row in tables.get(plan.name, []):
                 if seen >= query.skip and (end is None or seen < end):
                     yield _selected(row, query.select)
@@ -350,7 +351,9 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _rows_of(session, schema, results, wkt: bool) -> list[dict[str, list[dict]]]:
+def _rows_of(
+    session, schema, results, wkt: bool, expand: bool = False
+) -> list[dict[str, list[dict]]]:
     files = _attachments(session, [r[1] for r in results])
     out = []
     for submission, version_id, xml, encrypted_key, form_version, submitter, count in results:
@@ -372,7 +375,7 @@ def _rows_of(session, schema, results, wkt: bool) -> list[dict[str, list[dict]]]
             tables = {odata.SUBMISSIONS: [{"__id": submission.instance_id}]}
         else:
             root = forms.read_instance(xml).root
-            tables = odata.explode(schema, root, submission.instance_id, wkt)
+            tables = odata.explode(schema, root, submission.instance_id, wkt, expand)
         tables[odata.SUBMISSIONS][0]["__system"] = system
         out.append(tables)
     return out
@@ -411,8 +414,8 @@ def entity_table(
     require(principal, "entity.read", project_id)
     dataset = entity_api.get_dataset(session, principal, project_id, dataset_name)
     _check_paging(query)
-    if query.orderby:
-        raise BadQuery("$orderby is served on submissions, not on entity lists, here.")
+    if query.orderby or query.expand:
+        raise BadQuery("$orderby and $expand are served on submissions, not entity lists.")
     where = (filter_clause(query.filter, ENTITY_FIELDS),) if query.filter else ()
     props = entities.properties_of(session, dataset.id)
     if query.select:
