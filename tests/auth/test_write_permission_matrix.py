@@ -196,6 +196,14 @@ WRITES: dict[tuple[str, str], list[Write]] = {
             json={},
         ),
     ],
+    ("web.resolve_entity_conflict", "POST"): [
+        ward(
+            "entity.update",
+            "POST",
+            "/projects/{pid}/lists/clients/{conflicted_entity}/resolve",
+            data={"base_version": "1"},
+        )
+    ],
     ("api.restore_entity", "POST"): [
         ward(
             "entity.update",
