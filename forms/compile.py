@@ -7,18 +7,19 @@ import io
 import os
 import re
 import shutil
-import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pyxform.errors import PyXFormError
 from pyxform.validators.odk_validate import ODKValidateError
+from pyxform.xls2json_backends import get_xlsform
 from pyxform.xls2xform import convert
 
 from forms.errors import FormError
 
+_MAX_ID = 100  # the longest id kept (Central has no limit; our column holds more)
 SUPPORTED = (".xlsx", ".xlsm", ".xls", ".csv", ".md")
 _ROW = re.compile(r"\[row\s*:\s*(\d+)\]")
 _SHEET = re.compile(r"On the '([^']+)' sheet|the '([^']+)' sheet")
@@ -65,22 +66,20 @@ def compile_xlsform(
         raise FormError(f"Unsupported file type '{suffix}': use one of {', '.join(SUPPORTED)}.")
     if suffix == ".xlsx":
         check_xlsx_archive(data)
-    stem = fallback_form_id or Path(filename or "form").stem
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]{0,99}", stem):
-        stem = "data"  # also when too long for a file name
-    # pyxform takes the default form id from the file stem, so give it a file named after it.
-    with tempfile.TemporaryDirectory(prefix="xlsform-") as tmp:
-        path = Path(tmp) / f"{stem}{suffix}"
-        path.write_bytes(data)
-        warnings: list[str] = []
-        try:
-            result = convert(xlsform=str(path), warnings=warnings, validate=validate)
-        except ODKValidateError as e:
-            raise FormError(_validate_message(str(e))) from None
-        except PyXFormError as e:
-            raise _form_error(e) from None
-        except Exception as e:  # readers of third-party formats raise anything
-            raise FormError(f"The file could not be read as an XLSForm: {e}") from None
+    # Central's rule: the fallback (pyodk's or the web form's, already percent-decoded) is
+    # the id when the settings sheet names none, else the file's stem; any character goes.
+    stem = (fallback_form_id or Path(filename or "").stem).strip()[:_MAX_ID] or "data"
+    warnings: list[str] = []
+    try:
+        workbook = get_xlsform(data, file_type=suffix)
+        workbook.fallback_form_name = stem
+        result = convert(xlsform=asdict(workbook), warnings=warnings, validate=validate)
+    except ODKValidateError as e:
+        raise FormError(_validate_message(str(e))) from None
+    except PyXFormError as e:
+        raise _form_error(e) from None
+    except Exception as e:  # readers of third-party formats raise anything
+        raise FormError(f"The file could not be read as an XLSForm: {e}") from None
     return CompiledForm(
         xform=result.xform.encode("utf-8"),
         warnings=list(dict.fromkeys(result.warnings)),

@@ -90,6 +90,7 @@ class _Layout:
         for field in schema.fields:
             self.children.setdefault(_parent(field.path), []).append(field)
         self.tables = {t.path: t for t in tables(schema)}
+        self.expand = False  # $expand=*: repeats inline too (explode)
 
 
 def columns(schema: FormSchema, table: Table) -> list[str]:
@@ -101,15 +102,63 @@ def columns(schema: FormSchema, table: Table) -> list[str]:
     return [*names, _parent_key(table.parent)]
 
 
+def select_paths(schema: FormSchema, table: Table) -> set[str]:
+    """Every path $select may name in a table, as Central allows: a top-level property, a
+    group or a field inside groups (``meta/instanceID``, ``grp/sub/field``) and, in the
+    Submissions table, ``__system/<field>``."""
+    layout = _Layout(schema)
+    paths = set(columns(schema, table))
+
+    def walk(path: str, prefix: str) -> None:
+        for field in layout.children.get(path, ()):
+            if field.type == "group":
+                name = f"{prefix}{odata_name(field.name)}"
+                paths.add(name)
+                walk(field.path, f"{name}/")
+            elif field.type != "repeat" and prefix:
+                paths.add(f"{prefix}{odata_name(field.name)}")
+
+    walk(table.path, "")
+    if table.parent is None:
+        paths.update(f"__system/{name}" for name, _type in SYSTEM_FIELDS)
+    return paths
+
+
+def select_row(row: dict, paths: list[str]) -> dict:
+    """The parts of a row that $select's paths name (``__id`` is always kept), nested as in
+    the row: ``meta/instanceID`` gives ``{"meta": {"instanceID": ...}}``. A repeat's
+    navigation link is kept with its name."""
+    return {"__id": row.get("__id"), **_pick(row, paths)}
+
+
+def _pick(values: dict, paths: list[str]) -> dict:
+    out: dict = {}
+    for path in paths:
+        head, _, rest = path.partition("/")
+        if not rest:
+            out.update({k: v for k, v in values.items() if k.split("@", 1)[0] == head})
+        elif isinstance(values.get(head), dict):
+            inner = out.setdefault(head, {})
+            inner.update(_pick(values[head], [rest]))
+    return out
+
+
 def _parent_key(parent_table: str) -> str:
     return "__Submissions-id" if parent_table == SUBMISSIONS else f"__{parent_table}-id"
 
 
 def explode(
-    schema: FormSchema, root: etree._Element, instance_id: str, wkt: bool = False
+    schema: FormSchema,
+    root: etree._Element,
+    instance_id: str,
+    wkt: bool = False,
+    expand: bool = False,
 ) -> dict[str, list[dict]]:
-    """Every row this submission puts in every table (without ``__system``)."""
+    """Every row this submission puts in every table (without ``__system``). With
+    ``expand`` ($expand=*) each repeat's rows are also inline in their parent row, beside
+    its navigation link and without the parent's id, as Central writes them."""
     layout = _Layout(schema)
+    layout.expand = expand
     out: dict[str, list[dict]] = {t.name: [] for t in layout.tables.values()}
     link = f"{SUBMISSIONS}('{quote(instance_id, safe='')}')"
     row = {"__id": instance_id}
@@ -138,6 +187,8 @@ def _level(node, path, layout, link, row_id, out, wkt) -> dict:
                 child_link = f"{link}/{key}('{child_id}')"
                 child = {"__id": child_id}
                 child.update(_level(element, field.path, layout, child_link, child_id, out, wkt))
+                if layout.expand:
+                    values.setdefault(key, []).append(dict(child))
                 child[parent_key] = row_id
                 out[table.name].append(child)
         elif field.type == "group":
@@ -272,6 +323,8 @@ MAX_FILTER_COMPARISONS = 100
 
 
 _OPS = ("eq", "ne", "gt", "ge", "lt", "le")
+#: Central's $filter functions (lib/data/odata-filter.js): a date part of a field, and now().
+FUNCTIONS = ("year", "month", "day", "hour", "minute", "second", "now")
 _FLIP = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -365,22 +418,50 @@ class _FilterParser:
         self.comparisons += 1
         if self.comparisons > MAX_FILTER_COMPARISONS:
             raise FilterError(f"$filter has more than {MAX_FILTER_COMPARISONS} comparisons.")
-        if len(tokens) < 3:
+        left, tokens = self.operand(tokens)
+        if not tokens:
             raise FilterError("$filter ends before its comparison does.")
-        left, (kind, op), right = tokens[0], tokens[1], tokens[2]
+        kind, op = tokens[0]
         if kind != "word" or op not in _OPS:
             raise FilterError(f"'{op}' is not a comparison ({', '.join(_OPS)}).")
-        left_field, right_field = self.field(left), self.field(right)
-        if left_field and not right_field:
-            return ("cmp", op, left_field, _literal(right)), tokens[3:]
-        if right_field and not left_field:
-            return ("cmp", _FLIP[op], right_field, _literal(left)), tokens[3:]
-        raise FilterError("Each comparison in $filter needs one field and one value.")
+        right, tokens = self.operand(tokens[1:])
+        if left[0] == "field" and right[0] == "value":
+            field, value = left, right
+        elif right[0] == "field" and left[0] == "value":
+            field, value, op = right, left, _FLIP[op]
+        else:
+            raise FilterError("Each comparison in $filter needs one field and one value.")
+        tree = ("cmp", op, field[1], value[1])
+        return (*tree, field[2]) if field[2] else tree, tokens
+
+    def operand(self, tokens):
+        """A field, a function of one (Central's year, month, day, hour, minute, second),
+        now(), or a value."""
+        if not tokens:
+            raise FilterError("$filter ends before its comparison does.")
+        kind, text = tokens[0]
+        if kind == "word" and text in FUNCTIONS and tokens[1:2] == [("paren", "(")]:
+            if text == "now":
+                if tokens[2:3] != [("paren", ")")]:
+                    raise FilterError("now() takes nothing.")
+                return ("value", Literal("now", "now()")), tokens[3:]
+            name = self.field(tokens[2]) if len(tokens) > 2 else None
+            if name is None or tokens[3:4] != [("paren", ")")]:
+                raise FilterError(f"{text}() takes one field.")
+            return ("field", name, text), tokens[4:]
+        name = self.field(tokens[0])
+        if name is not None:
+            return ("field", name, None), tokens[1:]
+        return ("value", _literal(tokens[0])), tokens[1:]
 
     def field(self, token) -> str | None:
         kind, text = token
         if kind != "word" or text in ("null", "true", "false"):
             return None
+        if text in ("__id", "$root/Submissions/__id", "$root/Entities/__id") and (
+            "__id" in self.fields
+        ):
+            return "__id"
         name = text.rsplit("__system/", 1)[-1]
         prefix = text[: len(text) - len(name)]
         if name not in self.fields or prefix not in (
@@ -388,10 +469,8 @@ class _FilterParser:
             "$root/Submissions/__system/",
             "$root/Entities/__system/",
         ):
-            raise FilterError(
-                f"$filter can compare {', '.join('__system/' + f for f in self.fields)}, "
-                f"not '{text}'."
-            )
+            named = (f if f == "__id" else f"__system/{f}" for f in self.fields)
+            raise FilterError(f"$filter can compare {', '.join(named)}, not '{text}'.")
         return name
 
 

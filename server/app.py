@@ -13,10 +13,11 @@ from werkzeug.routing import IntegerConverter
 
 from server import blobs, spool
 from server.db import Database
-from server.errors import NotFound, Problem, TooLarge
+from server.errors import NotFound, Problem, TooLarge, problem_json
 from server.extension import Extension
 from server.files import private_folder
 from server.http.proxy import TrustedProxyMiddleware
+from server.http.raw_path import RawPathMiddleware, SegmentConverter
 from server.i18n import compile_catalogs
 from server.keys import FieldKeyMiddleware
 from server.logs import install_redaction
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Ids in URLs fit the database's 32-bit integer columns; a longer number is a 404, not a
     # 500 from the driver.
     app.url_map.converters["int"] = BoundedInt
+    # A form id, dataset or attachment name may hold '/' or '%' (server/http/raw_path.py).
+    app.url_map.converters["default"] = app.url_map.converters["string"] = SegmentConverter
     for module in VIEW_MODULES:  # importing a views module attaches its routes to its bp
         importlib.import_module(module)
     from server.api import bp as api_bp
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_cli(app)
     app.wsgi_app = FieldKeyMiddleware(app.wsgi_app)
+    app.wsgi_app = RawPathMiddleware(app.wsgi_app)
     # Outermost: the client's address and scheme are settled before anything reads them.
     app.wsgi_app = TrustedProxyMiddleware(app.wsgi_app, settings.trusted_networks)
     return app
@@ -139,9 +143,7 @@ def _register_error_handlers(app: Flask) -> None:
             from server.web import render_problem as render_page
 
             return render_page(problem)
-        response = jsonify(
-            {"message": problem.message, "code": problem.code, "details": problem.details}
-        )
+        response = jsonify(problem_json(problem))
         response.status_code = problem.status
         return response
 

@@ -1,5 +1,6 @@
 """flask --app wsgi ...: init, db upgrade, forms publish/state, users create, app-users create/
-revoke/list. Each command parses its arguments, opens one transaction and calls services."""
+revoke/list, projects create/list. Each command parses its arguments, opens one transaction and
+calls services."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def register_cli(app: Flask) -> None:
         app_users_group,
         data_group,
         duplicates_group,
+        projects_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(init)
@@ -410,7 +412,7 @@ def app_users_revoke(actor_id: int) -> None:
 def app_users_list(project_id: int) -> None:
     with get_db().transaction(write=False) as session:
         rows = app_users.list_app_users(session, SYSTEM, project_id)
-    for actor_id, name, created_at, revoked_at in rows:
+    for actor_id, name, created_at, revoked_at, _hash in rows:
         state = f"revoked {revoked_at:%Y-%m-%d}" if revoked_at else "active"
         click.echo(f"{actor_id}\t{name}\t{created_at:%Y-%m-%d}\t{state}")
 
@@ -487,3 +489,27 @@ def duplicates_scan(project_id: int | None) -> None:
         click.echo(f"Project {pid}: {pairs} suspected duplicate pairs.")
     if not found:
         click.echo("No clients list to scan.")
+
+
+projects_group = AppGroup("projects", help="Projects: one per programme on this server.")
+
+
+@projects_group.command("create", help="Create a project (a programme); prints its id.")
+@click.argument("name")
+@click.option("--description", default=None)
+def projects_create(name: str, description: str | None) -> None:
+    try:
+        with get_db().transaction() as session:
+            project = projects.create_project(session, None, name, description)
+            project_id = project.id
+    except Problem as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"Project {project_id} '{name.strip()}' created.")
+
+
+@projects_group.command("list", help="List the projects (deleted ones are not shown).")
+def projects_list() -> None:
+    with get_db().transaction(write=False) as session:
+        rows = [(p.id, p.name, p.archived) for p in projects.list_projects(session)]
+    for project_id, name, archived in rows:
+        click.echo(f"{project_id}\t{name}{chr(9) + 'archived' if archived else ''}")

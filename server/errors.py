@@ -1,8 +1,10 @@
 """Problems: every error the server reports, with a stable code and an HTTP status.
 
 Codes follow ODK Central's where Central has one (lib/util/problem.js). Our own:
-400.90+ request shape, 413.1 body too large, 413.2 submission XML too large, x.90+ for
-passwords and one-time codes.
+400.91+ request shape, 413.1 body too large, 413.2 submission XML too large, x.91+ for
+passwords and one-time codes. On the wire a code is a JSON number, as Central sends it
+(409.3, not "409.3"); so no code ends in 0, which as a number would be another code
+(409.30 is 409.3), the rule Central's own table keeps.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ class Problem(Exception):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.details = details
+
+
+def problem_json(problem: Problem) -> dict[str, object]:
+    """The JSON body of a problem, in Central's shape: {message, code, details}."""
+    return {"message": problem.message, "code": float(problem.code), "details": problem.details}
 
 
 class MalformedXml(Problem):
@@ -179,7 +186,7 @@ class PasswordNotAscii(WeakPassword):
 
 
 class CodeRequired(Problem):
-    code, status = "401.90", 401
+    code, status = "401.91", 401
     message = (
         "This account logs in with a one-time code too: send it as 'code' beside the email "
         "and the password (a code from the authenticator app, or a recovery code)."
@@ -187,12 +194,12 @@ class CodeRequired(Problem):
 
 
 class ResetLinkInvalid(Problem):
-    code, status = "404.90", 404
+    code, status = "404.91", 404
     message = "This password link is wrong, has expired, or has been used already."
 
 
 class AlreadyEnrolled(Problem):
-    code, status = "409.90", 409
+    code, status = "409.92", 409
     message = "This account has a one-time code already; turn it off first to set a new one."
 
 
@@ -202,5 +209,5 @@ class NotEnrolled(Problem):
 
 
 class CodesLocked(Problem):
-    code, status = "429.90", 429
+    code, status = "429.91", 429
     message = "Too many wrong one-time codes; wait 15 minutes and log in again."

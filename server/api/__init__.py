@@ -9,9 +9,9 @@ from marshmallow import ValidationError
 
 from server.auth import routes
 from server.db import get_db
-from server.errors import AuthenticationFailed, Problem
+from server.errors import AuthenticationFailed, Problem, problem_json
 from server.extension import get_settings, login_limits
-from server.http.caller import resolve_principal_throttled
+from server.http.caller import require_live_project, resolve_principal_throttled
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -23,6 +23,7 @@ def authenticate() -> None:
     if g.principal.is_anonymous and not routes.is_open(request.endpoint):
         raise AuthenticationFailed("Authentication is required.")
     routes.enforce(g.principal, request.endpoint, request.view_args or {})
+    require_live_project(get_db(), request.view_args)
 
 
 def is_true(value: str | None) -> bool:
@@ -31,9 +32,7 @@ def is_true(value: str | None) -> bool:
 
 
 def render_problem(problem: Problem) -> Response:
-    response = jsonify(
-        {"message": problem.message, "code": problem.code, "details": problem.details}
-    )
+    response = jsonify(problem_json(problem))
     response.status_code = problem.status
     return response
 

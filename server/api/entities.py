@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify, request
 
 from forms.odata import odata_name
-from server.api import bp
+from server.api import bp, is_true
 from server.db import get_db
 from server.services import entities, entity_api
 
@@ -134,6 +134,7 @@ def update_entity(project_id: int, name: str, entity_id: str) -> Response:
             _body(),
             int(base) if base and base.isdigit() else None,
             force,
+            is_true(request.args.get("resolve")),
         )
     return jsonify(entity_json(entity))
 
@@ -143,3 +144,32 @@ def delete_entity(project_id: int, name: str, entity_id: str) -> Response:
     with get_db().transaction() as session:
         entity_api.delete_entity(session, g.principal, project_id, name, entity_id)
     return jsonify({"success": True})
+
+
+@bp.post(f"{DATASETS}/<name>/entities/<entity_id>/restore")
+def restore_entity(project_id: int, name: str, entity_id: str) -> Response:
+    """Central's restore of a deleted entity (in the caller's wards)."""
+    with get_db().transaction() as session:
+        entity_api.restore_entity(session, g.principal, project_id, name, entity_id)
+    return jsonify({"success": True})
+
+
+@bp.get(f"{DATASETS}/<name>/entities/<entity_id>/versions")
+def entity_versions(project_id: int, name: str, entity_id: str) -> Response:
+    """Every version of the entity, oldest first, in Central's shape (its core fields)."""
+    with get_db().transaction() as session:  # the look is audited
+        rows = entity_api.entity_versions(session, g.principal, project_id, name, entity_id)
+        out = [
+            {
+                "version": v.version,
+                "baseVersion": v.base_version,
+                "label": v.label,
+                "data": v.data,
+                "current": current,
+                "creatorId": v.creator_id,
+                "createdAt": v.created_at.isoformat(),
+                "userAgent": None,
+            }
+            for v, current in rows
+        ]
+    return jsonify(out)

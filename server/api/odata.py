@@ -110,6 +110,8 @@ def _query() -> Query:
     unsupported = sorted(k for k in args if k.startswith("$") and k not in _KNOWN)
     if unsupported:
         raise BadQuery(f"{unsupported[0]} is not supported here.")
+    if args.get("$expand", "*") != "*":
+        raise BadQuery("$expand takes only '*' (every repeat inline), as in Central.")
     try:
         top = int(args["$top"]) if "$top" in args else None
         skip = int(args.get("$skip", "0") or 0)
@@ -122,7 +124,9 @@ def _query() -> Query:
         filter=args.get("$filter") or None,
         wkt=is_true(args.get("$wkt")),
         select=args.get("$select") or None,
+        orderby=args.get("$orderby") or None,
+        expand="$expand" in args,
     )
 
 
-_KNOWN = {"$top", "$skip", "$count", "$filter", "$wkt", "$select", "$format"}
+_KNOWN = {"$top", "$skip", "$count", "$filter", "$wkt", "$select", "$format", "$orderby", "$expand"}

@@ -1,8 +1,9 @@
 """Projects, app users and form assignments in the REST API, in Central's shapes (what pyodk's
 ``projects.list/get`` and ``projects.create_app_users(..., forms=[...])`` call).
 
-App-user tokens are kept only as their sha256, so a listing shows ``token: null``; the token is
-in the answer to the POST that creates the app user, once. A new app user receives no form
+Projects are created (an administrator), renamed, archived and soft-deleted as in Central.
+App-user tokens are kept only as their sha256, so a listing shows a marker, not the key; the
+key is in the answer to the POST that creates the app user, once. A new app user receives no form
 until one is assigned to it, as in Central (the web UI and the command line offer "every
 form of the project" as well).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify, request
 
 from server.api import bp
-from server.api.schemas import AppUserInput, AppUserOutput, ProjectOutput
+from server.api.schemas import AppUserInput, AppUserOutput, ProjectInput, ProjectOutput
 from server.db import get_db
 from server.errors import Problem
 from server.services import app_users, projects
@@ -21,7 +22,7 @@ FORM = "/projects/<int:project_id>/forms/<xml_form_id>"
 
 
 class UnsupportedRole(Problem):
-    code, status = "400.90", 400
+    code, status = "400.92", 400
     message = "Only the app-user role (id 2, system name 'app-user') is assigned on forms here."
 
 
@@ -45,6 +46,35 @@ def get_project(project_id: int) -> Response:
     return jsonify(ProjectOutput().dump(row))
 
 
+@bp.post("/projects")
+def create_project() -> Response:
+    """Central's project creation: an administrator's (project.create), body {name, description}."""
+    data = ProjectInput().load(request.get_json(force=True, silent=True) or {})
+    with get_db().transaction() as session:
+        project = projects.create_project_as(
+            session, g.principal, data.get("name"), data.get("description")
+        )
+        out = ProjectOutput().dump(project)
+    return jsonify(out)
+
+
+@bp.patch("/projects/<int:project_id>")
+def update_project(project_id: int) -> Response:
+    """Rename, describe or archive ({"archived": true}) a project (project.update)."""
+    data = ProjectInput().load(request.get_json(force=True, silent=True) or {})
+    with get_db().transaction() as session:
+        out = ProjectOutput().dump(projects.update_project(session, g.principal, project_id, data))
+    return jsonify(out)
+
+
+@bp.delete("/projects/<int:project_id>")
+def delete_project(project_id: int) -> Response:
+    """Central's soft delete (project.delete): every route naming the project then says 404."""
+    with get_db().transaction() as session:
+        projects.delete_project(session, g.principal, project_id)
+    return jsonify({"success": True})
+
+
 @bp.get("/projects/<int:project_id>/app-users")
 def list_app_users(project_id: int) -> Response:
     with get_db().transaction(write=False) as session:
@@ -57,6 +87,7 @@ def list_app_users(project_id: int) -> Response:
                     "id": r.id,
                     "display_name": r.display_name,
                     "created_at": r.created_at,
+                    "token": app_users.listed_token(r.token_sha256, r.revoked_at is not None),
                 }
                 for r in rows
             ]

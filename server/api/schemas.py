@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from server.models.forms import FORM_STATES, FORWARD_POLICIES
 from server.models.submissions import REVIEW_STATES
@@ -46,6 +46,18 @@ class SubmissionOutput(Schema):
     created_at = fields.DateTime(data_key="createdAt")
     updated_at = fields.DateTime(data_key="updatedAt", allow_none=True)
     deleted_at = fields.DateTime(data_key="deletedAt", allow_none=True)
+
+
+class SubmissionVersionOutput(Schema):
+    """Central's Submission.Def as the API reads it (lib/model/frames/submission.js)."""
+
+    instance_id = fields.String(data_key="instanceId")
+    instance_name = fields.String(data_key="instanceName", allow_none=True)
+    submitter_id = fields.Integer(data_key="submitterId", allow_none=True)
+    device_id = fields.String(data_key="deviceId", allow_none=True)
+    user_agent = fields.String(data_key="userAgent", allow_none=True)
+    current = fields.Boolean()
+    created_at = fields.DateTime(data_key="createdAt")
 
 
 class DeliveryOutput(Schema):
@@ -107,8 +119,20 @@ class ProjectOutput(Schema):
     archived = fields.Boolean()
     key_id = fields.Constant(None, data_key="keyId")
     created_at = fields.DateTime(data_key="createdAt")
-    updated_at = fields.Constant(None, data_key="updatedAt")
-    deleted_at = fields.Constant(None, data_key="deletedAt")
+    updated_at = fields.DateTime(data_key="updatedAt", allow_none=True)
+    deleted_at = fields.DateTime(data_key="deletedAt", allow_none=True)
+
+
+class ProjectInput(Schema):
+    """Central's Project.fromApi: its writable fields (name, description, archived); others
+    are dropped as Central drops them."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(validate=validate.Length(min=1, max=255))
+    description = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+    archived = fields.Boolean(allow_none=True)
 
 
 class AppUserInput(Schema):
@@ -123,7 +147,8 @@ class AppUserInput(Schema):
 
 
 class AppUserOutput(Schema):
-    """Central's ProjectAppUser; ``token`` only in the answer that creates it."""
+    """Central's ProjectAppUser; ``token`` is the key only in the answer that creates it (a
+    listing shows a marker that is not a key: app_users.listed_token)."""
 
     project_id = fields.Integer(data_key="projectId")
     id = fields.Integer()

@@ -47,6 +47,15 @@ def end_session() -> Response:
     return jsonify({"success": True})
 
 
+@bp.delete("/sessions/<token>")
+def end_session_by_token(token: str) -> Response:
+    """Central's logout of a named session: one's own, or anyone's for an administrator; a
+    token that opens nothing is refused like another's (403.1, lib/resources/sessions.js)."""
+    with get_db().transaction() as session:
+        sessions.end_session_by_token(session, g.principal, token)
+    return jsonify({"success": True})
+
+
 @bp.get("/users/current")
 def current_user() -> Response:
     principal = g.principal

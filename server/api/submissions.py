@@ -9,7 +9,13 @@ from flask import Response, g, jsonify, request, stream_with_context
 
 from server import uploads
 from server.api import bp
-from server.api.schemas import CommentInput, CommentOutput, ReviewInput, SubmissionOutput
+from server.api.schemas import (
+    CommentInput,
+    CommentOutput,
+    ReviewInput,
+    SubmissionOutput,
+    SubmissionVersionOutput,
+)
 from server.blobs import iter_blob
 from server.db import get_db
 from server.errors import MissingParameter
@@ -154,6 +160,39 @@ def submission_attachment(
     project_id: int, xml_form_id: str, instance_id: str, name: str
 ) -> Response:
     return _attachment(project_id, xml_form_id, instance_id, name, None)
+
+
+@bp.get(f"{BASE}/versions")
+def list_submission_versions(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    """Every version of the submission, newest first (what pyodk's edit recipes read)."""
+    with get_db().transaction() as session:
+        rows = submission_api.versions(session, g.principal, project_id, xml_form_id, instance_id)
+        out = SubmissionVersionOutput(many=True).dump(rows)
+    return jsonify(out)
+
+
+@bp.get(f"{BASE}/versions/<version_id>")
+def get_submission_version(
+    project_id: int, xml_form_id: str, instance_id: str, version_id: str
+) -> Response:
+    with get_db().transaction() as session:
+        row = submission_api.version(
+            session, g.principal, project_id, xml_form_id, instance_id, version_id
+        )
+        out = SubmissionVersionOutput().dump(row)
+    return jsonify(out)
+
+
+@bp.get(f"{BASE}/versions/<version_id>.xml")
+def submission_version_xml(
+    project_id: int, xml_form_id: str, instance_id: str, version_id: str
+) -> Response:
+    """The exact XML of one version, as it was sent."""
+    with get_db().transaction() as session:
+        xml = submission_api.version(
+            session, g.principal, project_id, xml_form_id, instance_id, version_id
+        ).xml
+    return Response(xml, content_type="application/xml; charset=utf-8")
 
 
 @bp.get(f"{BASE}/versions/<version_id>/attachments/<name>")

@@ -18,6 +18,8 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
     "manager": frozenset(
         {
             "project.read",
+            "project.update",  # rename, describe, archive (Central's project manager)
+            "project.delete",
             "form.read",
             "form.update",
             "form.create",
@@ -92,7 +94,7 @@ SYSTEM = Principal(None, "system", "command line", frozenset({("admin", None)}))
 
 #: Verbs that only a role held for the whole project (or site-wide) grants: a form and its
 #: state reach every ward's phones and records at once, so a ward-scoped role cannot hold them.
-PROJECT_WIDE_VERBS = frozenset({"form.create", "form.update"})
+PROJECT_WIDE_VERBS = frozenset({"form.create", "form.update", "project.update", "project.delete"})
 
 
 def _grants(role: str, verb: str) -> bool:
@@ -183,6 +185,15 @@ def require(
     if principal.draft_form is not None and principal.draft_form != xml_form_id:
         raise InsufficientRights()
     if xml_form_id is not None and not reaches_form(principal, xml_form_id):
+        raise InsufficientRights()
+
+
+def require_may_end_session(principal: Principal, owner_actor_id: int | None) -> None:
+    """Central's session.end: one's own session, or anyone's for a site-wide user.update
+    (an administrator). An unknown token is refused the same way (403.1, no leak)."""
+    if owner_actor_id is None or principal.actor_id is None:
+        raise InsufficientRights()
+    if owner_actor_id != principal.actor_id and not can(principal, "user.update", None):
         raise InsufficientRights()
 
 

@@ -34,11 +34,15 @@ PERMISSIONS: dict[str, str] = {
     # --- REST API (Central's shapes) ---------------------------------------------------
     "api.create_session": OPEN,
     "api.end_session": SIGNED_IN,
+    "api.end_session_by_token": SIGNED_IN,  # one's own, or an admin: permissions rule
     "api.current_user": SIGNED_IN,
     "api.change_password": SIGNED_IN,  # one's own; another user's needs user.update (service)
     "api.initiate_reset": "user.update",  # no email: the link is answered to the administrator
     "api.list_projects": SIGNED_IN,  # lists only the projects the caller holds a role in
     "api.get_project": "project.read",
+    "api.create_project": "project.create",  # site-wide: an administrator
+    "api.update_project": "project.update",  # name, description, archived
+    "api.delete_project": "project.delete",  # soft: the project then answers 404
     "api.indicators_xlsx": "indicator.read",  # the indicators report as a workbook
     "api.list_app_users": "app_user.list",
     "api.create_app_user": "app_user.create",
@@ -74,6 +78,9 @@ PERMISSIONS: dict[str, str] = {
     "api.upload_submission_attachment": "submission.update",
     "api.get_submission": "submission.read",
     "api.submission_xml": "submission.read",
+    "api.list_submission_versions": "submission.read",
+    "api.get_submission_version": "submission.read",
+    "api.submission_version_xml": "submission.read",
     "api.list_submission_attachments": "submission.read",
     "api.list_comments": "submission.read",
     "api.add_comment": "submission.update",
@@ -94,6 +101,8 @@ PERMISSIONS: dict[str, str] = {
     "api.create_entities": "entity.update",
     "api.update_entity": "entity.update",
     "api.delete_entity": "entity.update",
+    "api.restore_entity": "entity.update",  # and the entity's ward (services/entity_api)
+    "api.entity_versions": "entity.read",  # in the caller's wards
     "api.list_duplicates": "duplicate.review",  # pairs whose two clients are the caller's
     "api.decide_duplicate": "duplicate.review",  # both clients' wards: permissions rule
     "api.list_deliveries": "delivery.read",
@@ -125,7 +134,9 @@ PERMISSIONS: dict[str, str] = {
     "web.confirm_two_factor": SIGNED_IN,
     "web.disable_two_factor": SIGNED_IN,
     "web.show_project": "project.read",
+    "web.create_project": "project.create",  # an administrator, as in Central
     "web.list_entities": "entity.read",
+    "web.resolve_entity_conflict": "entity.update",  # and the entity's ward (entity_api)
     "web.show_client": "entity.read",  # and submission.read (services/clients.py)
     "web.show_referral": "entity.read",
     "web.show_worklists": "entity.read",

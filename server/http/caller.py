@@ -29,7 +29,15 @@ from server.errors import (
 )
 from server.keys import DRAFT_TOKEN_ENVIRON, FIELD_KEY_ENVIRON, ORIGINAL_PATH_ENVIRON
 from server.models.types import utcnow
-from server.services import app_users, drafts, second_factor, sessions, throttle, users
+from server.services import (
+    app_users,
+    drafts,
+    projects,
+    second_factor,
+    sessions,
+    throttle,
+    users,
+)
 
 #: Checked against a missing account's Digest response, so that it costs what a real one does.
 _DUMMY_HA1 = "0" * 32
@@ -212,3 +220,14 @@ def _too_many(until: datetime) -> TooManyLogins:
     return TooManyLogins(
         "Too many wrong keys or passwords from this address; wait.", retryAfter=wait
     )
+
+
+def require_live_project(db, view_args: dict | None) -> None:
+    """A deleted project answers 404 on every route that names it (Central's soft delete),
+    whoever asks: each blueprint calls this once the caller is resolved and authorized."""
+    project_id = (view_args or {}).get("project_id")
+    if project_id is None:
+        return
+    with db.transaction(write=False) as session:
+        if not projects.is_live(session, project_id):
+            raise NotFound(f"Could not find project {project_id}.")

@@ -19,3 +19,6 @@ class Project(Base):
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Central's soft delete: the project and everything in it answer 404 from then on.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,7 +15,7 @@ from server.auth import digest, routes
 from server.db import get_db
 from server.errors import AuthenticationFailed, BadOpenRosaVersion, Problem
 from server.extension import get_settings, login_limits
-from server.http.caller import StaleNonce, resolve_principal_throttled
+from server.http.caller import StaleNonce, require_live_project, resolve_principal_throttled
 from server.openrosa import messages, xml
 
 bp = Blueprint("openrosa", __name__, url_prefix="/v1")
@@ -44,6 +44,7 @@ def authenticate() -> None:
     if g.principal.is_anonymous:
         raise AuthenticationFailed("Authentication is required.")
     routes.enforce(g.principal, request.endpoint, request.view_args or {})
+    require_live_project(get_db(), request.view_args)
 
 
 @bp.after_request

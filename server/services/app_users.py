@@ -144,7 +144,9 @@ def list_app_users(
     """The project's app users, revoked ones too unless ``live_only`` (Central's listing)."""
     require(principal, "app_user.list", project_id)
     query = (
-        select(Actor.id, Actor.display_name, Actor.created_at, AppUser.revoked_at)
+        select(
+            Actor.id, Actor.display_name, Actor.created_at, AppUser.revoked_at, AppUser.token_sha256
+        )
         .join(AppUser, AppUser.actor_id == Actor.id)
         .where(AppUser.project_id == project_id)
         .order_by(Actor.id)
@@ -152,6 +154,17 @@ def list_app_users(
     if live_only:
         query = query.where(AppUser.revoked_at.is_(None))
     return list(session.execute(query).all())
+
+
+def listed_token(token_sha256: str | None, revoked: bool) -> str | None:
+    """What a listing shows in Central's ``token`` field. Central keeps the key and lists it;
+    here only its sha256 is kept, so a live app user shows a marker that is not a key (the
+    hash's first 12 digits, "sha256:…", which no key matches) and a revoked one null, as in
+    Central. pyodk's create_app_users skips every name listed with a token, so a second run
+    creates no second app user of the same name."""
+    if revoked or token_sha256 is None:
+        return None
+    return f"sha256:{token_sha256[:12]}"
 
 
 def created_at(session: Session, actor_id: int):

@@ -47,7 +47,7 @@ DECISIONS = ("same", "different")
 class PairDecided(Problem):
     """The pair was decided already (or one of the two was merged since)."""
 
-    code, status = "409.30", 409
+    code, status = "409.32", 409
 
 
 class UndoExpired(Problem):

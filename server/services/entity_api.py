@@ -1,5 +1,7 @@
 """The entity API pyodk uses (Central's shapes): entity lists, their properties, entities
-with create, create many, update (baseVersion or force) and delete; each checked and audited."""
+with create, create many (Central's bulk create, from a CSV), update (baseVersion or force;
+?resolve=true settles a conflict), delete and restore, and an entity's versions; each
+checked in the caller's wards and audited."""
 
 from __future__ import annotations
 
@@ -8,13 +10,21 @@ from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require, require_wards
 from server.errors import AlreadyExists, MissingParameter, NotFound, Problem
-from server.models.entities import Dataset, Entity
+from server.models.entities import Dataset, Entity, EntityVersion
+from server.models.types import utcnow
 from server.services import audit, entities
 
 
 class EntityVersionConflict(Problem):
     code, status = "409.15", 409
     message = "The entity has changed since the version you provided."
+
+
+class NoConflict(Problem):
+    """Central's noConflictEntity: ?resolve=true on an entity without a conflict."""
+
+    code, status = "400.32", 400
+    message = "The Entity doesn't have any conflict"
 
 
 class BadEntityData(Problem):
@@ -134,10 +144,15 @@ def update_entity(
     body: dict,
     base_version: int | None,
     force: bool,
+    resolve: bool = False,
 ) -> Entity:
-    """PATCH: needs ?baseVersion= equal to the current version, or ?force=true."""
+    """PATCH: needs ?baseVersion= equal to the current version, or ?force=true. With
+    ?resolve=true the entity's conflict is settled: with an empty body as it stands, else
+    after this update (Central's resolveConflict)."""
     require(principal, "entity.update", project_id)
     dataset, entity = get_entity(session, principal, project_id, name, entity_id)
+    if resolve and not entity.conflict:
+        raise NoConflict()
     if not force:
         if base_version is None:
             raise MissingParameter("Give ?baseVersion= (the version you edited) or ?force=true.")
@@ -159,8 +174,28 @@ def update_entity(
             entities.entity_ward(dataset, {**entity.data, **data}),
         ],
     )
-    return entities.update_entity(
-        session, principal, dataset, entity, body.get("label"), data, None
+    if body or not resolve:  # resolving alone makes no new version
+        entity = entities.update_entity(
+            session, principal, dataset, entity, body.get("label"), data, None
+        )
+    if resolve:
+        resolve_conflict(session, principal, dataset, entity)
+    return entity
+
+
+def resolve_conflict(
+    session: Session, principal: Principal, dataset: Dataset, entity: Entity
+) -> None:
+    """Mark the entity's conflict settled (the caller checked its rights and wards)."""
+    settled, entity.conflict = entity.conflict, None
+    dataset.changed_at = utcnow()
+    audit.record(
+        session,
+        principal.actor_id,
+        "entity.update.resolve",
+        "entity",
+        entity.id,
+        {"dataset": dataset.name, "uuid": entity.uuid, "conflict": settled},
     )
 
 
@@ -210,3 +245,53 @@ def count_by_dataset(session: Session, principal: Principal, project_id: int) ->
             select(Dataset).where(Dataset.project_id == project_id).order_by(Dataset.name)
         )
     ]
+
+
+def entity_versions(
+    session: Session, principal: Principal, project_id: int, name: str, entity_id: str
+) -> list[tuple[EntityVersion, bool]]:
+    """Every version of a live entity the caller may read, oldest first as Central lists
+    them, each with whether it is the current one; the look is audited."""
+    _dataset, entity = get_entity(session, principal, project_id, name, entity_id)
+    rows = session.scalars(
+        select(EntityVersion)
+        .where(EntityVersion.entity_id == entity.id)
+        .order_by(EntityVersion.version)
+    ).all()
+    audit.record(
+        session, principal.actor_id, "entity.read", "entity", entity.id, {"versions": len(rows)}
+    )
+    return [(row, row.version == entity.version) for row in rows]
+
+
+def restore_entity(
+    session: Session, principal: Principal, project_id: int, name: str, entity_id: str
+) -> None:
+    """Central's restore of a deleted entity: only one in the caller's wards (another ward's
+    is not found, as when reading it); a live one is not found either, as in Central."""
+    require(principal, "entity.update", project_id)
+    dataset = get_dataset(session, principal, project_id, name)
+    entity = session.scalar(
+        select(Entity).where(
+            Entity.dataset_id == dataset.id,
+            Entity.uuid == entities.entity_name(entity_id),
+            Entity.deleted_at.is_not(None),
+        )
+    )
+    if entity is None or not entities.in_scope(
+        entity, dataset, entities.wards_of(session, principal, project_id)
+    ):
+        raise NotFound(f"Could not find the entity {entity_id}.")
+    require_wards(
+        principal, "entity.update", project_id, [entities.entity_ward(dataset, entity.data)]
+    )
+    entity.deleted_at = None
+    dataset.changed_at = utcnow()
+    audit.record(
+        session,
+        principal.actor_id,
+        "entity.restore",
+        "entity",
+        entity.id,
+        {"dataset": dataset.name, "uuid": entity.uuid},
+    )

@@ -184,6 +184,8 @@ class Row:
     uuid: str
     label: str
     values: list[str]  # the chosen columns' texts
+    conflict: str | None = None  # Central's "soft"/"hard": updates made from an old version
+    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +239,7 @@ def readable_page(
         key = func.coalesce(_prop(query.sort), "")
         order.insert(0, key.desc() if query.descending else key)
     found = session.execute(
-        select(Entity.uuid, Entity.label, Entity.data)
+        select(Entity.uuid, Entity.label, Entity.data, Entity.conflict, Entity.version)
         .where(*where)
         .order_by(*order)
         .offset(query.offset)
@@ -250,8 +252,10 @@ def readable_page(
             uuid,
             label,
             [value_text(name, c, (data or {}).get(c.name), language, sites) for c in columns],
+            conflict,
+            version,
         )
-        for uuid, label, data in found
+        for uuid, label, data, conflict, version in found
     ]
     audit.record(
         session,

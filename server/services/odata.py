@@ -21,6 +21,7 @@ from server.models.actors import Actor
 from server.models.entities import Entity
 from server.models.forms import FormVersion
 from server.models.submissions import Submission, SubmissionAttachment, SubmissionVersion
+from server.models.types import utcnow
 from server.services import audit, entities, entity_api, paging
 from server.services import forms as form_service
 from server.services.submissions import form_or_404, live_in_scope, version_count
@@ -41,6 +42,45 @@ class Query:
     filter: str | None = None
     wkt: bool = False
     select: str | None = None
+    orderby: str | None = None
+    expand: bool = False  # $expand=*: each repeat's rows inline in their parent's
+
+
+#: What $orderby may name on submissions, as Central's (lib/data/submission.js), with or
+#: without $root/Submissions/.
+ORDERABLE = {
+    "__id": Submission.instance_id,
+    "__system/submissionDate": Submission.created_at,
+    "__system/updatedAt": Submission.updated_at,
+    "__system/submitterId": Submission.submitter_id,
+    "__system/reviewState": Submission.review_state,
+}
+
+
+def order_clauses(text: str | None) -> list:
+    """$orderby as SQL: ascending puts nulls first, descending last, and the submission's id
+    follows in the first clause's direction (Central's stable order); newest first when
+    there is none. BadQuery for a field or direction Central would not take."""
+    if not text:
+        return [Submission.id.desc()]
+    clauses, first = [], None
+    for part in text.split(","):
+        words = part.split()
+        if not words or len(words) > 2:
+            raise BadQuery(f"$orderby cannot be read at '{part.strip()}'.")
+        name = words[0].removeprefix("$root/Submissions/")
+        direction = words[1].lower() if len(words) == 2 else "asc"
+        if name not in ORDERABLE or direction not in ("asc", "desc"):
+            raise BadQuery(
+                f"$orderby takes {', '.join(ORDERABLE)} with asc or desc, not '{part.strip()}'."
+            )
+        column = ORDERABLE[name]
+        clauses.append(
+            column.desc().nulls_last() if direction == "desc" else column.asc().nulls_first()
+        )
+        first = first or direction
+    clauses.append(Submission.id.desc() if first == "desc" else Submission.id.asc())
+    return clauses
 
 
 def _schema(session: Session, principal: Principal, project_id: int, xml_form_id: str):
@@ -65,6 +105,7 @@ def metadata(session: Session, principal: Principal, project_id: int, xml_form_i
 
 #: What each filterable __system field is in the database, and how its values are read.
 SUBMISSION_FIELDS = {
+    "__id": (Submission.instance_id, "text"),
     "submissionDate": (Submission.created_at, "date"),
     "updatedAt": (Submission.updated_at, "date"),
     "submitterId": (Submission.submitter_id, "number"),
@@ -72,6 +113,7 @@ SUBMISSION_FIELDS = {
     "deviceId": (Submission.device_id, "text"),
 }
 ENTITY_FIELDS = {
+    "__id": (Entity.uuid, "text"),
     "createdAt": (Entity.created_at, "date"),
     "updatedAt": (Entity.updated_at, "date"),
     "creatorId": (Entity.creator_id, "number"),
@@ -112,9 +154,15 @@ def _clause(tree, fields: dict):
         return or_(_clause(tree[1], fields), _clause(tree[2], fields))
     if kind == "not":
         return not_(_clause(tree[1], fields))
-    _cmp, op, name, literal = tree
+    _cmp, op, name, literal, *part = tree
     column, value_kind = fields[name]
-    value = _value(name, value_kind, literal)
+    if part:  # year(...), month(...): a number taken from a date (UTC, as Central's)
+        if value_kind != "date":
+            raise BadQuery(f"{part[0]}() takes a date, not __system/{name}.")
+        column, value_kind = func.extract(part[0], column), "number"
+    if literal.kind == "now" and value_kind != "date":
+        raise BadQuery(f"now() is a moment; __system/{name} is not.")
+    value = utcnow() if literal.kind == "now" else _value(name, value_kind, literal)
     if value is None:
         if op not in ("eq", "ne"):
             raise BadQuery("null is compared only with eq or ne.")
@@ -173,8 +221,9 @@ def plan_table(
     if wanted is None:
         raise NotFound(f"The form '{xml_form_id}' has no table '{name}'.")
     _check_paging(query)
+    order_clauses(query.orderby)  # refused now, before the answer starts
     if query.select:
-        _check_select(query.select, odata.columns(schema, wanted))
+        _check_select(query.select, odata.select_paths(schema, wanted))
     where = live_in_scope(principal, project_id, form)
     if query.filter:
         where.append(filter_clause(query.filter, SUBMISSION_FIELDS))
@@ -198,18 +247,18 @@ def table_rows(session: Session, plan: TablePlan) -> Iterator[dict]:
     """The rows of the planned read, newest submission first, a batch of 500 at a time."""
     query = plan.query
     if not plan.repeat:
-        statement = _base_query(plan.where).offset(query.skip)
+        statement = _base_query(plan.where, query.orderby).offset(query.skip)
         if query.top is not None:
             statement = statement.limit(query.top)
         for batch in session.execute(statement.execution_options(yield_per=500)).partitions(500):
-            for tables in _rows_of(session, plan.schema, batch, query.wkt):
+            for tables in _rows_of(session, plan.schema, batch, query.wkt, query.expand):
                 yield _selected(tables[odata.SUBMISSIONS][0], query.select)
         return
     end = None if query.top is None else query.skip + query.top
     seen = 0
-    statement = _base_query(plan.where).execution_options(yield_per=500)
+    statement = _base_query(plan.where, query.orderby).execution_options(yield_per=500)
     for batch in session.execute(statement).partitions(500):
-        for tables in _rows_of(session, plan.schema, batch, query.wkt):
+        for tables in _rows_of(session, plan.schema, batch, query.wkt, query.expand):
             for row in tables.get(plan.name, []):
                 if seen >= query.skip and (end is None or seen < end):
                     yield _selected(row, query.select)
@@ -217,7 +266,7 @@ def table_rows(session: Session, plan: TablePlan) -> Iterator[dict]:
     plan.total = seen
 
 
-def _check_select(select_text: str, columns: list[str]) -> None:
+def _check_select(select_text: str, columns) -> None:
     names = {n.strip() for n in select_text.split(",") if n.strip()}
     unknown = sorted(names - set(columns))
     if unknown:
@@ -225,11 +274,10 @@ def _check_select(select_text: str, columns: list[str]) -> None:
 
 
 def _selected(row: dict, select_text: str | None) -> dict:
-    """Only the properties $select names (top level; __id is always kept)."""
+    """Only the properties $select names, top-level or nested (__id is always kept)."""
     if not select_text:
         return row
-    names = {n.strip() for n in select_text.split(",") if n.strip()}
-    return {k: v for k, v in row.items() if k == "__id" or k.split("@", 1)[0] in names}
+    return odata.select_row(row, [n.strip() for n in select_text.split(",") if n.strip()])
 
 
 def _add_next_link(out: dict, base_url: str, name: str, query: Query, total: int) -> None:
@@ -237,7 +285,11 @@ def _add_next_link(out: dict, base_url: str, name: str, query: Query, total: int
     if query.top is None or query.skip + query.top >= total:
         return
     params: dict = {"$top": query.top, "$skip": query.skip + query.top}
-    for key, value in (("$filter", query.filter), ("$select", query.select)):
+    for key, value in (
+        ("$filter", query.filter),
+        ("$select", query.select),
+        ("$orderby", query.orderby),
+    ):
         if value:
             params[key] = value
     if query.count:
@@ -254,7 +306,7 @@ def _check_paging(query: Query) -> None:
         raise BadQuery(f"$top is between 0 and {MAX_TOP}, $skip between 0 and {paging.MAX_NUMBER}.")
 
 
-def _base_query(where: list):
+def _base_query(where: list, orderby: str | None = None):
     versions = version_count()
     return (
         select(
@@ -273,7 +325,7 @@ def _base_query(where: list):
         .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
         .outerjoin(Actor, Actor.id == Submission.submitter_id)
         .where(*where)
-        .order_by(Submission.id.desc())
+        .order_by(*order_clauses(orderby))
     )
 
 
@@ -301,7 +353,9 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _rows_of(session, schema, results, wkt: bool) -> list[dict[str, list[dict]]]:
+def _rows_of(
+    session, schema, results, wkt: bool, expand: bool = False
+) -> list[dict[str, list[dict]]]:
     files = _attachments(session, [r[1] for r in results])
     out = []
     for submission, version_id, xml, encrypted_key, form_version, submitter, count in results:
@@ -323,7 +377,7 @@ def _rows_of(session, schema, results, wkt: bool) -> list[dict[str, list[dict]]]
             tables = {odata.SUBMISSIONS: [{"__id": submission.instance_id}]}
         else:
             root = forms.read_instance(xml).root
-            tables = odata.explode(schema, root, submission.instance_id, wkt)
+            tables = odata.explode(schema, root, submission.instance_id, wkt, expand)
         tables[odata.SUBMISSIONS][0]["__system"] = system
         out.append(tables)
     return out
@@ -362,6 +416,8 @@ def entity_table(
     require(principal, "entity.read", project_id)
     dataset = entity_api.get_dataset(session, principal, project_id, dataset_name)
     _check_paging(query)
+    if query.orderby or query.expand:
+        raise BadQuery("$orderby and $expand are served on submissions, not entity lists.")
     where = (filter_clause(query.filter, ENTITY_FIELDS),) if query.filter else ()
     props = entities.properties_of(session, dataset.id)
     if query.select:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.auth import digest, tokens
 from server.auth.passwords import verify_password
-from server.auth.permissions import Principal
+from server.auth.permissions import Principal, require_may_end_session
 from server.models.actors import DigestNonceUse, User, WebSession
 from server.models.types import utcnow
 from server.services import audit, throttle, users
@@ -149,6 +149,18 @@ def find_cookie_session(
 
 def end_session(session: Session, token: str) -> None:
     session.execute(delete(WebSession).where(WebSession.token_sha256 == tokens.token_sha256(token)))
+
+
+def end_session_by_token(session: Session, principal: Principal, token: str) -> bool:
+    """Central's DELETE /v1/sessions/{token}: end the session the token opens, if the caller
+    may (permissions.require_may_end_session); True when it was the caller's own. Audited."""
+    row = session.scalar(
+        select(WebSession).where(WebSession.token_sha256 == tokens.token_sha256(token))
+    )
+    require_may_end_session(principal, row.actor_id if row is not None else None)
+    session.delete(row)
+    audit.record(session, principal.actor_id, "user.session.end", "actor", row.actor_id)
+    return row.actor_id == principal.actor_id
 
 
 def end_all_sessions(session: Session, actor_id: int, by_actor_id: int | None) -> int:

@@ -5,7 +5,7 @@ and every look at one submission are recorded in the audit log, as the web pages
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from server.auth.permissions import Principal, require
 from server.blobs import BlobStore
-from server.errors import AlreadyExists, FormIdMismatch, MissingParameter, NotFound
+from server.errors import (
+    AlreadyExists,
+    DeprecatingOldSubmission,
+    FormIdMismatch,
+    MissingParameter,
+    NotFound,
+    XmlConflict,
+)
 from server.models.submissions import (
     Submission,
     SubmissionAttachment,
@@ -226,12 +233,17 @@ def write(
         targets,
         "submission.create" if edited is None else "submission.update",
     )
+    taken = AlreadyExists(
+        f"A resource already exists with instanceID value(s) of {result.instance_id}."
+    )
+    if edited is None and isinstance(result.problem, XmlConflict | DeprecatingOldSubmission):
+        # Central's REST create has no resend: any instanceID in use is its uniqueness
+        # violation (409.3, lib/resources/submissions.js), whatever the XML holds.
+        return replace(result, problem=taken), None
     if result.problem is not None:
         return result, None
     if result.action is ingest.Action.ADD_ATTACHMENTS:
-        raise AlreadyExists(
-            f"A submission already exists with the instanceID {result.instance_id}."
-        )
+        raise taken
     return result, view_of(session, result.submission_id)
 
 
@@ -260,3 +272,59 @@ def _check_edit_target(
             f"The deprecatedID {deprecated_id} is a version of another submission, not of "
             f"{instance_id}."
         )
+
+
+# --- Versions (Central's GET .../submissions/{instanceId}/versions) ------------------------
+
+
+def versions(
+    session: Session, principal: Principal, project_id: int, xml_form_id: str, instance_id: str
+) -> list[SubmissionVersion]:
+    """Every version of a live submission the caller may read, newest first (Central orders
+    by the version's id, descending); the look is audited."""
+    submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
+    rows = session.scalars(
+        select(SubmissionVersion)
+        .where(SubmissionVersion.submission_id == submission_id)
+        .order_by(SubmissionVersion.id.desc())
+    ).all()
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.read",
+        "submission",
+        submission_id,
+        {"versions": len(rows)},
+    )
+    return list(rows)
+
+
+def version(
+    session: Session,
+    principal: Principal,
+    project_id: int,
+    xml_form_id: str,
+    instance_id: str,
+    version_id: str,
+) -> SubmissionVersion:
+    """One version (by its own instanceID) of the submission ``instance_id``; a version of
+    another submission is a 404, as is one outside the caller's wards. The read is audited
+    (with ``xml`` when the caller then takes its XML: the view says so by reading .xml)."""
+    submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
+    row = session.scalar(
+        select(SubmissionVersion).where(
+            SubmissionVersion.submission_id == submission_id,
+            SubmissionVersion.instance_id == version_id,
+        )
+    )
+    if row is None:
+        raise NotFound()
+    audit.record(
+        session,
+        principal.actor_id,
+        "submission.read",
+        "submission",
+        submission_id,
+        {"version": version_id},
+    )
+    return row

@@ -19,6 +19,7 @@ from server.auth.permissions import ANONYMOUS, can
 from server.db import get_db
 from server.errors import Problem
 from server.extension import get_settings, login_limits
+from server.http.caller import require_live_project
 from server.services import second_factor, sessions
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static")
@@ -74,6 +75,7 @@ def authenticate() -> Response | None:
     if g.principal.is_anonymous:
         return redirect(url_for("web.log_in", next=safe_next(request.full_path)))
     routes.enforce(g.principal, request.endpoint, request.view_args or {})
+    require_live_project(get_db(), request.view_args)
     if gate == "enrol" and request.endpoint not in ENROL_PAGES:
         return redirect(url_for("web.two_factor"))  # an administrator needs a one-time code
     if request.method == "POST" and not is_valid_csrf(request.form.get("csrf_token")):

@@ -67,7 +67,7 @@ def test_edits_by_phones_and_by_the_rest_api_at_once_make_one_edit(
     assert len(won) == 1, outcomes
     assert len(lost) == 2 * PER_EDGE - 1
     assert all(status == 409 for _, status, _ in lost), outcomes
-    assert all(text.endswith("409.9)") or text == "409.9" for _, _, text in lost), outcomes
+    assert all(str(code).endswith("409.9)") or code == 409.9 for _, _, code in lost), outcomes
     with db.transaction(write=False) as session:
         versions = session.scalars(select(SubmissionVersion).order_by(SubmissionVersion.id)).all()
         delivered = session.scalars(select(Delivery.submission_version_id)).all()

@@ -69,7 +69,7 @@ def test_warnings_block_the_upload_unless_ignored(admin, project):
     response = upload(admin, project, visit_xlsx(extra_rows=rows))
     assert response.status_code == 400
     body = response.json()
-    assert body["code"] == "400.16"
+    assert body["code"] == 400.16
     assert any(
         "Repeat" in w or "repeat" in w for w in body["details"]["warnings"]["xlsFormWarnings"]
     )
@@ -81,7 +81,7 @@ def test_a_broken_xlsform_is_400_naming_sheet_and_row(admin, project):
     response = upload(admin, project, visit_xlsx(extra_rows=rows), "?ignoreWarnings=true")
     assert response.status_code == 400
     body = response.json()
-    assert body["code"] == "400.15"
+    assert body["code"] == 400.15
     assert "txet" in body["message"]
     assert admin("GET", f"/projects/{project.id}/forms").json() == []
 
@@ -262,6 +262,6 @@ def test_a_bad_entities_sheet_is_refused_with_a_useful_error(admin, project, ent
     )
     response = upload(admin, project, body, "?ignoreWarnings=true")
     assert response.status_code == 400
-    assert response.json()["code"] == "400.15"
+    assert response.json()["code"] == 400.15
     assert words in response.json()["message"]
     assert admin("GET", f"/projects/{project.id}/forms").json() == []

@@ -47,13 +47,13 @@ def test_wrong_password_is_401_json_and_audited(live_server, make_user):
         timeout=10,
     )
     assert response.status_code == 401
-    assert response.json()["code"] == "401.2"
+    assert response.json()["code"] == 401.2
 
 
 def test_api_without_credentials_is_401(live_server):
     response = requests.get(f"{live_server}/v1/deliveries", timeout=10)
     assert response.status_code == 401
-    assert response.json()["code"] == "401.2"
+    assert response.json()["code"] == 401.2
 
 
 def test_review_approves_and_forwards_an_on_approval_form(

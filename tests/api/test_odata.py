@@ -4,6 +4,7 @@ $count, $filter on __system fields, $select, $wkt; only the caller's wards; each
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,56 @@ def test_top_skip_filter_select_and_wkt(analyst, sent):
     assert wkt["value"][0]["vi_tri"] == "POINT (105.8542 21.0285 12.0)"
 
 
+def test_select_reaches_into_groups_and_system_fields_as_in_central(analyst, sent):
+    picked = analyst.submissions.get_table(
+        form_id="review", select="meta/instanceID,__system/reviewState,gap", top=1
+    )
+    assert picked["value"] == [
+        {"__id": A3, "meta": {"instanceID": A3}, "__system": {"reviewState": None}, "gap": "co"}
+    ]
+
+
+def test_filter_on_id_and_with_centrals_date_functions(analyst, sent):
+    def ids(text: str) -> list[str]:
+        return [r["__id"] for r in analyst.submissions.get_table(form_id="review", filter=text)["value"]]
+
+    assert ids(f"__id eq '{A2}'") == [A2]
+    assert ids(f"$root/Submissions/__id ne '{A2}'") == [A3, A1]
+    year = datetime.now(UTC).year  # the rows were sent during this test
+    assert ids(f"year(__system/submissionDate) eq {year}") == [A3, A2, A1]
+    assert ids(f"year(__system/submissionDate) lt {year}") == []
+    assert ids("month(__system/submissionDate) ge 1 and day(__system/submissionDate) le 31") == [
+        A3,
+        A2,
+        A1,
+    ]
+    assert ids("__system/submissionDate le now()") == [A3, A2, A1]
+    assert ids("__system/submissionDate gt now()") == []
+    for text in ("hour(__system/submissionDate) ge 0", "minute(__system/submissionDate) lt 60"):
+        assert len(ids(text)) == 3, text
+
+
+def test_expand_puts_each_repeat_inline_as_pyodks_repeats_recipe_reads_it(analyst, sent):
+    table = analyst.submissions.get_table(form_id="review", expand="*", filter=f"__id eq '{A1}'")
+    [row] = table["value"]
+    assert [c["ngay"] for c in row["lan_gap"]] == ["2026-11-20", "2026-11-21"]
+    assert row["lan_gap@odata.navigationLink"].endswith("/lan_gap")
+    assert all("__Submissions-id" not in c and c["__id"] for c in row["lan_gap"])
+    plain = analyst.submissions.get_table(form_id="review", filter=f"__id eq '{A1}'")
+    assert "lan_gap" not in plain["value"][0]
+
+
+def test_orderby_as_central_takes_it(analyst, sent, project):
+    base = f"projects/{project.id}/forms/review.svc/Submissions"
+    got = analyst.get(base, params={"$orderby": "__id desc", "$top": "2"}).json()
+    assert [r["__id"] for r in got["value"]] == [A3, A2]
+    assert "orderby" in got["@odata.nextLink"]
+    ascending = analyst.get(
+        base, params={"$orderby": "$root/Submissions/__system/reviewState asc,__id"}
+    ).json()
+    assert [r["__id"] for r in ascending["value"]] == [A1, A3, A2]  # nulls first, then by id
+
+
 def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
     base = f"projects/{project.id}/forms/review.svc/Submissions"
     for params in (
@@ -118,11 +169,18 @@ def test_queries_it_cannot_read_are_clean_400s(analyst, sent, project):
         {"$top": "-1"},
         {"$top": "many"},
         {"$select": "no_such_field"},
-        {"$expand": "*"},
+        {"$filter": "year(__system/reviewState) eq 2026"},
+        {"$filter": "__system/reviewState eq now()"},
+        {"$filter": "year() eq 2026"},
+        {"$orderby": "ma_xa"},
+        {"$orderby": "__id sideways"},
+        {"$select": "meta/no_such_field"},
+        {"$select": "__system/no_such_field"},
+        {"$expand": "lan_gap"},  # only '*', as in Central
     ):
         response = analyst.get(base, params=params)
         assert response.status_code == 400, params
-        assert response.json()["code"] == "400.91", params
+        assert response.json()["code"] == 400.91, params
     assert analyst.get(f"projects/{project.id}/forms/review.svc/Nope").status_code == 404
 
 
@@ -135,7 +193,7 @@ def test_a_filter_nested_500_deep_is_a_clean_400_on_the_submissions_feed(analyst
     )
     assert response.status_code == 400
     problem = response.json()
-    assert problem["code"] == "400.91"
+    assert problem["code"] == 400.91
     assert "32 deep" in problem["message"]
 
 
@@ -253,7 +311,7 @@ def test_a_filter_nested_500_deep_is_a_clean_400_on_the_entity_feed(manager, pro
     )
     assert response.status_code == 400
     problem = response.json()
-    assert problem["code"] == "400.91"
+    assert problem["code"] == 400.91
     assert "32 deep" in problem["message"]
 
 

@@ -36,7 +36,7 @@ def test_a_rest_create_or_edit_with_xml_over_the_cap_is_a_413_problem(manager, p
     for response in (created, edited):
         assert response.status_code == 413
         problem = response.json()
-        assert problem["code"] == "413.2"
+        assert problem["code"] == 413.2
         assert "5000000 bytes" in problem["message"]
     with db.transaction(write=False) as session:
         assert session.scalars(select(SubmissionVersion.instance_id)).all() == [A1]

@@ -64,16 +64,29 @@ def test_pyodk_creates_an_app_user_with_only_its_forms(pyodk_client, live_server
     integrity = coordinator.get(f"{coordinator.server_url}/datasets/referrals/integrity")
     assert integrity.status_code == 404
 
-    # The listing shows the app user (Central lists live ones) without its token.
+    # The listing shows the app user (Central lists live ones) with a marker, never its key.
     listed = pyodk_client.get(f"projects/{program.id}/app-users").json()
-    assert [(u["displayName"], u["token"]) for u in listed if u["id"] == user.id] == [
-        ("Điều phối viên Ngọc Lâm", None)
-    ]
+    [(name, marker)] = [(u["displayName"], u["token"]) for u in listed if u["id"] == user.id]
+    assert name == "Điều phối viên Ngọc Lâm"
+    assert marker.startswith("sha256:")
+    assert user.token not in marker
+    not_a_key = phone(live_server, marker, program.id)
+    assert not_a_key.get(f"{not_a_key.server_url}/formList").status_code in (401, 403)
     with db.transaction(write=False) as session:
         actions = session.scalars(
             select(Audit.action).where(Audit.action == "form.assignment.create")
         ).all()
     assert len(actions) == len(COORDINATOR_FORMS)
+
+
+def test_pyodk_create_app_users_run_twice_makes_each_name_once(pyodk_client, program):
+    names = ["TNV Hoa", "TNV Bình"]
+    first = pyodk_client.projects.create_app_users(display_names=names)
+    again = pyodk_client.projects.create_app_users(display_names=[*names, "TNV Mai"])
+    assert [u.displayName for u in first] == names
+    assert [u.displayName for u in again] == ["TNV Mai"]  # only the new name
+    listed = [u["displayName"] for u in pyodk_client.get(f"projects/{program.id}/app-users").json()]
+    assert sorted(n for n in listed if n.startswith("TNV")) == sorted([*names, "TNV Mai"])
 
 
 def test_a_phone_cannot_submit_to_a_form_it_was_not_given(pyodk_client, live_server, program, db):

@@ -105,7 +105,7 @@ def test_an_instance_id_without_collects_shape_is_refused(
         headers={**bearer(db, make_user), "Content-Type": "application/xml"},
     )
     assert api.status_code == 400
-    assert api.json["code"] == "400.8"
+    assert api.json["code"] == 400.8
     assert "instanceID" in api.json["message"]
 
 

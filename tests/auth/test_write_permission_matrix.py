@@ -30,6 +30,7 @@ from tests.support.write_matrix import (
     confirm_own_code,
     disable_own_code,
     draft_submission,
+    end_named_session,
     enter_held_code,
     post_edit,
     post_entity_update,
@@ -187,7 +188,28 @@ WRITES: dict[tuple[str, str], list[Write]] = {
         )
     ],
     ("api.update_entity", "PATCH"): [
-        ward("entity.update", "PATCH", "/v1/{entity}?force=true", json={"label": "K2"})
+        ward("entity.update", "PATCH", "/v1/{entity}?force=true", json={"label": "K2"}),
+        ward(  # Central's conflict resolution: the same rule
+            "entity.update",
+            "PATCH",
+            "/v1/projects/{pid}/datasets/clients/entities/{conflicted_entity}?resolve=true&force=true",
+            json={},
+        ),
+    ],
+    ("web.resolve_entity_conflict", "POST"): [
+        ward(
+            "entity.update",
+            "POST",
+            "/projects/{pid}/lists/clients/{conflicted_entity}/resolve",
+            data={"base_version": "1"},
+        )
+    ],
+    ("api.restore_entity", "POST"): [
+        ward(
+            "entity.update",
+            "POST",
+            "/v1/projects/{pid}/datasets/clients/entities/{deleted_entity}/restore",
+        )
     ],
     ("api.delete_entity", "DELETE"): [ward("entity.update", "DELETE", "/v1/{entity}")],
     # --- REST API: suspected duplicates (both clients' wards: permissions) ----------------
@@ -277,6 +299,25 @@ WRITES: dict[tuple[str, str], list[Write]] = {
     ("api.create_session", "POST"): [site(OPEN, "POST", "/v1/sessions", json=LOGIN)],
     ("api.end_session", "DELETE"): [
         Write(SIGNED_IN, SCOPE_SITE, "DELETE", "/v1/sessions/current", fresh_session=True)
+    ],
+    # Projects as in Central: an administrator creates one; a project-wide manager renames,
+    # archives and deletes it (deleting runs last: the world's projects are gone after it).
+    ("api.create_project", "POST"): [
+        site("project.create", "POST", "/v1/projects", json={"name": "Đắk Lắk"})
+    ],
+    ("web.create_project", "POST"): [
+        site("project.create", "POST", "/projects", data={"name": "Đắk Lắk"})
+    ],
+    ("api.update_project", "PATCH"): [
+        forms_write("project.update", "PATCH", "/v1/projects/{p}", json={"archived": False})
+    ],
+    ("api.delete_project", "DELETE"): [
+        # (last of all, so after the writes that end the caller's other sessions: its own)
+        forms_write("project.delete", "DELETE", "/v1/projects/{p}", fresh_session=True)
+    ],
+    # Central's logout by token: one's own session, or anyone's for an administrator.
+    ("api.end_session_by_token", "DELETE"): [
+        Write("user.update", SCOPE_SELF, build=end_named_session)
     ],
     ("api.retry_delivery", "POST"): [
         site("delivery.retry", "POST", "/v1/deliveries/{delivery_id}/retry")
@@ -466,6 +507,10 @@ WRITES: dict[tuple[str, str], list[Write]] = {
 }
 
 
+#: Writes that leave the world unusable for the writes after them: they run last.
+DESTRUCTIVE = ("api.delete_project",)
+
+
 def state_changing_routes(app) -> set[tuple[str, str]]:
     return {
         (rule.endpoint, method)
@@ -648,7 +693,10 @@ def test_every_write_answers_each_caller_as_the_rules_say(caller, app, db, proje
     world = World(app, db, project)
     creds = make_caller(world, make_user, caller)
     wrong = []
-    ordered = sorted(WRITES.items(), key=lambda item: any(w.fresh_session for w in item[1]))
+    ordered = sorted(
+        WRITES.items(),
+        key=lambda item: (item[0][0] in DESTRUCTIVE, any(w.fresh_session for w in item[1])),
+    )
     for (endpoint, method), writes in ordered:
         for index, write in enumerate(writes):
             for target in (IN, OUT):

@@ -135,7 +135,7 @@ def test_a_ward_role_pushes_no_submission_into_another_ward_through_the_rest_api
     xml = {"content_type": "application/xml"}
     into_other = review_instance("uuid:o1", ma_xa="00008")
     refused = client.post(url, data=into_other, headers=manager, **xml)
-    assert (refused.status_code, refused.json["code"]) == (403, "403.1")
+    assert (refused.status_code, refused.json["code"]) == (403, 403.1)
     assert "message" in refused.json
     mine = client.post(url, data=review_instance("uuid:m1", ma_xa="00004"), headers=manager, **xml)
     assert mine.status_code == 200

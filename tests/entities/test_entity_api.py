@@ -82,10 +82,10 @@ def test_entities_are_created_updated_and_deleted(api):
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"label": "x", "data": {"ma_xa": 5}}, "400.11"),
-        ({"label": "x", "data": {"unknown": "1"}}, "400.2"),
-        ({"label": "x", "colour": "red"}, "400.2"),
-        ({"data": {}}, "400.2"),
+        ({"label": "x", "data": {"ma_xa": 5}}, 400.11),
+        ({"label": "x", "data": {"unknown": "1"}}, 400.2),
+        ({"label": "x", "colour": "red"}, 400.2),
+        ({"data": {}}, 400.2),
     ],
 )
 def test_bad_entities_are_refused_with_a_json_problem(api, body, code):

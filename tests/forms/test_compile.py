@@ -82,6 +82,12 @@ def test_fallback_form_id_is_used_when_settings_has_no_form_id():
     assert forms.read_xform(compiled.xform).form_id == "f2_gap_go"
 
 
+@pytest.mark.parametrize("fallback", ["a/b", "100%", "it's", "uuid:7f0c"])
+def test_fallback_form_id_may_hold_any_character_central_allows(fallback):
+    compiled = compile_md(NO_FORM_ID, fallback_form_id=fallback)
+    assert forms.read_xform(compiled.xform).form_id == fallback
+
+
 def test_settings_form_id_wins_over_the_fallback_form_id():
     compiled = compile_md(GOOD, fallback_form_id="f2_gap_go")
     assert forms.read_xform(compiled.xform).form_id == "thu"
@@ -89,9 +95,10 @@ def test_settings_form_id_wins_over_the_fallback_form_id():
 
 @pytest.mark.parametrize(
     ("filename", "form_id"),
-    [("tham_nha.md", "tham_nha"), ("Biểu mẫu 1.md", "data")],
+    [("tham_nha.md", "tham_nha"), ("Biểu mẫu 1.md", "Biểu mẫu 1"), ("✅.md", "✅"), (" .md", "data")],
 )
-def test_file_stem_is_the_form_id_when_there_is_no_fallback_and_a_valid_name(filename, form_id):
+def test_file_stem_is_the_form_id_when_there_is_no_fallback(filename, form_id):
+    """Central's rule: any character goes; only a file with no stem gives pyxform's 'data'."""
     compiled = compile_md(NO_FORM_ID, filename=filename)
     assert forms.read_xform(compiled.xform).form_id == form_id
 

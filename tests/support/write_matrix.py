@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 import forms
 from server.auth import tokens, totp
 from server.auth.permissions import SYSTEM
 from server.errors import ResetLinkInvalid
-from server.models.actors import WebSession
+from server.models.actors import User, WebSession
 from server.models.credentials import RecoveryCode, TotpFactor
 from server.models.deliveries import Delivery
 from server.models.entities import Entity
@@ -147,6 +147,21 @@ class World:
                 [{"label": "K", "data": {"uic": f"U{self.n()}", "ma_xa": WARD[target]}}],
             )
             return made.uuid
+
+    def deleted_entity(self, target: str) -> str:
+        """A client of the target's ward, deleted (for Central's restore)."""
+        made = self.entity(target)
+        with self.db.transaction() as session:
+            entity_api.delete_entity(session, SYSTEM, self.project.id, "clients", made)
+        return made
+
+    def conflicted_entity(self, target: str) -> str:
+        """A client of the target's ward with a conflict to resolve (set-up: the conflict
+        itself comes from offline visits, tests/entities/test_follow_up.py)."""
+        made = self.entity(target)
+        with self.db.transaction() as session:
+            session.execute(update(Entity).where(Entity.uuid == made).values(conflict="soft"))
+        return made
 
     def entity_version(self, uuid: str) -> int:
         with self.db.transaction(write=False) as session:
@@ -288,6 +303,8 @@ class Targets(dict):
             "sub": lambda: w.sub_path(w.submission(t)),
             "deleted_sub": lambda: w.sub_path(w.submission(t, deleted=True)),
             "entity_id": lambda: w.entity(t),
+            "deleted_entity": lambda: w.deleted_entity(t),
+            "conflicted_entity": lambda: w.conflicted_entity(t),
             "pair": lambda: f"{w.entity(t)}/{w.entity(t)}",  # two clients of the target's ward
             "entity": lambda: (
                 f"projects/{w.project.id}/datasets/clients/entities/{self['entity_id']}"
@@ -442,3 +459,27 @@ def reset_through_link(w: World, target: str) -> Req:
         cookies={"dh_reset": "n"},
         probe=lambda: "kept" if w.is_reset_live(token) else None,
     )
+
+
+def end_named_session(w: World, target: str) -> Req:
+    """DELETE /v1/sessions/{token} (Central's logout by token): inside, a new session of the
+    caller's own (a web user's; a phone has none, so it names another's); outside, another
+    user's. The probe says "kept" when the session still opens."""
+    with w.db.transaction() as session:
+        if target == IN and w.caller_is_user:
+            email = session.scalar(select(User.email).where(User.actor_id == w.caller_id))
+        else:
+            email = None
+    if email is None:
+        _, email = w.user(target)
+    with w.db.transaction() as session:
+        token = sessions.log_in(session, email, PASSWORD, None, "bearer").issued.token
+
+    def probe() -> str | None:
+        with w.db.transaction(write=False) as session:
+            row = session.scalar(
+                select(WebSession.id).where(WebSession.token_sha256 == tokens.token_sha256(token))
+            )
+        return None if row is None else "kept"
+
+    return Req("DELETE", f"/v1/sessions/{token}", probe=probe)

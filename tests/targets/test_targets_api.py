@@ -77,7 +77,7 @@ def test_bad_rows_are_a_problem_naming_each_row_and_nothing_is_written(as_role, 
            target(planned="nhiều")]
     answer = client.put(url, json=bad, headers=headers)
     assert answer.status_code == 400
-    assert answer.json["code"] == "400.8"
+    assert answer.json["code"] == 400.8
     assert "row 2: '99999' is not a commune/ward code" in answer.json["message"]
     assert "row 3: I6 is a percentage: its target is at most 100" in answer.json["message"]
     assert [(r["row"], r["field"], r["reason"]) for r in answer.json["details"]["rows"]] == [
@@ -96,7 +96,7 @@ def test_a_body_of_another_shape_is_a_problem(body, as_role, project):
     client, headers = as_role("manager")
     answer = client.put(f"/v1/projects/{project.id}/targets", json=body, headers=headers)
     assert answer.status_code == 400
-    assert answer.json["code"] == "400.8"
+    assert answer.json["code"] == 400.8
     assert answer.json["details"]["rows"][0]["reason"] in ("not_a_list", "bad_row")
 
 
@@ -120,7 +120,7 @@ def test_who_is_refused(as_role, project, other_project):
     assert ward.put(url, json=[target()], headers=ward_headers).status_code == 200
     refused = ward.put(url, json=[target(value=OTHER_WARD)], headers=ward_headers)
     assert refused.status_code == 403
-    assert refused.json["code"] == "403.1"
+    assert refused.json["code"] == 403.1
     assert f"row 1 (ward {OTHER_WARD})" in refused.json["message"]
     project_wide = ward.put(url, json=[target(kind="project", value="")], headers=ward_headers)
     assert project_wide.status_code == 403
@@ -137,7 +137,7 @@ def test_an_unknown_project_is_404(app, make_user):
     assert client.get("/v1/projects/999/targets", headers=headers).status_code == 404
     answer = client.put("/v1/projects/999/targets", json=[target()], headers=headers)
     assert answer.status_code == 404
-    assert answer.json["code"] == "404.1"
+    assert answer.json["code"] == 404.1
 
 
 def test_a_bad_period_filter_is_a_problem(as_role, project):

@@ -74,7 +74,7 @@ def test_the_rest_api_answers_a_json_problem_for_unknown_codes(db, live_server, 
         )
         assert response.status_code == 400
         problem = response.json()
-        assert str(problem["code"]) == "400.8"
+        assert problem["code"] == 400.8
         assert problem["details"]["field"] == field
         assert problem["details"]["value"] == body[field]
     assert count(db, AppUser) == 0
