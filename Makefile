@@ -26,7 +26,10 @@ $(WEBFORMS)/node_modules/.package-lock.json: $(WEBFORMS)/package.json $(WEBFORMS
 	cd $(WEBFORMS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-webforms: $(WEBFORMS)/node_modules/.package-lock.json
+$(WEBFORMS)/dist/manifest.json: $(WEBFORMS)/node_modules/.package-lock.json $(WEBFORMS)/build.mjs $(wildcard $(WEBFORMS)/src/*)
+	cd $(WEBFORMS) && npm run --silent build
+
+webforms: $(WEBFORMS)/dist/manifest.json
 
 ## run: install, migrate, publish xlsforms/, create users, print the Collect QR code, serve
 run: $(VENV)/.runtime webforms
