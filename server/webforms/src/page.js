@@ -57,7 +57,8 @@ async function countWaiting() {
 
 // ---- The key and the base URL of the OpenRosa routes.
 async function findKey() {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('key');
+  const found = /(?:^|&)key=([^&]*)/.exec(location.hash.slice(1));
+  const fromHash = found ? decodeURIComponent(found[1]) : null;
   const id = `key:${config.projectId}`;
   if (fromHash) {
     await metaPut({ id, key: fromHash, savedAt: Date.now() });

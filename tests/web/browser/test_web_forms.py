@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 import requests
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from server.auth.permissions import SYSTEM
+from server.models.submissions import Submission
 from server.services import app_users, projects
 from tests.conftest import empty_all_tables
 from tests.support.programme_app import programme_app
@@ -47,15 +50,24 @@ class Site:
     db: object
 
     def link(self, form: str) -> str:
-        return f"{self.url}/f/{self.project_id}/{form}#key={self.token}"
+        return f"{self.url}/f/{self.project_id}/{form}#key={quote(self.token, safe='')}"
 
-    def entities(self, dataset: str) -> str:
+    def clients(self) -> list[dict[str, str]]:
+        """The clients entity list as this phone receives it (F2's attachment)."""
+        import csv
+        import io
+
         reply = requests.get(
-            f"{self.url}/v1/key/{self.token}/projects/{self.project_id}/forms/f2_gap_go/attachments/{dataset}.csv",
+            f"{self.url}/v1/key/{quote(self.token, safe='')}/projects/{self.project_id}"
+            "/forms/f2_gap_go/attachments/clients.csv",
             timeout=30,
         )
         assert reply.status_code == 200, reply.text
-        return reply.text
+        return list(csv.DictReader(io.StringIO(reply.text)))
+
+    def submissions(self) -> int:
+        with self.db.reading() as session:
+            return session.scalar(select(func.count()).select_from(Submission))
 
 
 @pytest.fixture(scope="module")
@@ -104,5 +116,136 @@ def test_every_programme_form_renders_with_no_csp_violation(screen, site, chromi
                     path=str(screenshots / f"{screen}-webform-{form}.png"), full_page=True
                 )
             page.close()
+    finally:
+        context.close()
+
+
+def question(page, label: str):
+    """One question of the Web Forms page, found by the start of its label."""
+    return (
+        page.locator(".question-container")
+        .filter(has=page.locator(".control-text label", has_text=label))
+        .first
+    )
+
+
+def choose(page, label: str, option: str) -> None:
+    question(page, label).get_by_label(option, exact=True).check()
+
+
+def pick(page, label: str, option: str) -> None:
+    """A list with a search box (appearance autocomplete): open it, click the option."""
+    question(page, label).locator("[role=combobox]").click()
+    page.locator("li[role=option]", has_text=option).first.click()
+
+
+def write(page, label: str, value: str) -> None:
+    box = question(page, label).locator("input").first
+    box.click()
+    box.press_sequentially(value)
+    box.press("Tab")
+
+
+def send(page) -> None:
+    page.get_by_role("button", name="Send").click()  # Web Forms' own word (not translatable)
+
+
+def header(page) -> None:
+    choose(page, "Tỉnh/Thành phố", "Hà Nội")
+    pick(page, "Xã/Phường/Đặc khu", "Phường Ba Đình")
+    choose(page, "Mô hình", "Tiếp cận cộng đồng")
+
+
+def waiting(page, n: int) -> None:
+    page.locator(f".dh-waiting[data-waiting='{n}']").wait_for(timeout=60_000)
+
+
+def test_f1_then_f2_for_the_same_client_reach_the_server(site, chromium, screenshots):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+    try:
+        page, errors = open_form(context, site, "f1_dang_ky")
+        header(page)
+        choose(page, "Nguồn giới thiệu", "Tự đến")
+        choose(page, "Khách hàng đồng ý", "Có")
+        write(page, "Hai chữ cái đầu của TÊN mẹ", "La")
+        write(page, "Hai chữ cái đầu của TÊN bố", "Th")
+        choose(page, "Giới tính khi sinh", "Nam")
+        choose(page, "Biết ngày sinh?", "Không")
+        write(page, "Năm sinh", "1990")
+        choose(page, "Nhóm khách hàng", "Người sử dụng ma túy")
+        send(page)
+        page.locator(".dh-ok", has_text="Đã gửi lên máy chủ.").wait_for(timeout=60_000)
+        waiting(page, 0)
+        [client] = [c for c in site.clients() if c["uic"].startswith("LATH")]
+        assert (client["ma_xa"], client["trang_thai"], client["so_lan_tiep_xuc"]) == (
+            "00004",
+            "mo",
+            "0",
+        )
+        page.close()
+
+        page, errors = open_form(context, site, "f2_gap_go")
+        header(page)
+        choose(page, "Khách hàng đã có mã?", "Có")
+        pick(page, "Chọn khách hàng", client["uic"])
+        question(page, "Hình thức tiếp cận").locator("input[type=radio]").first.check()
+        page.screenshot(path=str(screenshots / "phone-webform-f2-filled.png"), full_page=True)
+        send(page)
+        page.locator(".dh-ok", has_text="Đã gửi lên máy chủ.").wait_for(timeout=60_000)
+        [after] = [c for c in site.clients() if c["name"] == client["name"]]
+        assert after["so_lan_tiep_xuc"] == "1"  # F2 updated the client F1 registered
+        assert errors == []
+    finally:
+        context.close()
+
+
+def anonymous_contact(page) -> None:
+    header(page)
+    choose(page, "Khách hàng đã có mã?", "Không")
+    choose(page, "Giới tính (ẩn danh)", "Nữ")
+    question(page, "Nhóm tuổi (ẩn danh)").locator("input[type=radio]").first.check()
+    question(page, "Hình thức tiếp cận").locator("input[type=radio]").first.check()
+    send(page)
+
+
+def test_offline_the_page_reloads_a_form_waits_and_is_sent_then_a_revoked_key_empties_the_store(
+    site, chromium, screenshots
+):
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 900}, locale="vi-VN", service_workers="allow"
+    )
+    try:
+        page, _ = open_form(context, site, "f2_gap_go")
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
+        before = site.submissions()
+
+        context.set_offline(True)
+        page.reload()
+        page.locator(".form-questions").first.wait_for(timeout=60_000)  # from the worker's cache
+        anonymous_contact(page)
+        waiting(page, 1)
+        assert page.locator(".dh-waiting").inner_text() == "1 phiếu đã điền xong đang chờ gửi."
+        page.screenshot(
+            path=str(screenshots / "desktop-webform-offline-waiting.png"), full_page=True
+        )
+        assert site.submissions() == before
+
+        context.set_offline(False)  # the browser's online event sends the outbox
+        waiting(page, 0)
+        assert site.submissions() == before + 1
+
+        context.set_offline(True)
+        anonymous_contact(page)
+        waiting(page, 1)
+        with site.db.transaction() as session:
+            app_users.revoke_app_user(session, SYSTEM, site.actor_id)
+        context.set_offline(False)  # the server now refuses the key: everything kept is wiped
+        page.locator(".dh-error", has_text="quyền truy cập đã bị thu hồi").wait_for(timeout=60_000)
+        stored = page.evaluate(
+            "async () => ({dbs: (await indexedDB.databases()).map((d) => d.name),"
+            " caches: await caches.keys()})"
+        )
+        assert stored == {"dbs": [], "caches": []}
+        assert site.submissions() == before + 1
     finally:
         context.close()
