@@ -10,10 +10,11 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Response, abort, render_template, send_from_directory
+from flask import Response, abort, g, render_template, send_from_directory
 from flask_babel import gettext as _
 
 from server.extension import get_settings
+from server.http.caller import WEB_FORMS_HEADER
 from server.web import bp
 
 DIST = Path(__file__).resolve().parents[1] / "webforms" / "dist"
@@ -85,6 +86,10 @@ def web_form(project_id: int, xml_form_id: str) -> Response:
         "formId": xml_form_id,
         "offlineHours": get_settings().web_forms_offline_hours,
         "workerUrl": "/f/sw.js",
+        # A logged-in web user's page uses its session (and the header the OpenRosa routes
+        # require with it: server/http/caller.py); an app user's link carries its key.
+        "session": not g.principal.is_anonymous,
+        "sessionHeader": WEB_FORMS_HEADER,
         "strings": strings(),
     }
     html = render_template(

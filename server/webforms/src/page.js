@@ -68,16 +68,26 @@ async function findKey() {
   return saved ? saved.key : null;
 }
 
+async function sessionStart() {
+  const id = `session:${config.projectId}`;
+  if (!(await metaGet(id))) await metaPut({ id, savedAt: Date.now() });
+}
+
 async function expireOld() {
   const limit = config.offlineHours * 3600 * 1000;
-  const saved = await metaGet(`key:${config.projectId}`);
-  if (saved && Date.now() - saved.savedAt > limit) await wipe();
+  for (const id of [`key:${config.projectId}`, `session:${config.projectId}`]) {
+    const saved = await metaGet(id);
+    if (saved && Date.now() - saved.savedAt > limit) { await wipe(); return; }
+  }
 }
 
 class Refused extends Error {}
 
+let viaSession = false;
 async function request(url, init = {}) {
-  const response = await fetch(url, { ...init, credentials: 'same-origin', headers: { 'X-OpenRosa-Version': '1.0', ...(init.headers || {}) } });
+  const headers = { 'X-OpenRosa-Version': '1.0', ...(init.headers || {}) };
+  if (viaSession) headers[config.sessionHeader] = '1';
+  const response = await fetch(url, { ...init, credentials: 'same-origin', headers });
   if (response.status === 401 || response.status === 403) throw new Refused(String(response.status));
   return response;
 }
@@ -170,8 +180,13 @@ async function main() {
   }
   await expireOld();
   const key = await findKey();
-  if (!key) { state.error = t.noKey; }
-  const base = key ? `/v1/key/${encodeURIComponent(key)}/projects/${config.projectId}` : null;
+  let base = null;
+  if (key) base = `/v1/key/${encodeURIComponent(key)}/projects/${config.projectId}`;
+  else if (config.session) {
+    viaSession = true;
+    await sessionStart();
+    base = `/v1/projects/${config.projectId}`;
+  } else state.error = t.noKey;
   await countWaiting();
 
   const app = createApp({

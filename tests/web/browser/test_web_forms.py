@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from server.auth.permissions import SYSTEM
 from server.models.submissions import Submission
-from server.services import app_users, projects
+from server.services import app_users, projects, users
 from tests.conftest import empty_all_tables
 from tests.support.programme_app import programme_app
 
@@ -31,6 +31,7 @@ PROGRAMME = (
     "f6_sinh_hoat",
     "f7_cap_nhat",
 )
+COLLECTOR, PASSWORD = "tu.van@example.org", "correct horse battery"
 SCREENS = {"phone": (390, 844), "desktop": (1280, 900)}
 # Every CSP violation the page meets, reported by the browser's own event.
 WATCH_CSP = """
@@ -79,6 +80,10 @@ def site(migrated, tmp_path_factory):
         phone = app_users.create_app_user(session, SYSTEM, project.id, "TNV Hoa", all_forms=True)
         app_users.set_wards(session, SYSTEM, phone.actor_id, ["00004"])
         token, actor_id = phone.token, phone.actor_id
+        realm = app.extensions["donghanh"].settings.digest_realm
+        users.create_user(
+            session, None, COLLECTOR, PASSWORD, realm, "collector", project.id, ["00004"]
+        )
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -247,5 +252,48 @@ def test_offline_the_page_reloads_a_form_waits_and_is_sent_then_a_revoked_key_em
         )
         assert stored == {"dbs": [], "caches": []}
         assert site.submissions() == before + 1
+    finally:
+        context.close()
+
+
+def log_in(context, site: Site):
+    page = context.new_page()
+    page.goto(f"{site.url}/login")
+    page.fill("#email", COLLECTOR)
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(f"{site.url}/")
+    return page
+
+
+def test_a_logged_in_web_user_fills_a_form_on_its_session(site, chromium, screenshots):
+    """A counselling-point worker at a desk: no key, the web session; the OpenRosa routes take
+    that cookie only with the /f/ page's header, so another site cannot use it."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    try:
+        log_in(context, site).close()
+        cookies = {c["name"]: c["value"] for c in context.cookies()}
+        form_list = f"{site.url}/v1/projects/{site.project_id}/formList"
+        bare = requests.get(form_list, cookies=cookies, headers={"X-OpenRosa-Version": "1.0"})
+        assert bare.status_code == 401  # the cookie alone is no credential for OpenRosa
+        with_header = requests.get(
+            form_list,
+            cookies=cookies,
+            headers={"X-OpenRosa-Version": "1.0", "X-Donghanh-Web-Form": "1"},
+            timeout=30,
+        )
+        assert with_header.status_code == 200
+        assert "f2_gap_go" in with_header.text
+
+        before = site.submissions()
+        page = context.new_page()
+        page.add_init_script(WATCH_CSP)
+        page.goto(f"{site.url}/f/{site.project_id}/f2_gap_go")
+        page.locator(".form-questions").first.wait_for(timeout=60_000)
+        anonymous_contact(page)
+        page.locator(".dh-ok", has_text="Đã gửi lên máy chủ.").wait_for(timeout=60_000)
+        assert site.submissions() == before + 1
+        assert page.evaluate("window.__csp") == []
+        page.screenshot(path=str(screenshots / "desktop-webform-web-user.png"))
     finally:
         context.close()
