@@ -295,5 +295,28 @@ def test_a_logged_in_web_user_fills_a_form_on_its_session(site, chromium, screen
         assert site.submissions() == before + 1
         assert page.evaluate("window.__csp") == []
         page.screenshot(path=str(screenshots / "desktop-webform-web-user.png"))
+        kept = "async () => ({dbs: (await indexedDB.databases()).map((d) => d.name), caches: (await caches.keys()).length})"
+        assert page.evaluate(kept)["caches"] == 1
+
+        page.goto(f"{site.url}/")  # logging out wipes what the /f/ page kept (Clear-Site-Data)
+        page.locator("details.menu summary").click()
+        page.click("text=Đăng xuất")
+        page.wait_for_url(f"{site.url}/login*")
+        assert page.evaluate(kept) == {"dbs": [], "caches": 0}
     finally:
         context.close()
+
+
+def test_only_the_form_pages_loosen_the_policy(site):
+    page = requests.get(f"{site.url}/f/{site.project_id}/f5_tham_nha", timeout=30)
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'wasm-unsafe-eval'" in policy
+    assert "style-src 'self' 'unsafe-inline'" in policy
+    assert "font-src 'self' data:" in policy
+    assert "connect-src 'self'" in policy
+    assert page.headers["Permissions-Policy"] == "camera=(self), geolocation=(self), microphone=()"
+    assert site.token not in page.text  # the key lives after '#', never in the page
+    login = requests.get(f"{site.url}/login", timeout=30)
+    assert "wasm-unsafe-eval" not in login.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in login.headers["Content-Security-Policy"]
+    assert login.headers["Permissions-Policy"] == "camera=(), microphone=(), geolocation=()"
