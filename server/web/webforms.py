@@ -51,7 +51,6 @@ def page_policy(response: Response) -> Response:
         )
     )
     response.headers["Permissions-Policy"] = "camera=(self), geolocation=(self), microphone=()"
-    response.headers["Cache-Control"] = "no-cache"
     return response
 
 
@@ -97,7 +96,9 @@ def web_form(project_id: int, xml_form_id: str) -> Response:
         config=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
         script=f"/f/assets/{bundle()['page']}",
     )
-    return page_policy(Response(html, content_type="text/html; charset=utf-8"))
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-cache"  # the service worker keeps it for offline
+    return page_policy(response)
 
 
 @bp.get("/f/assets/<name>")
@@ -116,4 +117,5 @@ def web_form_worker() -> Response:
     body = f"const ASSETS = {json.dumps(assets)};\n{source}"
     response = Response(body, content_type="text/javascript; charset=utf-8")
     response.headers["Service-Worker-Allowed"] = "/f/"
+    response.headers["Cache-Control"] = "no-cache"
     return page_policy(response)
