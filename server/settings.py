@@ -218,4 +218,5 @@ DOCUMENTED = {
     "MAP_TILE_URL": "https tile template for maps; empty: no map tiles, no request leaves",
     "TIMEZONE": "time zone of dates shown in the web UI",
     "TRUSTED_PROXIES": "addresses or CIDRs of reverse proxies whose X-Forwarded-* are believed",
+    "WEB_FORMS_OFFLINE_HOURS": "how long a browser keeps what a /f/ form page stored",
 }
