@@ -21,13 +21,18 @@ DIST = Path(__file__).resolve().parents[1] / "webforms" / "dist"
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,99}"
 
 
-@cache
 def bundle() -> dict:
-    """The built bundle's manifest (entry file and every hashed file)."""
+    """The built bundle's manifest (entry file and every hashed file), read again when a new
+    build replaced it."""
     path = DIST / "manifest.json"
     if not path.exists():
         raise RuntimeError("The web forms bundle is not built: run `make run` or `make webforms`.")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return _manifest(path.stat().st_mtime_ns)
+
+
+@cache
+def _manifest(mtime_ns: int) -> dict:
+    return json.loads((DIST / "manifest.json").read_text(encoding="utf-8"))
 
 
 def page_policy(response: Response) -> Response:
