@@ -1,4 +1,16 @@
 # The one image for web, worker and migrations (docker-compose.yml).
+
+# The /f/ pages' ODK Web Forms bundle: npm installs the lock file, esbuild writes dist/.
+FROM python:3.11-slim-bookworm AS webforms
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY server/webforms/package.json server/webforms/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY server/webforms/build.mjs ./
+COPY server/webforms/src/ src/
+RUN npm run --silent build
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
@@ -15,6 +27,7 @@ COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY server/ server/
+COPY --from=webforms /build/dist/ server/webforms/dist/
 COPY forms/ forms/
 COPY sync/ sync/
 COPY xlsforms/ xlsforms/

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BIND ?= 127.0.0.1:8080
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint bench-ingest bench-forward bench-review bench-dashboard audit-deps clean
+.PHONY: webforms run test test-sqlite test-postgres lint bench-ingest bench-forward bench-review bench-dashboard audit-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,20 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
+# ODK Web Forms (server/webforms): npm installs exactly the lock file, esbuild writes the hashed bundle
+# into server/webforms/dist (never committed). Node 20 and npm 11 (see README).
+WEBFORMS := server/webforms
+$(WEBFORMS)/node_modules/.package-lock.json: $(WEBFORMS)/package.json $(WEBFORMS)/package-lock.json
+	cd $(WEBFORMS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEBFORMS)/dist/manifest.json: $(WEBFORMS)/node_modules/.package-lock.json $(WEBFORMS)/build.mjs $(wildcard $(WEBFORMS)/src/*)
+	cd $(WEBFORMS) && npm run --silent build
+
+webforms: $(WEBFORMS)/dist/manifest.json
+
 ## run: install, migrate, publish xlsforms/, create users, print the Collect QR code, serve
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime webforms
 	$(BIN)/flask --app wsgi init
 	$(BIN)/gunicorn --bind $(BIND) --workers 2 --access-logfile - wsgi:app
 
@@ -31,10 +43,10 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 # pytest exits non-zero (5) when it collects no tests, so an empty run fails.
-test-sqlite: $(VENV)/.dev
+test-sqlite: $(VENV)/.dev webforms
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-test-postgres: $(VENV)/.dev
+test-postgres: $(VENV)/.dev webforms
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench-ingest: $(VENV)/.dev

@@ -50,6 +50,7 @@ class Settings:
     map_tile_url: str
     timezone: str
     trusted_proxies: str
+    web_forms_offline_hours: int = 72  # how long a browser keeps a form's data (/f/ pages)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +83,7 @@ class Settings:
             "map_tile_url": env.get("MAP_TILE_URL", ""),
             "timezone": env.get("TIMEZONE") or "Asia/Ho_Chi_Minh",
             "trusted_proxies": env.get("TRUSTED_PROXIES", ""),
+            "web_forms_offline_hours": _int(env, "WEB_FORMS_OFFLINE_HOURS", 72),
         }
         return cls(**values).validated()
 
@@ -216,4 +218,5 @@ DOCUMENTED = {
     "MAP_TILE_URL": "https tile template for maps; empty: no map tiles, no request leaves",
     "TIMEZONE": "time zone of dates shown in the web UI",
     "TRUSTED_PROXIES": "addresses or CIDRs of reverse proxies whose X-Forwarded-* are believed",
+    "WEB_FORMS_OFFLINE_HOURS": "how long a browser keeps what a /f/ form page stored",
 }

@@ -121,6 +121,10 @@ PERMISSIONS: dict[str, str] = {
     # --- Web UI ------------------------------------------------------------------------
     "web.static": OPEN,
     "web.vendor": OPEN,
+    # Forms in the browser: a shell and its bundle, no data (the data comes from /v1/key/...).
+    "web.web_form": OPEN,
+    "web.web_form_asset": OPEN,
+    "web.web_form_worker": OPEN,
     "web.log_in": OPEN,
     "web.set_language": OPEN,
     "web.log_out": SIGNED_IN,

@@ -231,3 +231,23 @@ def require_live_project(db, view_args: dict | None) -> None:
     with db.transaction(write=False) as session:
         if not projects.is_live(session, project_id):
             raise NotFound(f"Could not find project {project_id}.")
+#: The header the /f/ pages send with every OpenRosa request made on a web user's cookie
+#: session. A page of another site cannot send it without a CORS preflight, which this server
+#: never grants, so the cookie is never enough on its own (no cross-site request forgery).
+WEB_FORMS_HEADER = "X-Donghanh-Web-Form"
+
+
+def web_form_principal(db, idle, cookie_names: tuple[str, ...]) -> Principal:
+    """A logged-in web user's principal for the /f/ pages' OpenRosa requests: only with
+    WEB_FORMS_HEADER, only with no other credentials, and only for a session that has passed
+    its one-time code (and whose administrator has one). ANONYMOUS otherwise."""
+    if request.headers.get(WEB_FORMS_HEADER) != "1" or request.authorization is not None:
+        return ANONYMOUS
+    token = next((request.cookies[n] for n in cookie_names if n in request.cookies), None)
+    if not token:
+        return ANONYMOUS
+    with db.transaction() as session:
+        found = sessions.find_cookie_session(session, token, idle)
+        if found is None or second_factor.gate(session, found) is not None:
+            return ANONYMOUS
+        return found.principal

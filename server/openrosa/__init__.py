@@ -15,10 +15,17 @@ from server.auth import digest, routes
 from server.db import get_db
 from server.errors import AuthenticationFailed, BadOpenRosaVersion, Problem
 from server.extension import get_settings, login_limits
-from server.http.caller import StaleNonce, require_live_project, resolve_principal_throttled
+from server.http.caller import (
+    StaleNonce,
+    require_live_project,
+    resolve_principal_throttled,
+    web_form_principal,
+)
 from server.openrosa import messages, xml
 
 bp = Blueprint("openrosa", __name__, url_prefix="/v1")
+#: The web UI's session cookies (server/web: COOKIE, SECURE_COOKIE), which the /f/ pages use.
+WEB_COOKIES = ("__Host-dh_session", "dh_session")
 
 #: Endpoints that are OpenRosa APIs proper and so require X-OpenRosa-Version: 1.0 (Central's
 #: openRosaEndpoint); form XML and media downloads are plain GETs.
@@ -41,6 +48,9 @@ def authenticate() -> None:
         raise BadOpenRosaVersion()
     settings = get_settings()
     g.principal = resolve_principal_throttled(get_db(), settings, login_limits(settings))
+    if g.principal.is_anonymous:  # a logged-in web user's /f/ page (its header and cookie)
+        cookie = WEB_COOKIES[0] if request.scheme == "https" else WEB_COOKIES[1]
+        g.principal = web_form_principal(get_db(), login_limits(settings).idle, (cookie,))
     if g.principal.is_anonymous:
         raise AuthenticationFailed("Authentication is required.")
     routes.enforce(g.principal, request.endpoint, request.view_args or {})

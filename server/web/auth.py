@@ -105,6 +105,8 @@ def _logged_out() -> Response:
     response = redirect(url_for("web.log_in"))
     for name in (COOKIE, SECURE_COOKIE):
         response.delete_cookie(name, path="/", secure=name == SECURE_COOKIE)
+    # What the /f/ pages kept in this browser (outbox, cached forms and lists, service worker).
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 
 

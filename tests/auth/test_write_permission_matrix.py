@@ -35,6 +35,7 @@ from tests.support.write_matrix import (
     post_edit,
     post_entity_update,
     post_new,
+    post_new_on_web_form,
     reset_through_link,
     rest_create,
     rest_edit,
@@ -147,6 +148,7 @@ WRITES: dict[tuple[str, str], list[Write]] = {
     # --- OpenRosa ------------------------------------------------------------------------
     ("openrosa.post_submission", "POST"): [
         Write("submission.create", SCOPE_WARD, build=post_new),
+        Write("submission.create", SCOPE_WARD, build=post_new_on_web_form),
         Write("submission.create", SCOPE_OWN, build=post_edit),
         Write("submission.create", SCOPE_HOLDS, build=post_entity_update),
     ],
@@ -665,9 +667,10 @@ def send(app, world: World, creds: dict, caller: Caller, req: Req) -> str:
     if "key" in creds and not web:
         path = f"/v1/key/{creds['key']}{path[3:]}"
     data = req.data
-    if web and "cookie" in creds:
+    web_form = req.headers.get("X-Donghanh-Web-Form") == "1"  # the /f/ page: the cookie
+    if (web or web_form) and "cookie" in creds:
         client.set_cookie("dh_session", creds["cookie"])
-        if req.method == "POST":
+        if web and req.method == "POST":
             data = {"csrf_token": creds["csrf"], **(data or {})}
     elif "bearer" in creds:
         headers["Authorization"] = f"Bearer {creds['bearer']}"

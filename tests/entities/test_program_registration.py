@@ -45,7 +45,7 @@ def registration(
         if consent == "co"
         else "<ho_so/>"
     )
-    return f"""<data id="f1_dang_ky" version="2026112204"><start>2026-11-22T08:00:00+07:00</start>
+    return f"""<data id="f1_dang_ky" version="2026120103"><start>2026-11-22T08:00:00+07:00</start>
 <end>2026-11-22T08:15:00+07:00</end><today>2026-11-22</today><deviceid>collect:x</deviceid>
 <hdr><ma_tinh>01</ma_tinh><ma_xa>{ward}</ma_xa><mo_hinh>tnv</mo_hinh><ngay>2026-11-22</ngay></hdr>
 <nguon_gioi_thieu>cong_an</nguon_gioi_thieu><so_phieu_gt>CA-0042</so_phieu_gt>

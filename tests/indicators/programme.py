@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 FORMS = Path(__file__).resolve().parents[2] / "xlsforms"
 
 VERSIONS = {
-    "f1_dang_ky": "2026112204",
+    "f1_dang_ky": "2026120103",
     "f2_gap_go": "2026120102",
     "f3_chuyen_gui": "2026120102",
     "f4_ket_qua_cg": "2026120102",

@@ -347,6 +347,14 @@ def post_new(w: World, target: str) -> Req:
     return Req("POST", f"/v1/projects/{w.project.id}/submission", data=openrosa_post(xml))
 
 
+def post_new_on_web_form(w: World, target: str) -> Req:
+    """The same POST as the /f/ page sends it for a logged-in web user: the session cookie and
+    the page's header instead of a Bearer token (a phone still uses its key)."""
+    req = post_new(w, target)
+    req.headers["X-Donghanh-Web-Form"] = "1"
+    return req
+
+
 def post_edit(w: World, target: str) -> Req:
     old = w.submission(target)
     xml = review_instance(f"uuid:e{w.n()}", old, ma_xa=WARD[target], gap="khong")
