@@ -45,6 +45,7 @@ VIEW_MODULES = (
     "server.api.indicators",
     "server.api.indicator_report",
     "server.api.worklists",
+    "server.api.exports",
     "server.web.auth",
     "server.web.account",
     "server.web.assets",

@@ -79,6 +79,11 @@ PERMISSIONS: dict[str, str] = {
     "api.add_comment": "submission.update",
     "api.review_submission": "submission.update",
     "api.export_submissions": "submission.read",
+    "api.export_csv_zip": "submission.read",  # special-category answers: submission.read_special
+    "api.export_xlsx": "submission.read",
+    "api.export_geojson": "submission.read",
+    "api.export_entities_csv": "entity.read",  # the caller's wards only (entity_export)
+    "api.export_entities_xlsx": "entity.read",
     "api.delete_submission": "submission.delete",
     "api.restore_submission": "submission.delete",
     "api.erase_client": "data.purge",
