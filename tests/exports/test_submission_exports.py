@@ -57,15 +57,18 @@ def test_the_csv_zip_has_centrals_tables_columns_keys_and_media(
         "KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected",
         "Status", "ReviewState", "DeviceID", "Edits", "FormVersion",
     ]  # fmt: skip
-    assert "vi_tri-Latitude" in header and "vi_tri-Accuracy" in header
+    assert "vi_tri-Latitude" in header
+    assert "vi_tri-Accuracy" in header
     assert "meta-instanceID" in header
     first = main[0]
     assert first["KEY"] == "uuid:z1"
     assert first["nhu_cau"] == "xn_hiv mmt"  # Central's joined answer
-    assert first["vi_tri-Latitude"] == "21.0285" and first["vi_tri-Longitude"] == "105.8542"
+    assert first["vi_tri-Latitude"] == "21.0285"
+    assert first["vi_tri-Longitude"] == "105.8542"
     assert first["SubmitterName"] == "TNV Lan"
     assert (first["AttachmentsPresent"], first["AttachmentsExpected"]) == ("1", "1")
-    assert first["Edits"] == "0" and first["FormVersion"] == "1"
+    assert first["Edits"] == "0"
+    assert first["FormVersion"] == "1"
     assert first["SubmissionDate"].endswith("Z")
     repeats = table(archive.read("review-lan_gap.csv"))
     assert list(repeats[0]) == ["ngay", "ghi_chu", "PARENT_KEY", "KEY"]
@@ -79,7 +82,9 @@ def test_the_csv_zip_has_centrals_tables_columns_keys_and_media(
         "review.csv",
         "review-lan_gap.csv",
     ]
-    split = browser.get(f"{FORM.format(p=project.id)}/submissions.csv.zip?splitSelectMultiples=true")
+    split = browser.get(
+        f"{FORM.format(p=project.id)}/submissions.csv.zip?splitSelectMultiples=true"
+    )
     row = table(zipfile.ZipFile(io.BytesIO(split.data)).read("review.csv"))[0]
     assert (row["nhu_cau/xn_hiv"], row["nhu_cau/mmt"]) == ("1", "1")
     audits = exports_of(db)
@@ -117,12 +122,14 @@ def test_a_viewer_gets_no_special_category_answer_and_the_audit_says_so(
     viewer = api_as("viewer")
     data = viewer.get(f"{FORM.format(p=project.id)}/submissions.csv").data
     rows = table(data)
-    assert "nhu_cau" not in rows[0] and "xn_hiv" not in data.decode("utf-8-sig")
+    assert "nhu_cau" not in rows[0]
+    assert "xn_hiv" not in data.decode("utf-8-sig")
     assert rows[0]["ho_ten"] == "Nguyễn Văn Bình"  # identifying, not special: kept
     supervisor = api_as("supervisor")
-    assert table(supervisor.get(f"{FORM.format(p=project.id)}/submissions.csv").data)[0][
-        "nhu_cau"
-    ] == "xn_hiv mmt"
+    assert (
+        table(supervisor.get(f"{FORM.format(p=project.id)}/submissions.csv").data)[0]["nhu_cau"]
+        == "xn_hiv mmt"
+    )
     audits = exports_of(db)
     assert [a.details["specialCategory"] for a in audits] == ["omitted", "included"]
     assert audits[0].details["omittedFields"] == 1
@@ -160,21 +167,25 @@ def test_the_xlsx_reads_in_excel_with_labels_split_choices_and_real_dates(
     row = dict(zip(header, [c.value for c in main[2]], strict=True))
     assert row["Gặp được?"] == "Có"  # a label, not the code
     assert row["Nhu cầu"] == "Điều trị methadone"
-    assert row["Nhu cầu: Xét nghiệm HIV"] == 0 and row["Nhu cầu: Điều trị methadone"] == 1
+    assert row["Nhu cầu: Xét nghiệm HIV"] == 0
+    assert row["Nhu cầu: Điều trị methadone"] == 1
     assert row["Vị trí (vĩ độ)"] == 21.0285
     assert isinstance(row["Ngày gửi"], datetime)
     assert main.cell(2, header.index("Ngày gửi") + 1).number_format == "dd/mm/yyyy hh:mm"
     contacts = book["review-lan_gap"]
     sub_header = [c.value for c in contacts[1]]
     cell = contacts.cell(2, sub_header.index("Ngày") + 1)
-    assert cell.value.date() == date(2026, 11, 20) and cell.number_format == "dd/mm/yyyy"
+    assert cell.value.date() == date(2026, 11, 20)
+    assert cell.number_format == "dd/mm/yyyy"
     codes = load_workbook(
         io.BytesIO(browser.get(f"{FORM.format(p=project.id)}/submissions.xlsx?labels=codes").data)
     )
     code_header = [c.value for c in codes["review"][1]]
-    assert "nhu_cau/mmt" in code_header and "gap" in code_header
+    assert "nhu_cau/mmt" in code_header
+    assert "gap" in code_header
     code_row = dict(zip(code_header, [c.value for c in codes["review"][2]], strict=True))
-    assert code_row["gap"] == "co" and code_row["nhu_cau/mmt"] == 1
+    assert code_row["gap"] == "co"
+    assert code_row["nhu_cau/mmt"] == 1
 
 
 def test_the_geojson_is_centrals_feature_collection(api_as, review_form, collect, project):
