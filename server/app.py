@@ -59,6 +59,7 @@ VIEW_MODULES = (
     "server.web.indicators",
     "server.web.worklists",
     "server.web.duplicates",
+    "server.web.exports",
 )
 
 

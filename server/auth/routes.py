@@ -142,6 +142,10 @@ PERMISSIONS: dict[str, str] = {
     "web.comment_submission": "submission.update",
     "web.retry_delivery": "submission.update",
     "web.export_submissions": "submission.read",
+    "web.start_export": "submission.read",  # a job; its file is only its starter's
+    "web.show_export": "submission.read",
+    "web.export_progress": "submission.read",
+    "web.download_export": "submission.read",
     "web.map_submissions": "submission.read",
     "web.delete_submission": "submission.delete",
     "web.list_deleted": "submission.delete",

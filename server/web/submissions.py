@@ -86,6 +86,7 @@ def list_submissions(project_id: int, xml_form_id: str) -> str:
         row_query=urlencode(query),
         export_url=f"{request.path}.csv?{urlencode(query)}",
         map_url=f"{request.path}/map?{urlencode(query)}",
+        job_url=f"{request.path}/exports?{urlencode(query)}",
     )
 
 
