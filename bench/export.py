@@ -117,22 +117,23 @@ def _xml(rng: random.Random, instance_id: str) -> bytes:
     ).encode()
 
 
-def seed(app, form_id: int, version_id: int, count: int) -> None:
-    """``count`` submissions and their current versions, inserted in batches."""
+def seed(app, form_id: int, version_id: int, count: int, first_id: int = 1) -> None:
+    """``count`` submissions and their current versions (ids from ``first_id``), inserted in
+    batches."""
     from sqlalchemy import insert
 
     from server.models.submissions import Submission, SubmissionVersion
 
     db = app.extensions["donghanh"].db
-    rng = random.Random(1)
+    rng = random.Random(first_id)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     done = 0
     while done < count:
         n = min(SEED_BATCH, count - done)
         ids = [f"uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}" for _ in range(n)]
-        moments = [start + timedelta(seconds=done + i) for i in range(n)]
+        moments = [start + timedelta(seconds=first_id + done + i) for i in range(n)]
         with db.transaction() as session:
-            first = done + 1
+            first = first_id + done
             session.execute(
                 insert(Submission),
                 [
