@@ -11,6 +11,7 @@ it. Only the person who started a job sees it; a finished file is kept for a day
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -31,6 +32,7 @@ KINDS = ("csv.zip", "xlsx")
 KEEP_SECONDS = 24 * 3600
 STALE_SECONDS = 15 * 60  # a running job not heard of for this long died with its worker
 _CHUNK = 256 * 1024
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -151,10 +153,10 @@ def _run(db, store, principal, job: Job, filters, language, folder: Path, timezo
                         f.write(chunk)
                 job.done = max(job.done, job.total)
         job.state = "done"
-    except Exception:  # the job's edge: whatever failed, the page must say so, not spin
+    except Exception:  # the thread's edge: whatever failed, the page says so, not spin
         job.state = "failed"
         out.unlink(missing_ok=True)
-        raise
+        _log.exception("export job %s of form %s failed", job.id, job.xml_form_id)
     finally:
         _save(folder, job)
 

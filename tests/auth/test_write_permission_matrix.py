@@ -323,7 +323,7 @@ WRITES: dict[tuple[str, str], list[Write]] = {
             "submission.read",
             SCOPE_PROJECT,
             "POST",
-            "/projects/{p}/forms/review/submissions/exports",
+            "/projects/{p}/forms/media/submissions/exports",  # in both projects
             data={"kind": "csv.zip", "labels": "codes"},
         )
     ],
