@@ -46,6 +46,7 @@ VIEW_MODULES = (
     "server.api.indicators",
     "server.api.indicator_report",
     "server.api.worklists",
+    "server.api.exports",
     "server.web.auth",
     "server.web.account",
     "server.web.assets",
@@ -60,6 +61,7 @@ VIEW_MODULES = (
     "server.web.worklists",
     "server.web.duplicates",
     "server.web.webforms",
+    "server.web.exports",
 )
 
 

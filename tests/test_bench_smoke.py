@@ -65,3 +65,13 @@ def test_the_worklists_bench_seeds_a_ward_and_times_every_page():
     assert [line[2:32].strip() for line in lines[1:]] == names
     for line in lines[1:]:
         assert re.search(r"median +\d+ ms +p95 +\d+ ms +cpu +\d+ ms +\(n=1", line), line
+
+
+def test_the_export_bench_seeds_and_times_the_csv_zip_and_the_xlsx():
+    from bench import export
+
+    lines = export.run("sqlite", 30)
+    assert lines[0].startswith("sqlite: 30 submissions of 30 questions"), lines[0]
+    assert [line.split()[0] for line in lines[1:]] == ["csv.zip", "xlsx"]
+    for line in lines[1:]:
+        assert re.search(r"[\d,]+ rows/s .* peak RSS +\d+ MB +file +\d+\.\d MB", line), line

@@ -1,11 +1,12 @@
 """Submissions in the REST API, in Central's shapes: list and read them (pyodk's
 ``submissions.list/get``), their XML, attachments and comments, review (pyodk's PATCH),
-soft delete and restore, CSV export; attachment downloads are also what the register uses
+soft delete and restore (exports: api/exports.py);
+attachment downloads are also what the register uses
 to fetch the files named in a forwarded payload. Every read is in the caller's wards."""
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request, stream_with_context
+from flask import Response, g, jsonify, request
 
 from server import uploads
 from server.api import bp
@@ -20,8 +21,7 @@ from server.blobs import iter_blob
 from server.db import get_db
 from server.errors import MissingParameter
 from server.extension import get_blobs, get_settings, get_target_names
-from server.services import exports, ingest, lifecycle, review, submission_api, submissions
-from server.services.submissions import SubmissionFilters
+from server.services import ingest, lifecycle, review, submission_api, submissions
 
 FORM_SUBMISSIONS = "/projects/<int:project_id>/forms/<xml_form_id>/submissions"
 BASE = f"{FORM_SUBMISSIONS}/<instance_id>"
@@ -242,29 +242,3 @@ def erase_client(project_id: int) -> Response:
     with get_db().transaction() as session:
         count = lifecycle.erase_client(session, get_blobs(), g.principal, project_id, entity_id)
     return jsonify(count.as_dict())
-
-
-@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv")
-def export_submissions(project_id: int, xml_form_id: str) -> Response:
-    """Central's CSV export of the form's submissions (current versions, the caller's wards)."""
-    return submissions_csv_response(g.principal, project_id, xml_form_id, SubmissionFilters())
-
-
-def submissions_csv_response(principal, project_id, xml_form_id, filters) -> Response:
-    """Record the export, then stream it as CSV (UTF-8 with a BOM, for Excel)."""
-    with get_db().transaction() as session:
-        submissions.record_export(session, principal, project_id, xml_form_id, filters)
-
-    def generate():
-        with get_db().transaction(write=False) as session:
-            rows = submissions.export_rows(session, principal, project_id, xml_form_id, filters)
-            yield from exports.csv_lines(None, rows)
-
-    response = Response(stream_with_context(generate()), content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{_safe(xml_form_id)}.csv"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)

@@ -24,6 +24,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "form.update",
             "form.create",
             "submission.read",
+            "submission.read_special",  # special-category answers in exports
             "submission.create",
             "submission.update",
             "app_user.create",
@@ -46,6 +47,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
             "project.read",
             "form.read",
             "submission.read",
+            "submission.read_special",  # special-category answers in exports
             "submission.update",
             "entity.read",
             "indicator.read",

@@ -86,6 +86,11 @@ PERMISSIONS: dict[str, str] = {
     "api.add_comment": "submission.update",
     "api.review_submission": "submission.update",
     "api.export_submissions": "submission.read",
+    "api.export_csv_zip": "submission.read",  # special-category answers: submission.read_special
+    "api.export_xlsx": "submission.read",
+    "api.export_geojson": "submission.read",
+    "api.export_entities_csv": "entity.read",  # the caller's wards only (entity_export)
+    "api.export_entities_xlsx": "entity.read",
     "api.delete_submission": "submission.delete",
     "api.restore_submission": "submission.delete",
     "api.erase_client": "data.purge",
@@ -152,6 +157,10 @@ PERMISSIONS: dict[str, str] = {
     "web.comment_submission": "submission.update",
     "web.retry_delivery": "submission.update",
     "web.export_submissions": "submission.read",
+    "web.start_export": "submission.read",  # a job; its file is only its starter's
+    "web.show_export": "submission.read",
+    "web.export_progress": "submission.read",
+    "web.download_export": "submission.read",
     "web.map_submissions": "submission.read",
     "web.delete_submission": "submission.delete",
     "web.list_deleted": "submission.delete",

@@ -8,8 +8,6 @@ import csv
 import dataclasses
 import io
 import itertools
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -205,7 +203,7 @@ def comments_of(session: Session, submission_id: int) -> list[SubmissionComment]
     )
 
 
-def _filter_clauses(principal: Principal, project_id: int, form: Form, filters) -> list:
+def filter_clauses(principal: Principal, project_id: int, form: Form, filters) -> list:
     """WHERE clauses for a form's live submissions that match ``filters`` in the caller's
     wards (the list and the export share them)."""
     where = live_in_scope(principal, project_id, form)
@@ -245,7 +243,7 @@ def list_submissions(
     """
     require(principal, "submission.read", project_id)
     form = form_or_404(session, project_id, xml_form_id)
-    where = _filter_clauses(principal, project_id, form, filters)
+    where = filter_clauses(principal, project_id, form, filters)
     total = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
     if filters.before_id is not None:
         where.append(Submission.id < filters.before_id)
@@ -898,147 +896,7 @@ def get_submission_id(
     return row.id
 
 
-# --- Export ---------------------------------------------------------------------------
-
-
-def export_rows(
-    session: Session,
-    principal: Principal,
-    project_id: int,
-    xml_form_id: str,
-    filters: SubmissionFilters,
-) -> Iterator[list[str]]:
-    """The form's submissions as CSV rows (a header first): the current version's answers by
-    question (groups as ``group-question``, each repeat as one JSON column), then the
-    submission's facts. Only what the caller may read (wards); the export is audited by
-    ``record_export``. Rows are read in batches, never all at once."""
-    require(principal, "submission.read", project_id)
-    form = form_or_404(session, project_id, xml_form_id)
-    version = session.get(FormVersion, form.current_version_id or form.draft_version_id)
-    schema = form_service.schema_of(session, version)
-    repeats = set(schema.repeats)
-    columns = [
-        f
-        for f in schema.fields
-        if f.type not in ("group", "repeat")
-        and f.repeat is None
-        and not f.path.startswith(f"/{schema.root_name}/meta/")
-    ]
-    repeat_columns = [f for f in schema.fields if f.type == "repeat" and f.repeat is None]
-    root = f"/{schema.root_name}/"
-    yield [
-        *(f.path.removeprefix(root).replace("/", "-") for f in columns),
-        *(f.path.removeprefix(root).replace("/", "-") for f in repeat_columns),
-        "instanceID",
-        "submitterName",
-        "deviceID",
-        "submissionDate",
-        "updatedAt",
-        "reviewState",
-        "ward",
-        "versionCount",
-    ]
-    where = _filter_clauses(principal, project_id, form, filters)
-    versions = version_count()
-    query = (
-        select(
-            Submission,
-            SubmissionVersion.xml,
-            SubmissionVersion.encrypted_key,
-            Actor.display_name,
-            versions,
-        )
-        .join(
-            SubmissionVersion,
-            (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current,
-        )
-        .outerjoin(Actor, Actor.id == Submission.submitter_id)
-        .where(*where)
-        .order_by(Submission.id)
-        .execution_options(yield_per=500)
-    )
-    for submission, xml, encrypted, submitter, count in session.execute(query):
-        values: dict[str, object] = {}
-        if encrypted is None:
-            values = _export_values(schema, xml, repeats)
-        yield [
-            *(_cell(values.get(f.path)) for f in columns),
-            *(_cell(values.get(f.path)) for f in repeat_columns),
-            submission.instance_id,
-            submitter or "",
-            submission.device_id or "",
-            submission.created_at.isoformat(),
-            submission.updated_at.isoformat() if submission.updated_at else "",
-            submission.review_state or "",
-            submission.ward or "",
-            str(count),
-        ]
-
-
-def _export_values(schema: FormSchema, xml: bytes, repeats: set[str]) -> dict[str, object]:
-    root = forms.read_instance(xml).root
-    by_path = {f.path: f for f in schema.fields}
-    nested = answers.answers(schema, root)
-    out: dict[str, object] = {}
-
-    def walk(node: dict, prefix: str) -> None:
-        for name, value in node.items():
-            path = f"{prefix}/{name}"
-            field = by_path.get(path)
-            if field is None:
-                continue
-            if path in repeats:
-                out[path] = value
-            elif field.type == "group" and isinstance(value, dict):
-                walk(value, path)
-            else:
-                out[path] = value
-
-    walk(nested, f"/{schema.root_name}")
-    return out
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        text = json.dumps(value, ensure_ascii=False)
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    else:
-        text = str(value)
-    return (
-        "'" + text
-        if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text)
-        else text
-    )
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def record_export(
-    session: Session,
-    principal: Principal,
-    project_id: int,
-    xml_form_id: str,
-    filters: SubmissionFilters,
-) -> None:
-    require(principal, "submission.read", project_id)
-    form = form_or_404(session, project_id, xml_form_id)
-    audit.record(
-        session,
-        principal.actor_id,
-        "submission.export",
-        "form",
-        form.id,
-        {"xmlFormId": xml_form_id, **filters_for_audit(filters)},
-    )
+# --- What the audit log keeps of a list's filters --------------------------------------
 
 
 def filters_for_audit(filters: SubmissionFilters) -> dict[str, object]:
@@ -1050,88 +908,6 @@ def filters_for_audit(filters: SubmissionFilters) -> dict[str, object]:
     if filters.text and filters.text.strip():
         kept["search"] = {"length": len(filters.text.strip())}
     return kept
-
-
-# --- Map -------------------------------------------------------------------------------
-
-MAP_LIMIT = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class MapPoint:
-    instance_id: str
-    name: str
-    lat: float
-    lon: float
-    review_state: str | None
-
-
-def map_points(
-    session: Session,
-    principal: Principal,
-    project_id: int,
-    xml_form_id: str,
-    filters: SubmissionFilters,
-) -> tuple[list[MapPoint], int]:
-    """The first GPS answer of the newest matching submissions (at most MAP_LIMIT) in the
-    caller's wards, and how many matched in all. Locations say where clients live or meet:
-    the look is audited like a submission's."""
-    require(principal, "submission.read", project_id)
-    form = form_or_404(session, project_id, xml_form_id)
-    version = session.get(FormVersion, form.current_version_id or form.draft_version_id)
-    schema = form_service.schema_of(session, version)
-    paths = [f.path for f in schema.fields if f.type == "geopoint" and f.repeat is None]
-    where = _filter_clauses(principal, project_id, form, filters)
-    total = session.scalar(select(func.count()).select_from(Submission).where(*where)) or 0
-    points: list[MapPoint] = []
-    if paths:
-        rows = session.execute(
-            select(
-                Submission.instance_id,
-                Submission.review_state,
-                SubmissionVersion.xml,
-                SubmissionVersion.instance_name,
-            )
-            .join(
-                SubmissionVersion,
-                (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current,
-            )
-            .where(*where, SubmissionVersion.encrypted_key.is_(None))
-            .order_by(Submission.id.desc())
-            .limit(MAP_LIMIT)
-        )
-        for instance_id, state, xml, name in rows:
-            point = _first_point(forms.read_instance(xml).root, paths)
-            if point is not None:
-                points.append(MapPoint(instance_id, name or instance_id, *point, state))
-    audit.record(
-        session,
-        principal.actor_id,
-        "submission.map.read",
-        "form",
-        form.id,
-        {"xmlFormId": xml_form_id, "points": len(points)},
-    )
-    return points, total
-
-
-def _first_point(root, paths: list[str]) -> tuple[float, float] | None:
-    for path in paths:
-        node = root
-        for name in path.strip("/").split("/")[1:]:
-            node = next((c for c in node if isinstance(c.tag, str) and local(c.tag) == name), None)
-            if node is None:
-                break
-        if node is None or not (node.text or "").strip():
-            continue
-        parts = node.text.split()
-        try:
-            lat, lon = float(parts[0]), float(parts[1])
-        except (ValueError, IndexError):
-            continue
-        if -90 <= lat <= 90 and -180 <= lon <= 180:
-            return lat, lon
-    return None
 
 
 # --- Moving through the filtered list from one submission ------------------------------
@@ -1150,7 +926,7 @@ def neighbours(
     ids only: the page it serves is audited by ``get_submission_detail``."""
     submission_id = get_submission_id(session, principal, project_id, xml_form_id, instance_id)
     form = form_or_404(session, project_id, xml_form_id)
-    where = _filter_clauses(
+    where = filter_clauses(
         principal, project_id, form, dataclasses.replace(filters, before_id=None)
     )
     newer = session.scalar(

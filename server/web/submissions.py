@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from flask import Response, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from server.api.submissions import submissions_csv_response
+from server.api.exports import export_response
 from server.blobs import iter_blob
 from server.db import get_db
 from server.extension import get_blobs, get_settings, get_target_names
@@ -19,6 +19,7 @@ from server.services import (
     lifecycle,
     projects,
     review,
+    submission_map,
     submissions,
 )
 from server.services.submissions import REVIEW_FILTERS
@@ -85,6 +86,7 @@ def list_submissions(project_id: int, xml_form_id: str) -> str:
         row_query=urlencode(query),
         export_url=f"{request.path}.csv?{urlencode(query)}",
         map_url=f"{request.path}/map?{urlencode(query)}",
+        job_url=f"{request.path}/exports?{urlencode(query)}",
     )
 
 
@@ -247,7 +249,7 @@ def restore_submission(project_id: int, xml_form_id: str, instance_id: str) -> R
 def export_submissions(project_id: int, xml_form_id: str) -> Response:
     """The list's submissions (with its filters) as CSV; the export is audited."""
     filters, _kept = read_filters(get_settings().timezone)
-    return submissions_csv_response(g.principal, project_id, xml_form_id, filters)
+    return export_response(g.principal, project_id, xml_form_id, "csv", filters, {})
 
 
 @bp.get(f"{BASE}/map")
@@ -256,7 +258,7 @@ def map_submissions(project_id: int, xml_form_id: str) -> str:
     filters, _kept = read_filters(get_settings().timezone)
     with get_db().transaction() as session:  # writes the audit row of this look
         project = projects.get_project(session, project_id)
-        points, total = submissions.map_points(
+        points, total = submission_map.map_points(
             session, g.principal, project_id, xml_form_id, filters
         )
         form = form_reads.form_view(session, g.principal, project_id, xml_form_id)
@@ -272,5 +274,5 @@ def map_submissions(project_id: int, xml_form_id: str) -> str:
         form_title=form.name or xml_form_id,
         points=data,
         total=total,
-        limit=submissions.MAP_LIMIT,
+        limit=submission_map.MAP_LIMIT,
     )

@@ -142,6 +142,7 @@ def values_for(rule, world) -> dict:
             "code": "I1",  # an indicator code (docs/indicators.md)
             "a": "12345678-1234-4234-8234-123456789012",  # a suspected duplicate pair
             "b": "22345678-1234-4234-8234-123456789012",
+            "job_id": "no-such-job",  # an export job (services/export_jobs): its starter's only
         }[arg]
     return values
 

@@ -359,6 +359,17 @@ WRITES: dict[tuple[str, str], list[Write]] = {
         ward("submission.update", "POST", "/{sub}/comments", data={"body": "Gặp"})
     ],
     ("web.retry_delivery", "POST"): [ward("submission.update", "POST", "/{delivery}/retry")],
+    # An export job reads (and audits) the caller's own wards' submissions into a file only
+    # its starter may download: submission.read in the project, ward-scoped roles included.
+    ("web.start_export", "POST"): [
+        Write(
+            "submission.read",
+            SCOPE_PROJECT,
+            "POST",
+            "/projects/{p}/forms/media/submissions/exports",  # in both projects
+            data={"kind": "csv.zip", "labels": "codes"},
+        )
+    ],
     ("web.delete_submission", "POST"): [ward("submission.delete", "POST", "/{sub}/delete")],
     ("web.restore_submission", "POST"): [
         ward("submission.delete", "POST", "/{deleted_sub}/restore")
