@@ -106,17 +106,24 @@ def test_bad_bodies_are_json_problems_and_change_nothing(site):
     assert {pair["a"], pair["b"]} == {x, y}  # still open: nothing was decided
 
 
+def merged_pair(site) -> tuple[str, str]:
+    """X in ward A and its duplicate Y in ward B, merged by a supervisor of both (X kept)."""
+    x = site.register(WARD_A, "NGTH1000085", 1985)
+    y = site.register(WARD_B, "NGTH1000085", 1985)
+    merged = requests.post(
+        url(site, x, y), json={"decision": "same", "keep": x},
+        headers=bearer(site, "supervisor"), timeout=30,
+    )  # fmt: skip
+    assert merged.status_code == 200, merged.text
+    return x, y
+
+
 def test_an_undo_tells_the_register_only_of_a_merge_it_really_unmade(site, tmp_path):
     """After the merge, the merged client's gop_vao was changed elsewhere (here cleared, as a
     manager's edit would): the undo reopens the pair but unmakes nothing, so the register
     hears no entity.unmerge, and the audit row says nothing was unmerged."""
-    x = site.register(WARD_A, "NGTH1000085", 1985)
-    y = site.register(WARD_B, "NGTH1000085", 1985)
+    x, y = merged_pair(site)
     everyone = bearer(site, "supervisor")
-    merged = requests.post(
-        url(site, x, y), json={"decision": "same", "keep": x}, headers=everyone, timeout=30
-    )
-    assert merged.status_code == 200, merged.text
     with site.db.transaction() as session:
         dataset = session.scalar(select(Dataset).where(Dataset.name == "clients"))
         merged_one = session.scalar(select(Entity).where(Entity.uuid == y))
@@ -135,13 +142,7 @@ def test_an_undo_tells_the_register_only_of_a_merge_it_really_unmade(site, tmp_p
 def test_erasing_a_client_leaves_no_merge_event_naming_it(site, tmp_path):
     """A merge waiting in the outbox names both clients: erasing one on request removes
     the event too, so the register never hears of an erased person's uuid."""
-    x = site.register(WARD_A, "NGTH1000085", 1985)
-    y = site.register(WARD_B, "NGTH1000085", 1985)
-    merged = requests.post(
-        url(site, x, y), json={"decision": "same", "keep": x},
-        headers=bearer(site, "supervisor"), timeout=30,
-    )  # fmt: skip
-    assert merged.status_code == 200, merged.text
+    _x, y = merged_pair(site)
 
     def naming(uuid: str) -> list:
         with site.db.transaction(write=False) as session:
@@ -166,13 +167,7 @@ def test_a_merge_event_waits_for_the_submissions_queued_before_it(site, tmp_path
     """Several senders run at once, so without a rule the merge could reach the register
     before the merged client's F1. A claim never takes an event while a row of its target
     queued before it is still to go; once they are delivered, it goes."""
-    x = site.register(WARD_A, "NGTH1000085", 1985)
-    y = site.register(WARD_B, "NGTH1000085", 1985)
-    merged = requests.post(
-        url(site, x, y), json={"decision": "same", "keep": x},
-        headers=bearer(site, "supervisor"), timeout=30,
-    )  # fmt: skip
-    assert merged.status_code == 200, merged.text
+    merged_pair(site)
     with site.db.transaction() as session:
         rows = session.execute(select(Delivery.id, Delivery.target, Delivery.event)).all()
         targets = sorted({r.target for r in rows})
