@@ -83,6 +83,27 @@ def strings() -> dict[str, str]:
     }
 
 
+def calendar() -> dict:
+    """The words and the date order of the date questions' calendar (PrimeVue's locale, which
+    Web Forms' date box reads): dd/mm/yyyy as Vietnamese users write dates, whatever the
+    language, weeks from Monday; the rest in the page's language."""
+    days = [_("Sun"), _("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat")]
+    months = [_("month %(n)s", n=n) for n in range(1, 13)]
+    return {
+        "dateFormat": "dd/mm/yy",  # PrimeVue's yy is the four-digit year
+        "firstDayOfWeek": 1,
+        "dayNamesMin": days,
+        "dayNamesShort": days,
+        "monthNames": months,
+        "monthNamesShort": months,
+        "today": _("Today"),
+        "clear": _("Clear the date"),
+        "chooseDate": _("Choose a date"),
+        "prevMonth": _("Previous month"),
+        "nextMonth": _("Next month"),
+    }
+
+
 @bp.get("/f/<int:project_id>/<xml_form_id>")
 def web_form(project_id: int, xml_form_id: str) -> Response:
     config = {
@@ -95,6 +116,7 @@ def web_form(project_id: int, xml_form_id: str) -> Response:
         "session": not g.principal.is_anonymous,
         "sessionHeader": WEB_FORMS_HEADER,
         "strings": strings(),
+        "calendar": calendar(),
     }
     html = render_template(
         "web/web_form.html",

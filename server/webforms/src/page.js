@@ -213,6 +213,9 @@ async function main() {
     },
   });
   app.use(webFormsPlugin);
+  // Dates as Vietnamese users write them (dd/mm/yyyy), not PrimeVue's mm/dd/yy: on 1
+  // December its box would read 12/01, which here means 12 January.
+  Object.assign(app.config.globalProperties.$primevue.config.locale, config.calendar);
   app.mount('#dh-app');
   if (!base) return;
 

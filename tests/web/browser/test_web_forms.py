@@ -116,6 +116,12 @@ def test_every_programme_form_renders_with_no_csp_violation(screen, site, chromi
             assert page.evaluate("window.__csp") == [], form
             assert errors == [], form
             assert page.locator(".dh-waiting").inner_text() == "Không có phiếu nào chờ gửi."
+            if form == "f1_dang_ky":  # the date box: dd/mm/yyyy as written here, not mm/dd
+                today = page.evaluate(
+                    "(() => { const d = new Date(), p = (n) => String(n).padStart(2, '0');"
+                    " return `${p(d.getDate())}/${p(d.getMonth() + 1)}/${d.getFullYear()}`; })()"
+                )
+                assert question(page, "Ngày đăng ký").locator("input").first.input_value() == today
             if form in ("f1_dang_ky", "f5_tham_nha"):
                 page.screenshot(
                     path=str(screenshots / f"{screen}-webform-{form}.png"), full_page=True
