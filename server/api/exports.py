@@ -6,6 +6,8 @@ entity list as CSV or XLSX. Each is audited before its first byte and streamed."
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, g, request, stream_with_context
 
 from server.api import bp, is_true
@@ -126,6 +128,8 @@ def export_geojson(project_id: int, xml_form_id: str) -> Response:
     if len(paths) > 1:
         raise MissingParameter("At most one fieldpath may be given.")
     limit = request.args.get("limit", "")
+    if limit and not re.fullmatch(r"[0-9]{1,9}", limit):  # "²" passes isdigit(), not int()
+        raise MissingParameter("limit must be a whole number.")
     with get_db().transaction() as session:  # the export is audited before its first byte
         plan = submission_map.plan_geojson(
             session,
@@ -142,7 +146,9 @@ def export_geojson(project_id: int, xml_form_id: str) -> Response:
             for text in submission_map.geojson_chunks(session, plan):
                 yield text.encode("utf-8")
 
-    return Response(stream_with_context(generate()), content_type="application/geo+json")
+    response = Response(stream_with_context(generate()), content_type="application/geo+json")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/projects/<int:project_id>/datasets/<name>/entities.csv")

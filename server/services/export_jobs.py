@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from server.auth.permissions import Principal
+from server.auth.permissions import Principal, can
 from server.blobs import BlobStore
 from server.db import Database
 from server.errors import NotFound
@@ -161,25 +161,35 @@ def _run(db, store, principal, job: Job, filters, language, folder: Path, timezo
         _save(folder, job)
 
 
-def get_job(principal: Principal, instance_path: str, job_id: str) -> Job:
-    """The caller's own job; NotFound for anyone else's or an unknown one."""
+def get_job(
+    principal: Principal, instance_path: str, job_id: str, project_id: int, xml_form_id: str
+) -> Job:
+    """The caller's own job of this project's form, while the caller may still read its
+    submissions; NotFound for anyone else's, another form's or an unknown one. Files older
+    than a day are removed first."""
     if principal.actor_id is None or not job_id.replace("-", "").replace("_", "").isalnum():
         raise NotFound()
-    path = _folder(instance_path) / f"{job_id}.json"
+    folder = _folder(instance_path)
+    _forget_old(folder)
+    path = folder / f"{job_id}.json"
     try:
         job = Job(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
         raise NotFound() from None
-    if job.actor_id != principal.actor_id:
+    if (job.actor_id, job.project_id, job.xml_form_id) != (
+        principal.actor_id, project_id, xml_form_id
+    ) or not can(principal, "submission.read", project_id):
         raise NotFound()
     if job.stale:
         job.state = "failed"
     return job
 
 
-def job_file(principal: Principal, instance_path: str, job_id: str) -> tuple[Job, Path]:
+def job_file(
+    principal: Principal, instance_path: str, job_id: str, project_id: int, xml_form_id: str
+) -> tuple[Job, Path]:
     """The finished file of the caller's job; NotFound until it is done."""
-    job = get_job(principal, instance_path, job_id)
+    job = get_job(principal, instance_path, job_id, project_id, xml_form_id)
     path = _folder(instance_path) / f"{job.id}.out"
     if job.state != "done" or not path.exists():
         raise NotFound()
@@ -204,11 +214,30 @@ def stream_file(path: Path) -> Iterator[bytes]:
 
 
 def stream_and_remove(path: Path) -> Iterator[bytes]:
-    """A temp file's bytes in chunks; the file is removed when done (or abandoned)."""
-    try:
-        yield from stream_file(path)
-    finally:
-        path.unlink(missing_ok=True)
+    """A temp file's bytes in chunks. The file is opened and removed from the disk at once
+    (its bytes stay readable through the open handle), so nothing is left behind even when
+    the body is never read (a HEAD request) or the client goes away."""
+    handle = path.open("rb")
+    path.unlink(missing_ok=True)
+    return _OpenFile(handle)
+
+
+class _OpenFile:
+    """An open file as a response body: its chunks, and ``close`` (which the WSGI server,
+    or werkzeug for a HEAD request, calls whether or not the body was read)."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            while chunk := self.handle.read(_CHUNK):
+                yield chunk
+        finally:
+            self.handle.close()
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 def xlsx_response_file(

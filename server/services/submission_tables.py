@@ -414,13 +414,12 @@ def _hidden_files(session: Session, plan: ExportPlan, version_ids: set[int]) -> 
     for version_id, xml in rows:
         root = parse(xml)
         for path in plan.omitted_binary:
-            node = root
+            nodes = [root]  # every instance of each step: a repeat holds the question many times
             for name in path.strip("/").split("/")[1:]:
-                node = next((c for c in node if local(c.tag) == name), None)
-                if node is None:
-                    break
-            if node is not None and (node.text or "").strip():
-                hidden.setdefault(version_id, set()).add(node.text.strip())
+                nodes = [c for n in nodes for c in n if local(c.tag) == name]
+            for node in nodes:
+                if (node.text or "").strip():
+                    hidden.setdefault(version_id, set()).add(node.text.strip())
     return hidden
 
 

@@ -48,7 +48,9 @@ def start_export(project_id: int, xml_form_id: str) -> Response:
 
 @bp.get(f"{BASE}/<job_id>")
 def show_export(project_id: int, xml_form_id: str, job_id: str) -> str:
-    job = export_jobs.get_job(g.principal, get_settings().instance_path, job_id)
+    job = export_jobs.get_job(
+        g.principal, get_settings().instance_path, job_id, project_id, xml_form_id
+    )
     with get_db().transaction(write=False) as session:
         project = projects.get_project(session, project_id)
     back = url_for("web.list_submissions", project_id=project_id, xml_form_id=xml_form_id)
@@ -60,7 +62,9 @@ def show_export(project_id: int, xml_form_id: str, job_id: str) -> str:
 @bp.get(f"{BASE}/<job_id>.json")
 def export_progress(project_id: int, xml_form_id: str, job_id: str) -> Response:
     """How far the job has come, for the page's progress bar."""
-    job = export_jobs.get_job(g.principal, get_settings().instance_path, job_id)
+    job = export_jobs.get_job(
+        g.principal, get_settings().instance_path, job_id, project_id, xml_form_id
+    )
     return jsonify(
         {"state": job.state, "done": job.done, "total": job.total, "percent": job.percent}
     )
@@ -68,7 +72,9 @@ def export_progress(project_id: int, xml_form_id: str, job_id: str) -> Response:
 
 @bp.get(f"{BASE}/<job_id>/file")
 def download_export(project_id: int, xml_form_id: str, job_id: str) -> Response:
-    job, path = export_jobs.job_file(g.principal, get_settings().instance_path, job_id)
+    job, path = export_jobs.job_file(
+        g.principal, get_settings().instance_path, job_id, project_id, xml_form_id
+    )
     from server.api.exports import disposition
 
     response = Response(

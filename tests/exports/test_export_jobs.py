@@ -55,6 +55,9 @@ def test_an_export_job_shows_its_progress_and_gives_its_file_to_its_starter_only
     other = login_as("supervisor")
     assert other.get(job_url).status_code == 404
     assert other.get(f"{job_url}/file").status_code == 404
+    # the starter's own job, named under another form's address: not found either
+    elsewhere = job_url.replace("/forms/review/", "/forms/other/")
+    assert supervisor.get(f"{elsewhere}/file").status_code == 404
 
     zipped = supervisor.post(f"{base}/exports", {"kind": "csv.zip", "labels": "codes"})
     finish(zipped.headers["Location"])

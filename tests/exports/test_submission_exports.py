@@ -8,6 +8,7 @@ import csv
 import io
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -205,3 +206,24 @@ def test_the_geojson_is_centrals_feature_collection(api_as, review_form, collect
             }
         ],
     }
+
+
+def test_a_head_request_leaves_no_export_behind_and_a_bad_limit_is_refused(
+    api_as, review_form, collect, project, settings
+):
+    """HEAD reads no body: the XLSX written for it must not stay in the spool folder (the
+    answers of every submission, in clear); a limit that is not a plain number is a 400."""
+    send(collect, "uuid:h1")
+    manager = api_as("manager")
+    spool = Path(settings.spool_path)
+    before = set(spool.rglob("*")) if spool.exists() else set()
+    head = manager.client.head(
+        f"{FORM.format(p=project.id)}/submissions.xlsx",
+        headers={"Authorization": f"Bearer {manager.token}"},
+    )
+    assert head.status_code == 200
+    head.close()
+    after = set(spool.rglob("*")) if spool.exists() else set()
+    assert {f for f in after - before if f.is_file()} == set()
+    refused = manager.get(f"{FORM.format(p=project.id)}/submissions.geojson?limit=²")
+    assert refused.status_code == 400
