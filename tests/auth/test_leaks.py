@@ -47,11 +47,11 @@ def test_csv_exports_escape_every_cell_a_spreadsheet_would_run(
     headers = bearer(db, make_user)
     client = app.test_client()
     header, row = cells(client.get(f"/v1{LIST.format(p=project.id)}.csv", headers=headers))
-    by_name = dict(zip(header, row, strict=True))
+    by_name = dict(zip(header, row, strict=True))  # Central's columns (briefcase.js)
     assert by_name["ho_ten"] == "'" + FORMULA
-    assert by_name["submitterName"] == "'@SUM(1+1)"
-    assert by_name["deviceID"] == "'-2+3+cmd|' /C calc'!A0"
-    assert by_name["instanceID"] == "uuid:c1"
+    assert by_name["SubmitterName"] == "'@SUM(1+1)"
+    assert by_name["DeviceID"] == "'-2+3+cmd|' /C calc'!A0"
+    assert by_name["KEY"] == "uuid:c1"
     assert by_name["ma_xa"] == "00004"
     starts = [c for c in row if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
     assert starts == []
