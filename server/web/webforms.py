@@ -80,6 +80,9 @@ def strings() -> dict[str, str]:
         )
         % {"hours": get_settings().web_forms_offline_hours},
         "clear": _("Delete what this device keeps"),
+        "loginAgain": _(
+            "Your session has ended: log in again to send the finished forms this device keeps."
+        ),
     }
 
 
@@ -114,6 +117,7 @@ def web_form(project_id: int, xml_form_id: str) -> Response:
         # A logged-in web user's page uses its session (and the header the OpenRosa routes
         # require with it: server/http/caller.py); an app user's link carries its key.
         "session": not g.principal.is_anonymous,
+        "actorId": g.principal.actor_id,  # whose finished forms the outbox sends
         "sessionHeader": WEB_FORMS_HEADER,
         "strings": strings(),
         "calendar": calendar(),

@@ -2,9 +2,11 @@
 // An app user's key comes after '#' (never sent to the server in the page request, so never in
 // its log) and is kept in this browser's IndexedDB; every request then goes to /v1/key/{key}/...
 // Finished forms wait in an IndexedDB outbox keyed by instanceID and are sent, one multipart POST
-// each, when the connection allows. What is stored is wiped when the server refuses the key
-// (401/403), after the configured time, or with the "clear" button (and on logout, by the
-// server's Clear-Site-Data header).
+// each, when the connection allows, and only under the credential they were filled under. What
+// is stored is wiped when the server refuses the key itself (the form list refused, not one
+// form), after the configured time, or with the "clear" button (and on logout, by the server's
+// Clear-Site-Data header); a web user's ended session drops the cached lists and keeps the
+// finished forms for after the next login.
 import { createApp, h, reactive } from 'vue';
 import { OdkWebForm, POST_SUBMIT__NEW_INSTANCE, webFormsPlugin } from '@getodk/web-forms';
 
@@ -51,8 +53,17 @@ async function wipe() {
 // ---- State shown on the page.
 const state = reactive({ waiting: 0, online: navigator.onLine, message: '', error: '', formXml: null, revoked: false });
 
+// Whose forms these are: a hash of the key, or the web user. A form is sent only with the
+// credential it was filled under, never under the next person's.
+let owner = null;
+async function hashOf(text) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+const mine = (rows) => rows.filter((r) => r.projectId === config.projectId && r.owner === owner);
+
 async function countWaiting() {
-  state.waiting = (await outboxAll()).filter((r) => r.projectId === config.projectId).length;
+  state.waiting = mine(await outboxAll()).length;
 }
 
 // ---- The key and the base URL of the OpenRosa routes.
@@ -62,8 +73,10 @@ async function findKey() {
   const id = `key:${config.projectId}`;
   if (fromHash) {
     await metaPut({ id, key: fromHash, savedAt: Date.now() });
+    history.replaceState(null, '', location.pathname + location.search); // not in the history
     return fromHash;
   }
+  if (config.session) return null; // a logged-in web user's page uses its session
   const saved = await metaGet(id);
   return saved ? saved.key : null;
 }
@@ -108,11 +121,30 @@ async function cachedGet(url) {
 }
 
 async function refused() {
+  state.formXml = null;
+  if (viaSession) {
+    // The web session ended (idle, or logged out elsewhere): the lists go at once, the finished
+    // forms stay to be sent after the user logs in again (they are this user's only).
+    for (const name of await caches.keys()) await caches.delete(name);
+    state.error = t.loginAgain;
+    return;
+  }
   await wipe();
   state.revoked = true;
   state.waiting = 0;
-  state.formXml = null;
   state.error = t.revoked;
+}
+
+// A refused submission is either the credential refused (revoked key, ended session: the
+// form list is refused too) or this one form refused (outside the caller's wards, a form no
+// longer assigned): only the first empties what the browser keeps.
+async function credentialRefused(base) {
+  try {
+    await request(`${base}/formList`);
+    return false;
+  } catch (error) {
+    return error instanceof Refused;
+  }
 }
 
 // ---- Sending the outbox: one multipart POST per finished form, oldest first.
@@ -121,8 +153,9 @@ async function sendWaiting(base) {
   if (sending) return;
   sending = true;
   try {
-    const rows = (await outboxAll()).filter((r) => r.projectId === config.projectId);
+    const rows = mine(await outboxAll());
     rows.sort((a, b) => a.savedAt - b.savedAt);
+    let notAccepted = 0;
     for (const row of rows) {
       const body = new FormData();
       for (const [name, blob, filename] of row.parts) body.append(name, blob, filename);
@@ -130,18 +163,24 @@ async function sendWaiting(base) {
       try {
         response = await request(`${base}/submission`, { method: 'POST', body });
       } catch (error) {
-        if (error instanceof Refused) { await refused(); return; }
-        state.online = false;
-        break; // no network: try again when it returns
+        if (!(error instanceof Refused)) {
+          state.online = false;
+          break; // no network: try again when it returns
+        }
+        if (await credentialRefused(base)) { await refused(); return; }
+        notAccepted += 1; // kept, and the next forms are still sent
+        state.error = `${t.notAccepted} (${error.message})`;
+        continue;
       }
       if (response.status === 201 || response.status === 200) {
         await outboxDelete(row.instanceID);
         state.message = t.sent;
       } else {
+        notAccepted += 1;
         state.error = `${t.notAccepted} (${response.status})`;
-        break;
       }
     }
+    if (!notAccepted && state.message === t.sent) state.error = '';
   } finally {
     sending = false;
     if (!state.revoked) await countWaiting();
@@ -160,7 +199,9 @@ async function keep(payload) {
     }
   }
   if (!instanceID) throw new Error('no instanceID');
-  await outboxPut({ instanceID, projectId: config.projectId, formId: config.formId, parts, savedAt: Date.now() });
+  await outboxPut({
+    instanceID, projectId: config.projectId, formId: config.formId, owner, parts, savedAt: Date.now(),
+  });
 }
 
 // ---- The page.
@@ -181,11 +222,14 @@ async function main() {
   await expireOld();
   const key = await findKey();
   let base = null;
-  if (key) base = `/v1/key/${encodeURIComponent(key)}/projects/${config.projectId}`;
-  else if (config.session) {
+  if (key) {
+    base = `/v1/key/${encodeURIComponent(key)}/projects/${config.projectId}`;
+    owner = `key:${await hashOf(key)}`;
+  } else if (config.session) {
     viaSession = true;
     await sessionStart();
     base = `/v1/projects/${config.projectId}`;
+    owner = `user:${config.actorId}`;
   } else state.error = t.noKey;
   await countWaiting();
 

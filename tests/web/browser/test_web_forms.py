@@ -219,6 +219,60 @@ def anonymous_contact(page) -> None:
     send(page)
 
 
+# Two finished forms put in the page's outbox as the page keeps them (under this key's owner).
+PUT_IN_OUTBOX = """
+async ([token, rows]) => {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token));
+  const owner = 'key:' + [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const db = await new Promise((ok, no) => {
+    const req = indexedDB.open('dh-f');
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => no(req.error);
+  });
+  const store = db.transaction('outbox', 'readwrite').objectStore('outbox');
+  rows.forEach(([id, xml], n) => store.put({
+    instanceID: id, projectId: %d, formId: 'f2_gap_go', owner, savedAt: Date.now() + n,
+    parts: [['xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml']],
+  }));
+  await new Promise((ok) => { store.transaction.oncomplete = ok; });
+  db.close();
+}
+"""
+
+
+def test_one_refused_form_keeps_the_others_and_empties_nothing(site, chromium):
+    """A finished form the server refuses alone (here a form no longer assigned to the phone:
+    403) stays in the outbox, the form after it is still sent, and nothing else is wiped: only
+    a refused key (the form list refused too) empties the browser."""
+    from tests.indicators import programme as p
+
+    with site.db.transaction() as session:
+        phone = app_users.create_app_user(
+            session, SYSTEM, site.project_id, "TNV Minh", forms=["f2_gap_go"]
+        )
+        app_users.set_wards(session, SYSTEM, phone.actor_id, ["00004"])
+    link = f"{site.url}/f/{site.project_id}/f2_gap_go#key={quote(phone.token, safe='')}"
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+    try:
+        page = context.new_page()
+        page.goto(link)
+        page.locator(".form-questions").first.wait_for(timeout=60_000)
+        assert "key=" not in page.url  # the key is not left in the browser's history
+        before = site.submissions()
+        ids = [f"uuid:{p.new_id()}", f"uuid:{p.new_id()}"]
+        unassigned = p.f3(ids[0], p.new_id(), p.new_id(), "xn_hiv", "2026-11-30", "00004").decode()
+        assigned = p.f2(ids[1], None, "2026-11-30", ward="00004").decode()
+        rows = [[ids[0], unassigned], [ids[1], assigned]]
+        page.evaluate(PUT_IN_OUTBOX % site.project_id, [phone.token, rows])
+        page.evaluate("window.dispatchEvent(new Event('online'))")  # the page sends its outbox
+        waiting(page, 1)
+        assert site.submissions() == before + 1  # the second form went
+        assert "403" in page.locator(".dh-error").inner_text()
+        assert "dh-f" in page.evaluate("async () => (await indexedDB.databases()).map((d) => d.name)")
+    finally:
+        context.close()
+
+
 def test_offline_the_page_reloads_a_form_waits_and_is_sent_then_a_revoked_key_empties_the_store(
     site, chromium, screenshots
 ):
