@@ -14,10 +14,13 @@ import logging
 import re
 
 REDACTED = "[redacted]"
-# ``/reset/<token>`` is an administrator's one-time password link (server/web/account.py).
-_KEY_IN_PATH = re.compile(r"(/v1/(?:key|test)/|/reset/)[^/\s?#\"']+")
+# ``/reset/<token>`` is an administrator's one-time password link (server/web/account.py);
+# ``/v1/sessions/<token>`` is Central's logout, which names a live session token.
+_KEY_IN_PATH = re.compile(
+    r"(/v1/(?:key|test)/|/reset/|/v1/sessions/(?!current\b))[^/\s?#\"']+"
+)
 _KEY_IN_QUERY = re.compile(r"([?&;]st=)[^&;\s#\"']+")
-_MARKERS = ("/v1/key/", "/v1/test/", "st=", "/reset/")
+_MARKERS = ("/v1/key/", "/v1/test/", "st=", "/reset/", "/v1/sessions/")
 
 
 def redact(text: str) -> str:

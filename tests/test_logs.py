@@ -60,3 +60,13 @@ def test_a_one_time_password_link_is_redacted_too(live_server, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert any(f"/reset/{REDACTED}" in line for line in lines)
     assert token not in caplog.text
+
+
+def test_a_session_token_in_centrals_logout_path_is_redacted(live_server, caplog):
+    """DELETE /v1/sessions/<token> names a live session token (refused ones too)."""
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    token = "Se5" * 20
+    requests.delete(f"{live_server}/v1/sessions/{token}", timeout=30)
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any(f"/v1/sessions/{REDACTED}" in line for line in lines)
+    assert token not in caplog.text

@@ -5,6 +5,7 @@ list under /datasets/{name}.svc."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from flask import Response, g, jsonify, request, stream_with_context
 
@@ -17,7 +18,8 @@ SVC = "/projects/<int:project_id>/forms/<xml_form_id>.svc"
 
 
 def _base_url(project_id: int, xml_form_id: str) -> str:
-    return f"{request.host_url.rstrip('/')}/v1/projects/{project_id}/forms/{xml_form_id}.svc"
+    form = quote(xml_form_id, safe="")  # a form id may hold '/' or '%'
+    return f"{request.host_url.rstrip('/')}/v1/projects/{project_id}/forms/{form}.svc"
 
 
 DATASET_SVC = "/projects/<int:project_id>/datasets/<name>.svc"

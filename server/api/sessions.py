@@ -1,7 +1,7 @@
 """POST /v1/sessions (log in), DELETE /v1/sessions/current, GET /v1/users/current.
 
 An account with a one-time code (TOTP) sends it as "code" beside email and password (a
-recovery code works too); without it the answer is 401.90, and no session is opened."""
+recovery code works too); without it the answer is 401.91, and no session is opened."""
 
 from __future__ import annotations
 

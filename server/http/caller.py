@@ -27,6 +27,7 @@ from server.errors import (
     NotFound,
     TooManyLogins,
 )
+from server.http import raw_path
 from server.keys import DRAFT_TOKEN_ENVIRON, FIELD_KEY_ENVIRON, ORIGINAL_PATH_ENVIRON
 from server.models.types import utcnow
 from server.services import (
@@ -153,6 +154,8 @@ def _digest(session: Session, params, secret: str, attempt: Attempt) -> Principa
     path = request.environ.get("SCRIPT_NAME", "") + request.environ.get(
         ORIGINAL_PATH_ENVIRON, request.environ.get("PATH_INFO", "")
     )
+    if request.environ.get(raw_path.KEPT_MARK):  # a form id holding '/' or '%'
+        path = raw_path.fully_decoded(path)
     query = request.environ.get("QUERY_STRING", "")
     right = digest.verify(creds, user.digest_ha1 if user else _DUMMY_HA1, request.method)
     if (

@@ -18,6 +18,9 @@ from urllib.parse import quote, unquote, urlsplit
 from werkzeug.routing import BaseConverter
 
 _ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
+_KEPT_ESCAPE = re.compile(r"%(2[Ff]|25)")
+#: Set in the WSGI environ when PATH_INFO holds the two escapes kept (see fully_decoded).
+KEPT_MARK = "donghanh.path_keeps_escapes"
 _KEPT = {b"2F", b"25"}  # '/' and '%': decoding either would change where a segment ends
 
 
@@ -44,7 +47,14 @@ class RawPathMiddleware:
                 # WSGI strings are latin-1 stand-ins for bytes (PEP 3333), as PATH_INFO is.
                 decoded = _decode_but_separators(path[len(script) :].encode("latin-1"))
                 environ["PATH_INFO"] = decoded.decode("latin-1")
+                environ[KEPT_MARK] = True
         return self.app(environ, start_response)
+
+
+def fully_decoded(path: str) -> str:
+    """A path rebuilt here as a WSGI server would have given it: the kept `%2F` and `%25`
+    decoded too, in one pass (what Digest's ``uri`` is compared with)."""
+    return _KEPT_ESCAPE.sub(lambda m: "%" if m.group(1) == "25" else "/", path)
 
 
 def _raw_path(raw: str) -> str | None:

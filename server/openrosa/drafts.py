@@ -4,6 +4,8 @@ by a user with rights on the project. Test submissions are kept apart from real 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Response, g
 
 from server.auth.permissions import require
@@ -49,7 +51,7 @@ def draft_manifest(project_id: int, xml_form_id: str) -> Response:
     with get_db().transaction(write=False) as session:
         _, version = _draft(session, project_id, xml_form_id)
         files = form_service.list_attachments(session, version.id, g.principal)
-    form_url = f"{project_url(project_id)}/forms/{xml_form_id}/draft"
+    form_url = f"{project_url(project_id)}/forms/{quote(xml_form_id, safe='')}/draft"
     return Response(xml.manifest(files, form_url, project_url(project_id)), content_type=XML_TYPE)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Response, g, request, stream_with_context
 
 from server.blobs import BlobNotFound, iter_blob
@@ -45,7 +47,7 @@ def manifest(project_id: int, xml_form_id: str) -> Response:
     with get_db().transaction(write=False) as session:
         version = form_service.get_published(session, g.principal, project_id, xml_form_id)
         files = form_service.list_attachments(session, version.id, g.principal)
-    form_url = f"{project_url(project_id)}/forms/{xml_form_id}"
+    form_url = f"{project_url(project_id)}/forms/{quote(xml_form_id, safe='')}"
     return Response(xml.manifest(files, form_url, project_url(project_id)), content_type=XML_TYPE)
 
 

@@ -5,11 +5,13 @@ takes pyodk's X-XlsForm-FormId-Fallback (percent-decoded) or the file's stem."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 import pytest
 import requests
 from pyodk.errors import PyODKError
+from requests.auth import HTTPDigestAuth
 
 from forms import read_xform
 from tests.support.central_client import central_client
@@ -23,13 +25,15 @@ SUBMISSION = (
 
 @pytest.fixture
 def manager(live_server, make_user, project, tmp_path: Path):
-    make_user("quan.ly@example.org", role="manager", project_id=project.id)
+    make_user("quan.ly@example.org", role="manager", project_id=project.id, digest=True)
     with central_client(live_server, "quan.ly@example.org", tmp_path, project.id) as client:
         yield client
 
 
 @pytest.mark.parametrize("form_id", ["so/khám", "100%_it's ✅"])
-def test_a_form_id_with_any_character_is_addressed_on_every_route(manager, form_id):
+def test_a_form_id_with_any_character_is_addressed_on_every_route(
+    manager, form_id, live_server, project
+):
     created = manager.forms.create(definition=visit_xlsx("1", form_id))
     assert created.xmlFormId == form_id
     assert manager.forms.get(form_id).xmlFormId == form_id
@@ -42,6 +46,14 @@ def test_a_form_id_with_any_character_is_addressed_on_every_route(manager, form_
     assert manager.submissions.get_table(form_id=form_id)["value"][0]["ma_kh"] == "KH-1"
     manager.forms.update(form_id, definition=visit_xlsx("2", form_id))
     assert manager.forms.get(form_id).version == "2"
+    # Collect signs in with Digest over the escaped path: its uri matches the request
+    manifest = requests.get(
+        f"{live_server}/v1/projects/{project.id}/forms/{quote(form_id, safe='')}/manifest",
+        auth=HTTPDigestAuth("quan.ly@example.org", "correct horse battery"),
+        headers={"X-OpenRosa-Version": "1.0"},
+        timeout=30,
+    )
+    assert manifest.status_code == 200, manifest.text
 
 
 def test_an_unknown_id_with_an_escaped_slash_is_central_404(manager, project):
