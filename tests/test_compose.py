@@ -226,8 +226,12 @@ def test_worker_command_runs_the_sync_package():
 def test_dockerfile_copies_only_paths_that_exist():
     copies = _instructions("COPY")
     assert copies
+    from_stage = [line for line in DOCKERFILE.splitlines() if line.startswith("COPY --from=")]
+    assert from_stage == ["COPY --from=webforms /build/dist/ server/webforms/dist/"]
     for args in copies:
         for source in args[:-1]:
+            if source.startswith("/build/"):  # the bundle, built in the webforms stage
+                continue
             assert (ROOT / source).exists(), source
 
 
@@ -238,7 +242,8 @@ def test_dockerfile_copies_every_runtime_package_and_config():
 
 
 def test_dockerfile_installs_requirements_and_a_jre():
-    assert _instructions("FROM")[0] == ["python:3.11-slim-bookworm"]
+    stages = _instructions("FROM")  # the web forms bundle's stage, then the image itself
+    assert stages == [["python:3.11-slim-bookworm", "AS", "webforms"], ["python:3.11-slim-bookworm"]]
     assert re.search(r"^RUN pip install [^\n&]*-r requirements\.txt", DOCKERFILE, flags=re.M)
     assert re.search(r"apt-get install [^\n&]*default-jre-headless", DOCKERFILE)
 

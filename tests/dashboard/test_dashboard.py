@@ -255,7 +255,7 @@ def test_the_api_workbook_answers_for_indicator_read_only(month):
     bad = client.get(url.replace("2026-11-30", "not-a-date"),
                      headers={"Authorization": f"Bearer {tokens['supervisor']}"})
     assert bad.status_code == 400
-    assert bad.get_json()["code"].startswith("400.")
+    assert str(bad.get_json()["code"]).startswith("400.")
 
 
 def test_the_page_in_english_has_english_labels_and_numbers(month):
