@@ -17,20 +17,13 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from server.auth.permissions import SYSTEM
+from server.models.indicators import PROGRAMME_FORMS
 from server.models.submissions import Submission
 from server.services import app_users, projects, users
 from tests.conftest import empty_all_tables
 from tests.support.programme_app import programme_app
 
-PROGRAMME = (
-    "f1_dang_ky",
-    "f2_gap_go",
-    "f3_chuyen_gui",
-    "f4_ket_qua_cg",
-    "f5_tham_nha",
-    "f6_sinh_hoat",
-    "f7_cap_nhat",
-)
+PROGRAMME = PROGRAMME_FORMS  # F1-F7, the forms every page must render
 COLLECTOR, PASSWORD = "tu.van@example.org", "correct horse battery"
 SCREENS = {"phone": (390, 844), "desktop": (1280, 900)}
 # Every CSP violation the page meets, reported by the browser's own event.
