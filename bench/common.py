@@ -214,6 +214,21 @@ def empty_schema(url: str) -> None:
         engine.dispose()
 
 
+def bench_env(folder: Path, url: str, **extra: str) -> dict[str, str]:
+    """The settings of a bench's own instance in ``folder`` on database ``url``: files under
+    the folder, a directory register, no embedded worker, warnings only; ``extra`` on top."""
+    return {
+        "INSTANCE_PATH": str(folder / "instance"),
+        "DATABASE_URL": url,
+        "BLOB_STORE": f"file:{folder}/blobs",
+        "SECRET_KEY": "bench-secret-key-not-for-production",
+        "LOG_LEVEL": "WARNING",
+        "EMBEDDED_WORKER": "no",
+        "REGISTER_TARGET": f"dir:{folder}/register",
+        **extra,
+    }
+
+
 @contextmanager
 def instance(
     kind: str, register_target: str | None = None, entities: bool = False
@@ -230,15 +245,9 @@ def instance(
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         folder = Path(tmp)
-        env = {
-            "INSTANCE_PATH": str(folder / "instance"),
-            "DATABASE_URL": reset_database(kind, folder),
-            "BLOB_STORE": f"file:{folder}/blobs",
-            "SECRET_KEY": "bench-secret-key-not-for-production",
-            "LOG_LEVEL": "WARNING",
-            "EMBEDDED_WORKER": "no",
-            "REGISTER_TARGET": register_target or f"dir:{folder}/register",
-        }
+        env = bench_env(folder, reset_database(kind, folder))
+        if register_target:
+            env["REGISTER_TARGET"] = register_target
         upgrade(env["DATABASE_URL"])
         app = create_app(Settings.from_env(env))
         ext = app.extensions["donghanh"]

@@ -41,7 +41,13 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.common import PG_BENCH, empty_schema, reset_database, terminate_on_sigterm
+from bench.common import (
+    PG_BENCH,
+    bench_env,
+    empty_schema,
+    reset_database,
+    terminate_on_sigterm,
+)
 
 CLIENTS = 20_000
 SUBMISSIONS = 200_000
@@ -237,16 +243,7 @@ def _app(url: str, folder: Path):
     from server.app import create_app
     from server.settings import Settings
 
-    env = {
-        "INSTANCE_PATH": str(folder / "instance"),
-        "DATABASE_URL": url,
-        "BLOB_STORE": f"file:{folder}/blobs",
-        "SECRET_KEY": "bench-secret-key-not-for-production",
-        "LOG_LEVEL": "WARNING",
-        "EMBEDDED_WORKER": "no",
-        "REGISTER_TARGET": f"dir:{folder}/register",
-    }
-    return create_app(Settings.from_env(env))
+    return create_app(Settings.from_env(bench_env(folder, url)))
 
 
 def _schema_head() -> str:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from bench.common import reset_database, terminate_on_sigterm
+from bench.common import bench_env, reset_database, terminate_on_sigterm
 
 #: 30 questions (28 outside the repeat, 2 in it), as a programme visit asks them.
 FORM_MD = """
@@ -202,16 +202,7 @@ def run(kind: str, count: int) -> list[str]:
         folder = Path(tmp)
         url = reset_database(kind, folder)
         upgrade(url)
-        settings = Settings.from_env(
-            {
-                "INSTANCE_PATH": str(folder / "instance"),
-                "DATABASE_URL": url,
-                "BLOB_STORE": f"file:{folder}/blobs",
-                "SECRET_KEY": "bench-secret-key-not-for-production",
-                "LOG_LEVEL": "WARNING",
-                "EMBEDDED_WORKER": "no",
-            }
-        )
+        settings = Settings.from_env(bench_env(folder, url))
         app = create_app(settings)
         ext = app.extensions["donghanh"]
         try:

@@ -513,6 +513,20 @@ def visible_entities(
             yield entity
 
 
+def live_in_scope(session: Session, principal: Principal, dataset: Dataset) -> list:
+    """WHERE clauses for the dataset's live entities this principal may hold (its wards and
+    sites, as SQL): what the readable lists and the exports start from."""
+    where = [Entity.dataset_id == dataset.id, Entity.deleted_at.is_(None)]
+    clause = scope_clause(
+        dataset,
+        wards_of(session, principal, dataset.project_id),
+        sites_of(session, principal),
+    )
+    if clause is not None:
+        where.append(clause)
+    return where
+
+
 def scope_clause(dataset: Dataset, wards: list[str] | None, sites: list[str] | tuple = ()):
     """``in_scope`` as SQL on the entities' values (None: every entity), so that a list of
     20,000 clients is counted and paged by the database, not read whole."""

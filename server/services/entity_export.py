@@ -89,14 +89,7 @@ def plan_export(
         hidden = special_properties(session, project_id, name)
         omitted = [p for p in props if p in hidden]
         props = [p for p in props if p not in hidden]
-    where = [Entity.dataset_id == dataset.id, Entity.deleted_at.is_(None)]
-    clause = entities.scope_clause(
-        dataset,
-        entities.wards_of(session, principal, project_id),
-        entities.sites_of(session, principal),
-    )
-    if clause is not None:
-        where.append(clause)
+    where = entities.live_in_scope(session, principal, dataset)
     audit.record(
         session,
         principal.actor_id,

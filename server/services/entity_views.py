@@ -224,14 +224,7 @@ def readable_page(
     chosen = [c for c in query.columns if c in by_name] or [
         c for c in DEFAULT_COLUMNS.get(name, names[:6]) if c in by_name
     ]
-    where = [Entity.dataset_id == dataset.id, Entity.deleted_at.is_(None)]
-    scope = entities.scope_clause(
-        dataset,
-        entities.wards_of(session, principal, project_id),
-        entities.sites_of(session, principal),
-    )
-    if scope is not None:
-        where.append(scope)
+    where = entities.live_in_scope(session, principal, dataset)
     where += _conditions(query, by_name, dataset)
     total = int(session.scalar(select(func.count(Entity.id)).where(*where)) or 0)
     order = [Entity.id.desc() if query.descending else Entity.id]
